@@ -1,0 +1,29 @@
+"""Progress reporting shared by core functions, the CLI (tqdm) and the app (st.progress)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+#: A progress callback receives the fraction done in [0, 1] and a short message.
+ProgressFn = Callable[[float, str], None]
+
+
+def no_progress(fraction: float, message: str) -> None:
+    """Progress callback that ignores every report."""
+
+
+def report(progress: ProgressFn | None, fraction: float, message: str) -> None:
+    """Call ``progress`` when given, clipping ``fraction`` into [0, 1]."""
+    if progress is not None:
+        progress(min(1.0, max(0.0, float(fraction))), message)
+
+
+def sub_progress(progress: ProgressFn | None, start: float, stop: float) -> ProgressFn | None:
+    """Map a child task's [0, 1] progress onto ``[start, stop]`` of the parent's."""
+    if progress is None:
+        return None
+
+    def _child(fraction: float, message: str) -> None:
+        report(progress, start + (stop - start) * fraction, message)
+
+    return _child

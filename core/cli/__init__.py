@@ -1,0 +1,69 @@
+"""Command-line interface for prunescope: ``python -m core <command> ...``.
+
+Each command module exposes ``register(subparsers)`` and sets ``func`` on its parser; a command
+function takes the parsed namespace and returns an exit code. User errors raise ``ValueError``
+(or ``FileNotFoundError``/``OSError``), which :func:`main` turns into one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Modules that register sub-commands; each owns its commands.
+_COMMAND_MODULES = ("core.cli.prune", "core.cli.embed", "core.cli.validate")
+
+EPILOG = """examples:
+  python -m core score sample_data/digits/ssl_embeddings.npy --meta sample_data/digits/metadata.csv --k 10 --seed 0 --out scores.csv
+  python -m core prune emb.npy --meta meta.csv --keep 0.7 --strategy keep_hard --balance-by label --min-ratio 0.5 --out kept.csv
+  python -m core embed images.zip --method ssl --epochs 5 --seed 0 --out emb.npy
+  python -m core embed-text texts.csv --column text --out emb.npy
+  python -m core curve emb.npy --meta meta.csv --metric ssp --out curve.csv
+  python -m core theory --alpha 16 --keep 0.25 --theta 0 --out theory.csv
+
+Every score is oriented so that higher = harder."""
+
+
+class UserError(ValueError):
+    """A problem with the user's input that the CLI reports as one line and exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m core",
+        description="prunescope: score examples by difficulty and prune datasets (higher score = harder).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a command module not written yet
+            if exc.name != name:
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the process exit code (0 ok, 2 bad input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)  # argparse itself exits 2 on bad flags
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, OSError) as exc:
+        message = str(exc) or exc.__class__.__name__
+        if isinstance(exc, FileNotFoundError) and exc.filename:
+            message = f"file not found: {exc.filename}"
+        print(f"error: {message.splitlines()[0]}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
