@@ -15,5 +15,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     skipped = reporter.stats.get("skipped", []) if reporter is not None else []
     if skipped and session.exitstatus == 0:
         names = ", ".join(sorted({r.nodeid for r in skipped})[:5])
-        reporter.write_line(f"CI: {len(skipped)} test(s) skipped ({names}); failing the run.", red=True)
+        reporter.write_line(
+            f"CI: {len(skipped)} test(s) skipped ({names}); failing the run.", red=True
+        )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

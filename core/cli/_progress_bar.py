@@ -14,11 +14,17 @@ def progress_bar(description: str) -> Iterator[ProgressFn]:
     """Yield a progress callback drawing a tqdm bar on stderr (percent of the whole task)."""
     from tqdm import tqdm
 
-    bar = tqdm(total=100, desc=description, unit="%", file=sys.stderr, leave=False,
-               bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+    bar = tqdm(
+        total=100,
+        desc=description,
+        unit="%",
+        file=sys.stderr,
+        leave=False,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
+    )
 
     def _update(fraction: float, message: str) -> None:
-        target = int(round(fraction * 100))
+        target = round(fraction * 100)
         if target > bar.n:
             bar.update(target - bar.n)
         bar.set_postfix_str(message, refresh=True)

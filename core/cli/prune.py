@@ -1,0 +1,265 @@
+"""The ``score`` and ``prune`` commands: score examples by difficulty and write kept-index CSVs."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from pathlib import Path
+
+import numpy as np
+
+from core import metrics
+from core._progress import ProgressFn
+from core.cli._progress_bar import progress_bar
+from core.data import Dataset, load_dataset
+from core.export import write_prune_outputs
+from core.metrics import DISTANCES, METRICS, Scores, compute_scores
+from core.select import STRATEGIES, kept_count, select_kept
+
+BACKENDS = ("auto", "faiss", "sklearn")
+BALANCE_BY = ("label", "cluster")
+DEFAULT_MIN_RATIO = 0.5  # used when --balance-by is given without --min-ratio
+
+SCORE_EPILOG = """examples:
+  python -m core score emb.npy --k 10 --seed 0 --out scores.csv
+  python -m core score emb.parquet --meta meta.csv --metric prototype_margin --out scores.csv
+
+Writes OUT (columns index,id,score,cluster,label; higher score = harder) and
+<OUT stem>.manifest.json beside it (inputs with sha256, parameters, package versions)."""
+
+PRUNE_EPILOG = """examples:
+  python -m core prune emb.npy --keep 0.7 --strategy keep_hard --out kept.csv
+  python -m core prune emb.npy --meta meta.csv --keep 0.5 --balance-by label --min-ratio 0.5 \\
+      --always-keep img_001,img_002 --seed 0 --out kept.csv
+
+Writes the kept rows of OUT (columns index,id,score,cluster,label, sorted by index; higher score
+= harder) and <OUT stem>.manifest.json beside it. Same inputs, options and seed give the same
+bytes."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``score`` and ``prune`` commands to the CLI's sub-parsers."""
+    score = subparsers.add_parser(
+        "score",
+        help="score every example (higher = harder) and write a CSV + manifest",
+        description="Score every example by difficulty (higher = harder).",
+        epilog=SCORE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_scoring_options(score)
+    score.set_defaults(func=run_score)
+
+    prune = subparsers.add_parser(
+        "prune",
+        help="score, keep a fraction of the examples and write the kept CSV + manifest",
+        description="Score examples (higher = harder) and keep a fraction of them.",
+        epilog=PRUNE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_scoring_options(prune)
+    prune.add_argument(
+        "--keep",
+        type=float,
+        required=True,
+        metavar="FRACTION",
+        help="fraction of examples to keep, in (0, 1]; kept count = floor(FRACTION * n + 0.5)",
+    )
+    prune.add_argument("--strategy", choices=STRATEGIES, default="keep_hard")
+    prune.add_argument(
+        "--balance-by",
+        choices=BALANCE_BY,
+        default=None,
+        help="guarantee every label / cluster a minimum share of the kept examples",
+    )
+    prune.add_argument(
+        "--min-ratio",
+        type=float,
+        default=None,
+        metavar="R",
+        help="with --balance-by: every group keeps at least min(size, ceil(R * kept / groups)) "
+        f"(default {DEFAULT_MIN_RATIO})",
+    )
+    for flag, what in (("--always-keep", "kept"), ("--always-drop", "dropped")):
+        prune.add_argument(
+            flag,
+            action="append",
+            default=[],
+            metavar="ID,...",
+            help=f"comma-separated ids that are always {what} (repeatable); the kept count "
+            "stays exact",
+        )
+    prune.set_defaults(func=run_prune)
+
+
+def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("embeddings", metavar="EMB", help="embeddings: .npy .npz .parquet .csv")
+    parser.add_argument(
+        "--meta",
+        metavar="META",
+        default=None,
+        help="metadata .csv/.parquet, one row per embedding (columns id, label, path/image/text)",
+    )
+    parser.add_argument("--id-column", default="id", help="metadata id column (default: id)")
+    parser.add_argument(
+        "--label-column", default="label", help="metadata label column (default: label)"
+    )
+    parser.add_argument("--metric", choices=METRICS, default="ssp", help="default: ssp")
+    parser.add_argument(
+        "--k",
+        type=int,
+        default=None,
+        help="number of prototypes (k-means clusters); default: number of classes, "
+        "else round(sqrt(n/2)) clipped to [2, 1000]",
+    )
+    parser.add_argument("--distance", choices=DISTANCES, default="cosine", help="default: cosine")
+    parser.add_argument("--backend", choices=BACKENDS, default="auto", help="k-means backend")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--out", required=True, metavar="OUT", help="output CSV path")
+
+
+def run_score(args: argparse.Namespace) -> int:
+    """Validate inputs, score, then write ``OUT`` and its manifest; return the exit code."""
+    out = _checked_out(args)
+    dataset = _load(args)
+    _check_scoring(args, dataset)
+    scores = _score(args, dataset)
+    csv_path, manifest_path = write_prune_outputs(out, dataset, scores, None)
+    print(f"wrote {csv_path} ({dataset.n} scores, higher = harder) and {manifest_path}")
+    return 0
+
+
+def run_prune(args: argparse.Namespace) -> int:
+    """Validate inputs, score, select, then write ``OUT`` and its manifest; return the exit code."""
+    if not 0.0 < args.keep <= 1.0:
+        raise ValueError(f"--keep {args.keep} should be in (0, 1]")
+    if args.min_ratio is not None and args.balance_by is None:
+        raise ValueError("--min-ratio needs --balance-by label or --balance-by cluster")
+    min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
+    if not 0.0 <= min_ratio <= 1.0:
+        raise ValueError(f"--min-ratio {min_ratio} should be in [0, 1]")
+    out = _checked_out(args)
+    dataset = _load(args)
+    _check_scoring(args, dataset)
+    if args.balance_by == "label" and dataset.labels is None:
+        raise ValueError(
+            f"--balance-by label needs labels: pass --meta with a {args.label_column!r} column"
+        )
+    if args.balance_by == "cluster" and args.metric == "random":
+        raise ValueError("--balance-by cluster needs a prototype metric; --metric random has none")
+    always_keep = _ids_to_indices(dataset, args.always_keep, "--always-keep")
+    always_drop = _ids_to_indices(dataset, args.always_drop, "--always-drop")
+    both = np.intersect1d(always_keep, always_drop)
+    if both.size:
+        raise ValueError(
+            f"ids in both --always-keep and --always-drop: {', '.join(dataset.ids[both][:5])}"
+        )
+
+    n_kept = kept_count(dataset.n, args.keep)
+    if always_keep.size > n_kept:
+        raise ValueError(
+            f"--always-keep pins {always_keep.size} ids but --keep {args.keep} keeps only "
+            f"{n_kept} of {dataset.n}"
+        )
+    if dataset.n - always_drop.size < n_kept:
+        raise ValueError(
+            f"--always-drop pins {always_drop.size} ids, leaving {dataset.n - always_drop.size} "
+            f"examples, fewer than the {n_kept} that --keep {args.keep} keeps"
+        )
+
+    scores = _score(args, dataset)
+    groups = None
+    if args.balance_by == "label":
+        groups = dataset.labels
+    elif args.balance_by == "cluster":
+        if scores.clusters is None:
+            raise ValueError(f"--balance-by cluster: --metric {args.metric} gives no clusters")
+        groups = scores.clusters
+    selection = select_kept(
+        scores.values,
+        args.keep,
+        strategy=args.strategy,
+        groups=groups,
+        balance_by=args.balance_by,
+        min_ratio=min_ratio if args.balance_by else 0.0,
+        seed=args.seed,
+        always_keep=always_keep,
+        always_drop=always_drop,
+    )
+    csv_path, manifest_path = write_prune_outputs(out, dataset, scores, selection)
+    print(
+        f"wrote {csv_path} ({selection.n_kept} of {dataset.n} kept, {args.strategy}) "
+        f"and {manifest_path}"
+    )
+    return 0
+
+
+def _checked_out(args: argparse.Namespace) -> Path:
+    """The output path, checked before any work so a bad one fails fast and writes nothing."""
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise ValueError(f"--out {out}: directory {out.parent} does not exist")
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a directory; give a file path such as {out}/kept.csv")
+    manifest = out.with_name(f"{out.stem}.manifest.json")
+    for given in (args.embeddings, args.meta):
+        if given is not None and Path(given).resolve() in (out.resolve(), manifest.resolve()):
+            raise ValueError(f"--out {out} would overwrite the input file {given}")
+    return out
+
+
+def _load(args: argparse.Namespace) -> Dataset:
+    return load_dataset(
+        args.embeddings,
+        args.meta,
+        id_column=args.id_column,
+        label_column=args.label_column,
+    )
+
+
+def _check_scoring(args: argparse.Namespace, dataset: Dataset) -> None:
+    label_metrics = getattr(metrics, "LABEL_METRICS", ("class_prototype",))
+    if args.metric in label_metrics and dataset.labels is None:
+        raise ValueError(
+            f"--metric {args.metric} needs labels: pass --meta with a {args.label_column!r} column"
+        )
+    if args.k is not None and not 1 <= args.k <= dataset.n:
+        raise ValueError(f"--k {args.k} should be in [1, n_examples={dataset.n}]")
+
+
+def _score(args: argparse.Namespace, dataset: Dataset) -> Scores:
+    # The bar opens on the first progress report, so input errors found by compute_scores
+    # before any work still print just one line on stderr.
+    with contextlib.ExitStack() as stack:
+        bars: list[ProgressFn] = []
+
+        def progress(fraction: float, message: str) -> None:
+            if not bars:
+                bars.append(stack.enter_context(progress_bar(f"scoring ({args.metric})")))
+            bars[0](fraction, message)
+
+        return compute_scores(
+            dataset.embeddings,
+            args.metric,
+            k=args.k,
+            labels=dataset.labels,
+            distance=args.distance,
+            backend=args.backend,
+            seed=args.seed,
+            progress=progress,
+        )
+
+
+def _ids_to_indices(dataset: Dataset, values: list[str], flag: str) -> np.ndarray:
+    """Row indices (sorted int64) of the comma-separated ids given to a repeatable flag."""
+    wanted = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    if not wanted:
+        return np.zeros(0, dtype=np.int64)
+    position = {str(identifier): row for row, identifier in enumerate(dataset.ids)}
+    unknown = [identifier for identifier in wanted if identifier not in position]
+    if unknown:
+        shown = ", ".join(repr(identifier) for identifier in unknown[:5])
+        raise ValueError(
+            f"{flag}: {len(unknown)} unknown ids ({shown}); ids come from the metadata id "
+            "column, else they are row numbers 0..n-1"
+        )
+    return np.unique(np.array([position[identifier] for identifier in wanted], dtype=np.int64))

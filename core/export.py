@@ -1,0 +1,379 @@
+"""Exports: score and kept-index CSVs plus a JSON manifest, written atomically and reproducibly."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import platform
+import tempfile
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from core.data import Dataset
+
+if TYPE_CHECKING:
+    from core.metrics import Scores
+    from core.select import Selection
+
+#: Header of every score / kept-index CSV.
+CSV_COLUMNS = ("index", "id", "score", "cluster", "label")
+SCORE_ORIENTATION = "higher = harder"
+MANIFEST_FORMAT = "prunescope-manifest/1"
+#: Distributions whose versions a manifest records, when installed (never imported).
+_VERSIONED = {
+    "numpy": ("numpy",),
+    "scikit-learn": ("scikit-learn",),
+    "faiss": ("faiss-cpu", "faiss-gpu", "faiss"),
+    "torch": ("torch",),
+    "pandas": ("pandas",),
+}
+
+
+def write_atomic(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so readers see the old file or the new one, never a part.
+
+    The bytes go to a temporary file in the same directory, are flushed to disk and then moved
+    over ``path`` with :func:`os.replace`. On any failure the temporary file is removed and an
+    existing ``path`` is left untouched. A new file gets mode 0o644; a replaced one keeps its mode.
+
+    Parameters
+    ----------
+    path : str or Path
+    data : bytes
+
+    Raises
+    ------
+    OSError
+        When the directory does not exist or is not writable (the error names the path).
+    """
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o644
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as temp:
+            temp.write(data)
+            temp.flush()
+            os.fsync(temp.fileno())
+        os.chmod(temp_name, mode)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def scores_csv_bytes(dataset: Dataset, scores: Scores) -> bytes:
+    """Every example's score as CSV bytes (UTF-8, ``\\n`` line endings).
+
+    Columns are exactly ``index,id,score,cluster,label``: row number, id, score (higher =
+    harder, ``%.9g``), cluster (empty when the metric has none) and original label value
+    (empty without labels). Rows are in index order.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        n examples.
+    scores : Scores
+        ``values`` of shape (n,); ``clusters`` of shape (n,) or None.
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    ValueError
+        When the scores do not have one value per example.
+    """
+    _check_scores(dataset, scores)
+    return _csv_bytes(dataset, scores, np.arange(dataset.n))
+
+
+def kept_csv_bytes(dataset: Dataset, scores: Scores, selection: Selection) -> bytes:
+    """The kept examples as CSV bytes, same columns as :func:`scores_csv_bytes`, by index.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        n examples.
+    scores : Scores
+        ``values`` of shape (n,).
+    selection : Selection
+        ``kept_indices`` of shape (m,), indices into the n examples.
+
+    Returns
+    -------
+    bytes
+        Header plus m rows sorted by index.
+
+    Raises
+    ------
+    ValueError
+        When scores or selection do not match the dataset's n.
+    """
+    _check_scores(dataset, scores)
+    return _csv_bytes(dataset, scores, _checked_kept(dataset, selection))
+
+
+def _check_scores(dataset: Dataset, scores: Scores) -> None:
+    n_values = int(np.shape(scores.values)[0])
+    if n_values != dataset.n:
+        raise ValueError(f"scores have {n_values} values but the dataset has n={dataset.n}")
+    if scores.clusters is not None and int(np.shape(scores.clusters)[0]) != dataset.n:
+        raise ValueError(
+            f"scores have {np.shape(scores.clusters)[0]} cluster entries but n={dataset.n}"
+        )
+
+
+def _checked_kept(dataset: Dataset, selection: Selection) -> np.ndarray:
+    if selection.n_total != dataset.n:
+        raise ValueError(
+            f"selection was made for n_total={selection.n_total} examples "
+            f"but the dataset has n={dataset.n}"
+        )
+    kept = np.sort(np.asarray(selection.kept_indices, dtype=np.int64))
+    if kept.size and (kept[0] < 0 or kept[-1] >= dataset.n):
+        raise ValueError(f"kept_indices should lie in [0, {dataset.n}), got {kept[0]}..{kept[-1]}")
+    return kept
+
+
+def _csv_bytes(dataset: Dataset, scores: Scores, indices: np.ndarray) -> bytes:
+    values = np.asarray(scores.values, dtype=np.float64)
+    clusters = None if scores.clusters is None else np.asarray(scores.clusters, dtype=np.int64)
+    labels = dataset.label_strings()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for index in indices.tolist():
+        writer.writerow(
+            (
+                index,
+                dataset.ids[index],
+                f"{values[index]:.9g}",
+                "" if clusters is None else int(clusters[index]),
+                "" if labels is None else labels[index],
+            )
+        )
+    return buffer.getvalue().encode("utf-8")
+
+
+def build_manifest(
+    dataset: Dataset,
+    scores: Scores,
+    selection: Selection | None,
+    *,
+    csv_bytes: bytes | None = None,
+    csv_name: str | None = None,
+    created_at: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Describe how an export was made: inputs, scoring and selection parameters, versions.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Its ``sources`` (name, size, sha256 of each input file), n and d are recorded.
+    scores : Scores
+        ``metric`` and ``params`` (k, distance, backend, seed, ...) are recorded.
+    selection : Selection or None
+        None for a score export: the selection fields are then null.
+    csv_bytes : bytes, optional
+        The exported CSV; its size and SHA-256 are recorded under ``output``.
+    csv_name : str, optional
+        The CSV's file name, recorded under ``output``.
+    created_at : str, optional
+        UTC ISO-8601 timestamp; defaults to now.
+    extra : dict, optional
+        JSON-serialisable additions, stored under ``extra``.
+
+    Returns
+    -------
+    dict
+        JSON-serialisable; ``content_sha256`` is the SHA-256 of the canonical JSON of every
+        other field except ``created_at`` (see :func:`manifest_bytes`), so two exports of the
+        same inputs and parameters share it.
+    """
+    params = dict(scores.params)
+    pins: dict[str, list[str] | None] = {"always_keep": None, "always_drop": None}
+    if selection is not None:
+        _checked_kept(dataset, selection)
+        for key in pins:
+            indices = np.asarray(getattr(selection, key), dtype=np.int64)
+            pins[key] = [str(value) for value in dataset.ids[indices]]
+    group_quota = None if selection is None else selection.group_quota
+    balance_by = None if selection is None else selection.balance_by
+    manifest: dict[str, Any] = {
+        "format": MANIFEST_FORMAT,
+        "created_at": created_at or _utc_now(),
+        "inputs": [
+            {"name": info.name, "size": info.size, "sha256": info.sha256}
+            for info in dataset.sources
+        ],
+        "dataset_name": dataset.name,
+        "n": dataset.n,
+        "d": dataset.d,
+        "n_classes": dataset.n_classes,
+        "metric": scores.metric,
+        "score_orientation": SCORE_ORIENTATION,
+        "k": params.get("k"),
+        "distance": params.get("distance"),
+        "backend": params.get("backend"),
+        "seed": params.get("seed"),
+        "score_params": params,
+        "strategy": None if selection is None else selection.strategy,
+        "keep_fraction": None if selection is None else float(selection.keep_fraction),
+        "balance_by": balance_by,
+        "min_ratio": None if selection is None else float(selection.min_ratio),
+        "group_quota": None
+        if group_quota is None
+        else {_group_name(dataset, balance_by, group): int(n) for group, n in group_quota.items()},
+        "selection_seed": None if selection is None else int(selection.seed),
+        "always_keep": pins["always_keep"],
+        "always_drop": pins["always_drop"],
+        "n_kept": None if selection is None else int(np.size(selection.kept_indices)),
+        "output": None
+        if csv_bytes is None
+        else {
+            "name": csv_name,
+            "size": len(csv_bytes),
+            "sha256": hashlib.sha256(csv_bytes).hexdigest(),
+        },
+        "versions": _versions(),
+        "extra": extra,
+    }
+    # Round-trip through JSON so numpy scalars in params become plain numbers once, here.
+    manifest = json.loads(json.dumps(manifest, default=_json_default))
+    manifest["content_sha256"] = _content_sha256(manifest)
+    return manifest
+
+
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    """Serialise a manifest as indented JSON with sorted keys, refreshing ``content_sha256``.
+
+    ``content_sha256`` is the SHA-256 of
+    ``json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` encoded as
+    UTF-8, where ``fields`` is the manifest without ``created_at`` and ``content_sha256``.
+
+    Parameters
+    ----------
+    manifest : dict
+        As returned by :func:`build_manifest`.
+
+    Returns
+    -------
+    bytes
+        UTF-8 JSON ending in a newline.
+    """
+    manifest = dict(manifest)
+    manifest["content_sha256"] = _content_sha256(manifest)
+    text = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False, default=_json_default)
+    return (text + "\n").encode("utf-8")
+
+
+def write_prune_outputs(
+    out_csv: str | Path,
+    dataset: Dataset,
+    scores: Scores,
+    selection: Selection | None,
+) -> tuple[Path, Path]:
+    """Write the kept-index CSV and ``<stem>.manifest.json`` beside it, each atomically.
+
+    With ``selection=None`` the CSV holds every example (:func:`scores_csv_bytes`) and the
+    manifest's selection fields are null. Both files' bytes are built before either is written;
+    if the manifest cannot be written the new CSV is removed.
+
+    Parameters
+    ----------
+    out_csv : str or Path
+        Path of the CSV; its directory must exist.
+    dataset, scores : Dataset, Scores
+    selection : Selection or None
+
+    Returns
+    -------
+    tuple of Path
+        ``(csv_path, manifest_path)``.
+
+    Raises
+    ------
+    ValueError
+        When scores or selection do not match the dataset, or ``out_csv``'s directory does not
+        exist.
+    OSError
+        When a file cannot be written.
+    """
+    csv_path = Path(out_csv)
+    if not csv_path.parent.is_dir():
+        raise ValueError(f"output directory {csv_path.parent} does not exist")
+    manifest_path = csv_path.with_name(f"{csv_path.stem}.manifest.json")
+    if selection is None:
+        data = scores_csv_bytes(dataset, scores)
+    else:
+        data = kept_csv_bytes(dataset, scores, selection)
+    manifest = build_manifest(dataset, scores, selection, csv_bytes=data, csv_name=csv_path.name)
+    manifest_data = manifest_bytes(manifest)
+    write_atomic(csv_path, data)
+    try:
+        write_atomic(manifest_path, manifest_data)
+    except BaseException:
+        csv_path.unlink(missing_ok=True)
+        raise
+    return csv_path, manifest_path
+
+
+def _group_name(dataset: Dataset, balance_by: str | None, group: Any) -> str:
+    """A balance group as written in the manifest: the label value, or the cluster number."""
+    if balance_by == "label" and dataset.class_names and 0 <= int(group) < dataset.n_classes:
+        return dataset.class_names[int(group)]
+    return str(group)
+
+
+def _content_sha256(manifest: dict[str, Any]) -> str:
+    fields = {k: v for k, v in manifest.items() if k not in ("created_at", "content_sha256")}
+    canonical = json.dumps(
+        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _versions() -> dict[str, str | None]:
+    """Installed versions of the numeric stack, read from package metadata (nothing imported)."""
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for key, distributions in _VERSIONED.items():
+        versions[key] = None
+        for distribution in distributions:
+            try:
+                versions[key] = metadata.version(distribution)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    return versions
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
