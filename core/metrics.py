@@ -1,0 +1,568 @@
+"""Per-example difficulty scores for data pruning; every score is oriented higher = harder."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from core._progress import ProgressFn, report, sub_progress
+from core.kmeans import (
+    BACKENDS,
+    _as_embeddings,
+    _check_choice,
+    _check_int,
+    _check_k,
+    _check_seed,
+    _fit_kmeans,
+    _normalize_rows,
+    _resolve_backend,
+)
+
+METRICS = (
+    "ssp",
+    "prototype_margin",
+    "class_prototype",
+    "random",
+    "knn_density",
+    "knn_disagreement",
+)
+DISTANCES = ("cosine", "euclidean")
+
+#: Metrics that need labels.
+LABEL_METRICS = ("class_prototype", "knn_disagreement")
+#: Neighbours used by the k-NN metrics when ``k`` is not given.
+DEFAULT_NEIGHBORS = 10
+
+_KMEANS_ITER = 20
+_KNN_BLOCK_ROWS = 16384
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Scores:
+    """One score per example, oriented **higher = harder** (more atypical / ambiguous).
+
+    Attributes
+    ----------
+    metric : str
+        One of ``METRICS``.
+    values : ndarray of shape (n,), float64
+        The scores; higher = harder.
+    clusters : ndarray of shape (n,), int64, or None
+        Nearest k-means centroid (ssp, prototype_margin), class index into the sorted unique
+        labels (class_prototype), else None.
+    centroids : ndarray of shape (k, d), float32, or None
+        k-means centroids or class means; row i belongs to cluster/class i.
+    params : dict
+        What produced the scores: ``k``, ``distance``, ``backend`` (resolved), ``seed``,
+        ``n_iter`` and metric-specific entries.
+    """
+
+    metric: str
+    values: np.ndarray
+    clusters: np.ndarray | None
+    centroids: np.ndarray | None
+    params: dict[str, object]
+
+
+# ----------------------------------------------------------------------------- public functions
+
+
+def default_k(n: int, n_classes: int | None = None) -> int:
+    """Default number of k-means clusters for ``n`` examples.
+
+    The SSP paper (Sorscher et al. 2022) found results hold when k is within an order of
+    magnitude of the number of classes, so with labels k = ``n_classes`` (at least 2). Without
+    labels the heuristic is ``round(sqrt(n / 2))`` (the classic rule of thumb, giving clusters of
+    about ``sqrt(2 n)`` examples), clipped to [2, 1000]. Either way the result is at most ``n``.
+
+    Parameters
+    ----------
+    n : int
+        Number of examples, >= 1.
+    n_classes : int or None
+        Number of distinct labels, >= 1, when labels exist.
+
+    Returns
+    -------
+    int
+        k in [1, min(n, max(2, ...))]; 1 only when ``n == 1``.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` < 1 or ``n_classes`` < 1 or either is not an int.
+    """
+    n = _check_int("n", n, low=1)
+    if n_classes is not None:
+        n_classes = _check_int("n_classes", n_classes, low=1)
+        return min(n, max(2, n_classes))
+    heuristic = round(math.sqrt(n / 2))
+    return min(n, max(2, min(1000, heuristic)))
+
+
+def score_ssp(
+    embeddings: np.ndarray,
+    *,
+    k: int,
+    distance: str = "cosine",
+    backend: str = "auto",
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+) -> Scores:
+    """Self-supervised prototype score: distance to the nearest k-means centroid.
+
+    Higher = harder (far from every prototype = atypical). ``distance="cosine"`` is the paper's
+    reference: L2-normalise the embeddings, spherical k-means, score ``1 - x.c/|c|`` in [0, 2].
+    ``distance="euclidean"``: plain k-means on the raw embeddings, score ``|x - c|``; within a
+    cluster it ranks like cosine, across clusters tight clusters score lower.
+
+    Parameters
+    ----------
+    embeddings : array_like of shape (n, d)
+    k : int
+        Number of clusters, ``1 <= k <= n``.
+    distance : {"cosine", "euclidean"}
+    backend : {"auto", "faiss", "sklearn"}
+    seed : int
+    progress : callable (fraction, message) or None
+
+    Returns
+    -------
+    Scores
+        values (n,) float64, clusters (n,) nearest centroid, centroids (k, d) float32.
+
+    Raises
+    ------
+    ValueError
+        Bad embeddings, k, distance, backend or seed.
+    """
+    x, k, distance, backend, seed = _check_kmeans_args(embeddings, k, distance, backend, seed)
+    return _score_kmeans(x, "ssp", k, distance, backend, seed, progress)
+
+
+def score_prototype_margin(
+    embeddings: np.ndarray,
+    *,
+    k: int,
+    distance: str = "cosine",
+    backend: str = "auto",
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+) -> Scores:
+    """Prototype margin ``d1 - d2``: nearest minus second-nearest centroid distance.
+
+    Values are <= 0; higher = harder: near 0 means the example lies between two prototypes
+    (ambiguous), very negative means it clearly belongs to one. The k-means fit is the same as
+    ``score_ssp`` for the same arguments.
+
+    Parameters
+    ----------
+    embeddings : array_like of shape (n, d)
+    k : int
+        Number of clusters, ``2 <= k <= n``.
+    distance : {"cosine", "euclidean"}
+    backend : {"auto", "faiss", "sklearn"}
+    seed : int
+    progress : callable (fraction, message) or None
+
+    Returns
+    -------
+    Scores
+        values (n,) float64 <= 0, clusters (n,) nearest centroid, centroids (k, d) float32.
+
+    Raises
+    ------
+    ValueError
+        Bad embeddings, distance, backend or seed; k not in [2, n].
+    """
+    x, k, distance, backend, seed = _check_kmeans_args(embeddings, k, distance, backend, seed)
+    if k < 2:
+        raise ValueError(f"prototype_margin needs k >= 2 (two nearest centroids), got k={k}")
+    return _score_kmeans(x, "prototype_margin", k, distance, backend, seed, progress)
+
+
+def score_class_prototype(
+    embeddings: np.ndarray, labels: np.ndarray, *, distance: str = "cosine"
+) -> Scores:
+    """Supervised prototype score: distance to the mean embedding of the example's own class.
+
+    Higher = harder (atypical for its class, or mislabeled). For cosine the embeddings are
+    L2-normalised first and the score is ``1 - x.m/|m|`` with m the class mean of normalised
+    embeddings; for Euclidean, ``|x - m|`` on the raw embeddings.
+
+    Parameters
+    ----------
+    embeddings : array_like of shape (n, d)
+    labels : array_like of shape (n,)
+        Any label values (ints or strings); classes are their sorted unique values.
+    distance : {"cosine", "euclidean"}
+
+    Returns
+    -------
+    Scores
+        values (n,) float64, clusters (n,) int64 class index into the sorted unique labels,
+        centroids (n_classes, d) float32 class means.
+
+    Raises
+    ------
+    ValueError
+        Bad embeddings, labels not 1-D of length n, or unknown distance.
+    """
+    x = _as_embeddings(embeddings)
+    codes, classes = _encode_labels(labels, x.shape[0])
+    distance = _check_choice("distance", distance, DISTANCES)
+    return _score_class_prototype(x, codes, classes, distance)
+
+
+def score_random(n: int, *, seed: int = 0) -> Scores:
+    """Seeded uniform [0, 1) scores: the random-pruning baseline (higher = "harder" by chance).
+
+    Parameters
+    ----------
+    n : int
+        Number of examples, >= 1.
+    seed : int
+
+    Returns
+    -------
+    Scores
+        values (n,) float64, no clusters or centroids.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` < 1 or the seed is not an int in [0, 2**31 - 1].
+    """
+    n = _check_int("n", n, low=1)
+    seed = _check_seed(seed)
+    values = np.random.default_rng(seed).random(n)
+    return Scores("random", values, None, None, {"seed": seed})
+
+
+def score_knn_density(
+    embeddings: np.ndarray,
+    *,
+    n_neighbors: int = DEFAULT_NEIGHBORS,
+    distance: str = "cosine",
+    backend: str = "auto",
+) -> Scores:
+    """k-NN sparsity: mean distance to the ``n_neighbors`` nearest other examples.
+
+    Higher = harder (sparse neighbourhood = atypical). Exact brute-force search in blocks
+    (faiss flat index, or scikit-learn), O(n^2 d) time: intended for n up to ~1e5.
+
+    Parameters
+    ----------
+    embeddings : array_like of shape (n, d)
+    n_neighbors : int
+        ``1 <= n_neighbors <= n - 1``.
+    distance : {"cosine", "euclidean"}
+    backend : {"auto", "faiss", "sklearn"}
+
+    Returns
+    -------
+    Scores
+        values (n,) float64, no clusters or centroids.
+
+    Raises
+    ------
+    ValueError
+        Bad embeddings, distance, backend, or n_neighbors out of range.
+    """
+    x = _as_embeddings(embeddings)
+    n_neighbors, distance, backend = _check_knn_args(x, n_neighbors, distance, backend)
+    dist, _ = _knn(x, n_neighbors, distance, backend)
+    params = {"k": n_neighbors, "distance": distance, "backend": backend}
+    return Scores("knn_density", dist.mean(axis=1, dtype=np.float64), None, None, params)
+
+
+def score_knn_disagreement(
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    *,
+    n_neighbors: int = DEFAULT_NEIGHBORS,
+    distance: str = "cosine",
+    backend: str = "auto",
+) -> Scores:
+    """k-NN label disagreement: fraction of the ``n_neighbors`` nearest examples with another label.
+
+    Higher = harder (a high value flags a likely mislabel or a point deep in another class).
+    Values are in [0, 1]. Same search as ``score_knn_density``.
+
+    Parameters
+    ----------
+    embeddings : array_like of shape (n, d)
+    labels : array_like of shape (n,)
+    n_neighbors : int
+        ``1 <= n_neighbors <= n - 1``.
+    distance : {"cosine", "euclidean"}
+    backend : {"auto", "faiss", "sklearn"}
+
+    Returns
+    -------
+    Scores
+        values (n,) float64 in [0, 1], clusters = class index into the sorted unique labels.
+
+    Raises
+    ------
+    ValueError
+        Bad embeddings or labels, distance, backend, or n_neighbors out of range.
+    """
+    x = _as_embeddings(embeddings)
+    codes, classes = _encode_labels(labels, x.shape[0])
+    n_neighbors, distance, backend = _check_knn_args(x, n_neighbors, distance, backend)
+    _, neighbors = _knn(x, n_neighbors, distance, backend)
+    params = {"k": n_neighbors, "distance": distance, "backend": backend, "classes": classes}
+    return Scores("knn_disagreement", _disagreement(codes, neighbors), codes, None, params)
+
+
+def compute_scores(
+    embeddings: np.ndarray,
+    metric: str,
+    *,
+    k: int | None = None,
+    labels: np.ndarray | None = None,
+    distance: str = "cosine",
+    backend: str = "auto",
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+) -> Scores:
+    """Compute one metric (see ``METRICS``); the dispatcher used by the CLI and the app.
+
+    Every returned score is oriented higher = harder.
+
+    Parameters
+    ----------
+    embeddings : array_like of shape (n, d)
+        2-D, finite, real-valued.
+    metric : str
+        One of ``METRICS``.
+    k : int or None
+        Clusters for ssp / prototype_margin (None -> ``default_k(n, n_classes)``, using the
+        number of distinct labels when ``labels`` is given); neighbours for the knn metrics
+        (None -> ``min(10, n - 1)``); ignored by class_prototype and random.
+    labels : array_like of shape (n,) or None
+        Required by class_prototype and knn_disagreement.
+    distance : {"cosine", "euclidean"}
+    backend : {"auto", "faiss", "sklearn"}
+    seed : int
+    progress : callable (fraction, message) or None
+
+    Returns
+    -------
+    Scores
+
+    Raises
+    ------
+    ValueError
+        Unknown metric (the message lists the valid ones), bad embeddings, labels of the wrong
+        length, missing labels for a label metric, or a bad k / distance / backend / seed.
+    """
+    if not isinstance(metric, str) or metric not in METRICS:
+        raise ValueError(f"metric={metric!r} is not one of {', '.join(METRICS)}")
+    x = _as_embeddings(embeddings)
+    n = x.shape[0]
+    codes: np.ndarray | None = None
+    classes: list[object] = []
+    if labels is not None:
+        codes, classes = _encode_labels(labels, n)
+    elif metric in LABEL_METRICS:
+        raise ValueError(
+            f"metric={metric!r} needs labels (one per example); none were given — load a "
+            "metadata file with a label column, or pick a label-free metric"
+        )
+    distance = _check_choice("distance", distance, DISTANCES)
+    backend = _check_choice("backend", backend, BACKENDS)
+    seed = _check_seed(seed)
+
+    if metric == "random":
+        report(progress, 1.0, "random scores")
+        return score_random(n, seed=seed)
+    if metric == "class_prototype" and codes is not None:  # codes were checked above
+        report(progress, 0.0, "class means")
+        scores = _score_class_prototype(x, codes, classes, distance)
+        report(progress, 1.0, "class prototype scores done")
+        return scores
+    if metric in ("knn_density", "knn_disagreement"):
+        n_neighbors = min(DEFAULT_NEIGHBORS, n - 1) if k is None else k
+        n_neighbors, distance, resolved = _check_knn_args(x, n_neighbors, distance, backend)
+        report(progress, 0.0, f"{n_neighbors}-NN search")
+        dist, neighbors = _knn(x, n_neighbors, distance, resolved)
+        report(progress, 1.0, "k-NN scores done")
+        params: dict[str, object] = {"k": n_neighbors, "distance": distance, "backend": resolved}
+        if metric == "knn_density":
+            return Scores(metric, dist.mean(axis=1, dtype=np.float64), None, None, params)
+        if codes is None:  # unreachable: label metrics without labels were rejected above
+            raise ValueError(f"metric={metric!r} needs labels")
+        params["classes"] = classes
+        return Scores(metric, _disagreement(codes, neighbors), codes, None, params)
+
+    if k is None:
+        k = default_k(n, len(classes) if codes is not None else None)
+    k = _check_k(k, n)
+    if metric == "prototype_margin" and k < 2:
+        raise ValueError(f"prototype_margin needs k >= 2 (two nearest centroids), got k={k}")
+    return _score_kmeans(x, metric, k, distance, _resolve_backend(backend), seed, progress)
+
+
+# ----------------------------------------------------------------------------- private helpers
+
+
+def _check_kmeans_args(
+    embeddings: object, k: object, distance: object, backend: object, seed: object
+) -> tuple[np.ndarray, int, str, str, int]:
+    x = _as_embeddings(embeddings)
+    k_ = _check_k(k, x.shape[0])
+    distance_ = _check_choice("distance", distance, DISTANCES)
+    backend_ = _resolve_backend(_check_choice("backend", backend, BACKENDS))
+    return x, k_, distance_, backend_, _check_seed(seed)
+
+
+def _check_knn_args(
+    x: np.ndarray, n_neighbors: object, distance: object, backend: object
+) -> tuple[int, str, str]:
+    n = x.shape[0]
+    if n < 2:
+        raise ValueError(f"k-NN metrics need at least 2 examples, got n_examples={n}")
+    n_neighbors_ = _check_int("k (neighbours)", n_neighbors, low=1)
+    if n_neighbors_ > n - 1:
+        raise ValueError(f"k={n_neighbors_} neighbours should be <= n_examples - 1 = {n - 1}")
+    distance_ = _check_choice("distance", distance, DISTANCES)
+    backend_ = _resolve_backend(_check_choice("backend", backend, BACKENDS))
+    return n_neighbors_, distance_, backend_
+
+
+def _encode_labels(labels: object, n: int) -> tuple[np.ndarray, list[object]]:
+    """Return int64 codes into the sorted unique labels, and those labels as Python values."""
+    array = np.asarray(labels)
+    if array.ndim != 1:
+        raise ValueError(f"labels should be 1-D, got shape {array.shape}")
+    if array.shape[0] != n:
+        raise ValueError(f"labels has length {array.shape[0]} but n_examples={n}")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError("labels contain NaN or inf")
+    classes, codes = np.unique(array, return_inverse=True)
+    return codes.astype(np.int64).reshape(-1), classes.tolist()
+
+
+def _score_kmeans(
+    x: np.ndarray,
+    metric: str,
+    k: int,
+    distance: str,
+    backend: str,
+    seed: int,
+    progress: ProgressFn | None,
+) -> Scores:
+    """ssp or prototype_margin from one k-means fit; assumes validated input."""
+    n_nearest = 2 if metric == "prototype_margin" else 1
+    result, dist, idx = _fit_kmeans(
+        x,
+        k=k,
+        backend=backend,
+        spherical=distance == "cosine",
+        seed=seed,
+        n_iter=_KMEANS_ITER,
+        max_points_per_centroid=256,
+        n_nearest=n_nearest,
+        progress=sub_progress(progress, 0.0, 0.98),
+    )
+    if metric == "ssp":
+        values = dist[:, 0].astype(np.float64)
+    else:
+        values = dist[:, 0].astype(np.float64) - dist[:, 1].astype(np.float64)
+    params: dict[str, object] = {
+        "k": k,
+        "distance": distance,
+        "backend": result.backend,
+        "seed": seed,
+        "n_iter": result.n_iter,
+        "spherical": result.spherical,
+        "inertia": result.inertia,
+        "n_fit": min(x.shape[0], 256 * k),
+    }
+    report(progress, 1.0, f"{metric} scores done")
+    return Scores(metric, values, idx[:, 0].copy(), result.centroids, params)
+
+
+def _score_class_prototype(
+    x: np.ndarray, codes: np.ndarray, classes: list[object], distance: str
+) -> Scores:
+    n, d = x.shape
+    n_classes = len(classes)
+    sums = np.zeros((n_classes, d), dtype=np.float64)
+    for start in range(0, n, _KNN_BLOCK_ROWS):
+        block = np.array(x[start : start + _KNN_BLOCK_ROWS], dtype=np.float32, copy=True)
+        if distance == "cosine":
+            _normalize_rows(block)
+        np.add.at(sums, codes[start : start + _KNN_BLOCK_ROWS], block)
+    counts = np.bincount(codes, minlength=n_classes).astype(np.float64)
+    means = (sums / counts[:, None]).astype(np.float32)
+    values = np.empty(n, dtype=np.float64)
+    if distance == "cosine":
+        unit_means = _normalize_rows(means.copy())
+    for start in range(0, n, _KNN_BLOCK_ROWS):
+        stop = min(n, start + _KNN_BLOCK_ROWS)
+        block = x[start:stop].astype(np.float64)
+        own = means[codes[start:stop]].astype(np.float64)
+        if distance == "cosine":
+            norms = np.maximum(np.linalg.norm(block, axis=1), 1e-12)
+            unit_own = unit_means[codes[start:stop]].astype(np.float64)
+            cos = np.einsum("ij,ij->i", block, unit_own) / norms
+            values[start:stop] = np.clip(1.0 - cos, 0.0, 2.0)
+        else:
+            values[start:stop] = np.linalg.norm(block - own, axis=1)
+    params: dict[str, object] = {"k": n_classes, "distance": distance, "classes": classes}
+    return Scores("class_prototype", values, codes, means, params)
+
+
+def _disagreement(codes: np.ndarray, neighbors: np.ndarray) -> np.ndarray:
+    """Fraction of each row's neighbours whose label code differs from its own, float64."""
+    return (codes[neighbors] != codes[:, None]).mean(axis=1, dtype=np.float64)
+
+
+def _knn(
+    x: np.ndarray, n_neighbors: int, distance: str, backend: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact ``n_neighbors`` nearest other rows: distances (n, n_neighbors) float64 ascending,
+    indices (n, n_neighbors) int64. Assumes validated input."""
+    n, d = x.shape
+    base = np.array(x, dtype=np.float32, order="C", copy=True)
+    if distance == "cosine":
+        _normalize_rows(base)
+    want = n_neighbors + 1  # one extra, since each row usually finds itself first
+    dist = np.empty((n, want), dtype=np.float64)
+    idx = np.empty((n, want), dtype=np.int64)
+    if backend == "faiss":
+        import faiss
+
+        index = faiss.IndexFlatIP(d) if distance == "cosine" else faiss.IndexFlatL2(d)
+        index.add(base)
+        for start in range(0, n, _KNN_BLOCK_ROWS):
+            stop = min(n, start + _KNN_BLOCK_ROWS)
+            raw, found = index.search(base[start:stop], want)
+            if distance == "cosine":
+                dist[start:stop] = np.clip(1.0 - raw.astype(np.float64), 0.0, 2.0)
+            else:
+                dist[start:stop] = np.sqrt(np.maximum(raw.astype(np.float64), 0.0))
+            idx[start:stop] = found
+    else:
+        from sklearn.neighbors import NearestNeighbors
+
+        model = NearestNeighbors(
+            n_neighbors=want, algorithm="brute", metric="cosine" if distance == "cosine" else "l2"
+        )
+        model.fit(base)
+        for start in range(0, n, _KNN_BLOCK_ROWS):
+            stop = min(n, start + _KNN_BLOCK_ROWS)
+            found_dist, found = model.kneighbors(base[start:stop])
+            dist[start:stop] = found_dist
+            idx[start:stop] = found
+    # Drop each row's own entry; when duplicates pushed it out of the list, drop the farthest.
+    is_self = idx == np.arange(n)[:, None]
+    no_self = ~is_self.any(axis=1)
+    is_self[no_self, -1] = True
+    keep = ~is_self
+    return dist[keep].reshape(n, n_neighbors), idx[keep].reshape(n, n_neighbors)

@@ -1,0 +1,359 @@
+"""Choosing which examples to keep from per-example scores (higher = harder)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+import numpy as np
+
+STRATEGIES = ("keep_hard", "keep_easy", "random")
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Selection:
+    """The examples kept by one pruning decision.
+
+    Attributes
+    ----------
+    kept_indices : ndarray of shape (m,), int64, sorted ascending
+    keep_fraction : float
+        Requested fraction; ``m == kept_count(n_total, keep_fraction)``.
+    strategy : str
+        One of ``STRATEGIES``.
+    n_total : int
+        Number of examples scored.
+    balance_by : str or None
+        Name of what ``groups`` were (e.g. ``"label"``, ``"cluster"``), recorded only.
+    min_ratio : float
+        Balance ratio r in [0, 1].
+    group_quota : dict of int -> int, or None
+        Guaranteed kept count per group (None without groups).
+    always_keep : ndarray of shape (p,), int64, sorted unique
+    always_drop : ndarray of shape (q,), int64, sorted unique
+    seed : int
+    """
+
+    kept_indices: np.ndarray
+    keep_fraction: float
+    strategy: str
+    n_total: int
+    balance_by: str | None
+    min_ratio: float
+    group_quota: dict[int, int] | None
+    always_keep: np.ndarray
+    always_drop: np.ndarray
+    seed: int
+
+    @property
+    def n_kept(self) -> int:
+        """Number of kept examples."""
+        return int(self.kept_indices.shape[0])
+
+    def mask(self) -> np.ndarray:
+        """Boolean array of shape (n_total,), True for kept examples."""
+        out = np.zeros(self.n_total, dtype=bool)
+        out[self.kept_indices] = True
+        return out
+
+
+def kept_count(n: int, keep_fraction: float) -> int:
+    """Number of examples kept out of ``n`` at ``keep_fraction``: ``floor(keep_fraction * n + 0.5)``.
+
+    That is ``keep_fraction * n`` rounded half up (computed in float64), so ``0.5 * 5 -> 3`` and
+    ``0.1 * 15 -> 2``; it is non-decreasing in ``keep_fraction``, 0 at 0 and ``n`` at 1.
+
+    Parameters
+    ----------
+    n : int
+        Number of examples, >= 0.
+    keep_fraction : float
+        In [0, 1].
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not a non-negative int or ``keep_fraction`` is not a number in [0, 1].
+    """
+    n = _check_n(n)
+    keep_fraction = _check_fraction(keep_fraction)
+    return _kept_count(n, keep_fraction)
+
+
+def select_kept(
+    scores: np.ndarray,
+    keep_fraction: float,
+    *,
+    strategy: str = "keep_hard",
+    groups: np.ndarray | None = None,
+    balance_by: str | None = None,
+    min_ratio: float = 0.0,
+    seed: int = 0,
+    always_keep: Sequence[int] | np.ndarray = (),
+    always_drop: Sequence[int] | np.ndarray = (),
+) -> Selection:
+    """Keep exactly ``kept_count(n, keep_fraction)`` examples chosen by ``strategy``.
+
+    Order of preference: ``keep_hard`` = highest scores first (scores are higher = harder),
+    ``keep_easy`` = lowest first, ``random`` = a permutation seeded by ``seed`` (scores ignored).
+    Equal scores are ordered by index (lower first), so results are deterministic. Without
+    ``groups`` the kept set is the first K of that order: for the same scores, strategy, seed and
+    pins, the set kept at a smaller fraction is a subset of the set kept at a larger one.
+
+    Balance: with ``groups`` (class labels or clusters) and ratio r = ``min_ratio``, each of the G
+    groups present gets the quota ``q_g = min(a_g, ceil(r * K / G))``, where ``a_g`` is its number
+    of members not in ``always_drop``; its ``q_g`` best members (in the strategy's order) are
+    kept first, then the remaining places go to the best of everything else. If the quotas
+    (counting kept pins inside a group toward its quota) add up to more than K, they are lowered
+    by water-filling: all quotas are capped at one common level, the largest that fits, and the
+    places left over go one each to groups in ascending group id. Without pins this guarantees
+    every group keeps at least ``min(a_g, floor(r * K / G))`` -- and ``min(a_g, ceil(r * K / G))``
+    whenever those ceiling quotas fit in K. The final quotas are in ``Selection.group_quota``.
+
+    Pins: ``always_keep`` indices are always kept and ``always_drop`` never kept; the kept count
+    stays exactly K (pins use up places; the rest follow the strategy).
+
+    Parameters
+    ----------
+    scores : array_like of shape (n,)
+        Finite real scores, higher = harder.
+    keep_fraction : float
+        In [0, 1].
+    strategy : {"keep_hard", "keep_easy", "random"}
+    groups : array_like of shape (n,) of int, or None
+        Group of each example, for balancing.
+    balance_by : str or None
+        Name recorded in the Selection (needs ``groups``).
+    min_ratio : float
+        Balance ratio r in [0, 1] (> 0 needs ``groups``); 0 means no quotas.
+    seed : int
+        Seed of the ``random`` strategy.
+    always_keep, always_drop : sequence of int
+        Indices in [0, n); duplicates are ignored.
+
+    Returns
+    -------
+    Selection
+
+    Raises
+    ------
+    ValueError
+        Bad scores (not 1-D, empty, non-finite), keep_fraction outside [0, 1], unknown strategy,
+        groups of the wrong length or not integers, min_ratio outside [0, 1] or > 0 without
+        groups, balance_by without groups, pin indices out of range, an index in both pin lists,
+        more keep-pins than K, or fewer than K examples left after always_drop (the messages
+        name the counts).
+    """
+    values = _check_scores(scores)
+    n = values.shape[0]
+    keep_fraction = _check_fraction(keep_fraction)
+    if not isinstance(strategy, str) or strategy not in STRATEGIES:
+        raise ValueError(f"strategy={strategy!r} is not one of {', '.join(STRATEGIES)}")
+    if not isinstance(seed, Integral) or isinstance(seed, bool) or int(seed) < 0:
+        raise ValueError(f"seed={seed!r} should be a non-negative integer")
+    min_ratio = _check_ratio(min_ratio)
+    codes: np.ndarray | None = None
+    group_ids: np.ndarray | None = None
+    if groups is not None:
+        group_ids, codes = _check_groups(groups, n)
+    else:
+        if min_ratio > 0:
+            raise ValueError(f"min_ratio={min_ratio} needs groups to balance over")
+        if balance_by is not None:
+            raise ValueError(f"balance_by={balance_by!r} needs groups")
+    keep_pins = _check_pins("always_keep", always_keep, n)
+    drop_pins = _check_pins("always_drop", always_drop, n)
+    k = _kept_count(n, keep_fraction)
+    _check_pin_counts(keep_pins, drop_pins, n, k, keep_fraction)
+
+    order = _preference_order(values, strategy, int(seed))
+    kept, quota = _select(order, k, keep_pins, drop_pins, codes, group_ids, min_ratio)
+    return Selection(
+        kept_indices=kept,
+        keep_fraction=keep_fraction,
+        strategy=strategy,
+        n_total=n,
+        balance_by=balance_by,
+        min_ratio=min_ratio,
+        group_quota=quota,
+        always_keep=keep_pins,
+        always_drop=drop_pins,
+        seed=int(seed),
+    )
+
+
+#: Alias of ``select_kept``.
+select = select_kept
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _check_n(n: object) -> int:
+    if not isinstance(n, Integral) or isinstance(n, bool) or int(n) < 0:
+        raise ValueError(f"n={n!r} should be a non-negative integer")
+    return int(n)
+
+
+def _check_fraction(keep_fraction: object) -> float:
+    if isinstance(keep_fraction, bool) or not isinstance(keep_fraction, Real):
+        raise ValueError(f"keep_fraction={keep_fraction!r} should be a number in [0, 1]")
+    value = float(keep_fraction)
+    if not 0.0 <= value <= 1.0:  # also rejects NaN
+        raise ValueError(f"keep_fraction={value} should be in [0, 1]")
+    return value
+
+
+def _check_ratio(min_ratio: object) -> float:
+    if isinstance(min_ratio, bool) or not isinstance(min_ratio, Real):
+        raise ValueError(f"min_ratio={min_ratio!r} should be a number in [0, 1]")
+    value = float(min_ratio)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"min_ratio={value} should be in [0, 1]")
+    return value
+
+
+def _check_scores(scores: object) -> np.ndarray:
+    array = np.asarray(scores)
+    if array.ndim != 1:
+        raise ValueError(f"scores should be 1-D (n,), got shape {array.shape}")
+    if array.shape[0] < 1:
+        raise ValueError("scores should have at least one value, got 0")
+    if array.dtype == np.bool_ or array.dtype.kind not in "fiu":
+        raise ValueError(f"scores should be real numbers, got dtype {array.dtype}")
+    array = array.astype(np.float64, copy=False)
+    bad = np.flatnonzero(~np.isfinite(array))
+    if bad.size:
+        first = ", ".join(str(int(i)) for i in bad[:5])
+        raise ValueError(f"scores has {bad.size} NaN/inf value(s); first indices: {first}")
+    return array
+
+
+def _check_groups(groups: object, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (sorted unique group ids, int64 code of each example into them)."""
+    array = np.asarray(groups)
+    if array.ndim != 1 or array.shape[0] != n:
+        raise ValueError(f"groups should have shape ({n},) like scores, got {array.shape}")
+    if array.dtype == np.bool_ or array.dtype.kind not in "iu":
+        raise ValueError(f"groups should be integers (labels or clusters), got dtype {array.dtype}")
+    ids, codes = np.unique(array, return_inverse=True)
+    return ids.astype(np.int64), codes.astype(np.int64).reshape(-1)
+
+
+def _check_pins(name: str, pins: object, n: int) -> np.ndarray:
+    array = np.asarray(pins)
+    if array.size == 0:
+        return np.empty(0, dtype=np.int64)
+    if array.ndim != 1 or array.dtype == np.bool_ or array.dtype.kind not in "iu":
+        raise ValueError(f"{name} should be a 1-D sequence of integer indices")
+    out = np.unique(array.astype(np.int64))
+    bad = out[(out < 0) | (out >= n)]
+    if bad.size:
+        raise ValueError(f"{name} has {bad.size} index(es) outside [0, {n}): e.g. {int(bad[0])}")
+    return out
+
+
+def _check_pin_counts(
+    keep_pins: np.ndarray, drop_pins: np.ndarray, n: int, k: int, keep_fraction: float
+) -> None:
+    both = np.intersect1d(keep_pins, drop_pins)
+    if both.size:
+        first = ", ".join(str(int(i)) for i in both[:5])
+        raise ValueError(
+            f"{both.size} index(es) are in both always_keep and always_drop; first: {first}"
+        )
+    if keep_pins.size > k:
+        raise ValueError(
+            f"always_keep has {keep_pins.size} indices but only K={k} examples are kept "
+            f"(keep_fraction={keep_fraction}, n={n})"
+        )
+    if n - drop_pins.size < k:
+        raise ValueError(
+            f"always_drop has {drop_pins.size} indices, leaving {n - drop_pins.size} of n={n} "
+            f"examples, fewer than the K={k} to keep (keep_fraction={keep_fraction})"
+        )
+
+
+# ----------------------------------------------------------------------------- selection
+
+
+def _kept_count(n: int, keep_fraction: float) -> int:
+    return min(n, math.floor(keep_fraction * n + 0.5))
+
+
+def _preference_order(values: np.ndarray, strategy: str, seed: int) -> np.ndarray:
+    """All indices, most preferred first; ties by index (stable lexsort, index as tiebreak)."""
+    index = np.arange(values.shape[0])
+    if strategy == "keep_hard":
+        return np.lexsort((index, -values))
+    if strategy == "keep_easy":
+        return np.lexsort((index, values))
+    return np.random.default_rng(seed).permutation(values.shape[0])
+
+
+def _water_fill(extra: np.ndarray, budget: int) -> np.ndarray:
+    """Lower ``extra`` (ints >= 0) to sum to at most ``budget``: cap at the largest common level
+    that fits, then give one more to capped groups in ascending order while places remain."""
+    if int(extra.sum()) <= budget:
+        return extra
+    low, high = 0, int(extra.max())
+    while low < high:  # largest level L with sum(min(extra, L)) <= budget
+        mid = (low + high + 1) // 2
+        if int(np.minimum(extra, mid).sum()) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    filled = np.minimum(extra, low)
+    left = budget - int(filled.sum())
+    capped = np.flatnonzero(extra > low)
+    filled[capped[:left]] += 1
+    return filled
+
+
+def _select(
+    order: np.ndarray,
+    k: int,
+    keep_pins: np.ndarray,
+    drop_pins: np.ndarray,
+    codes: np.ndarray | None,
+    group_ids: np.ndarray | None,
+    min_ratio: float,
+) -> tuple[np.ndarray, dict[int, int] | None]:
+    """Kept indices (sorted int64) and final per-group quotas; assumes validated input."""
+    n = order.shape[0]
+    pinned = np.zeros(n, dtype=bool)
+    pinned[keep_pins] = True
+    pinned[drop_pins] = True
+    candidates = order[~pinned[order]]  # preference order without any pinned index
+    slots = k - keep_pins.size
+
+    quota: dict[int, int] | None = None
+    chosen = np.empty(0, dtype=np.int64)
+    if codes is not None and group_ids is not None:
+        n_groups = group_ids.shape[0]
+        available = np.bincount(codes, minlength=n_groups)
+        available -= np.bincount(codes[drop_pins], minlength=n_groups)
+        kept_pinned = np.bincount(codes[keep_pins], minlength=n_groups)
+        target = math.ceil(min_ratio * k / n_groups) if n_groups else 0
+        base = np.minimum(available, target)
+        extra = _water_fill(np.maximum(base - kept_pinned, 0), slots)
+        quota = {int(g): int(q) for g, q in zip(group_ids, kept_pinned + extra, strict=True)}
+        if extra.any():
+            cand_codes = codes[candidates]
+            by_group = np.argsort(cand_codes, kind="stable")
+            sorted_codes = cand_codes[by_group]
+            first = np.searchsorted(sorted_codes, np.arange(n_groups))
+            rank = np.empty(candidates.shape[0], dtype=np.int64)
+            rank[by_group] = np.arange(candidates.shape[0]) - first[sorted_codes]
+            take = rank < extra[cand_codes]
+            chosen = candidates[take]
+            candidates = candidates[~take]
+    rest = candidates[: slots - chosen.shape[0]]
+    kept = np.sort(np.concatenate([keep_pins, chosen, rest]).astype(np.int64))
+    return kept, quota
