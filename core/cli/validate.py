@@ -1,0 +1,277 @@
+"""The ``curve`` and ``theory`` commands: validate a pruning choice (linear probe, theory)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from core._progress import ProgressFn
+from core.cli._progress_bar import progress_bar
+from core.export import write_atomic
+
+CURVE_EPILOG = """examples:
+  python -m core curve emb.npy --meta meta.csv --metric ssp --out curve.csv
+  python -m core curve emb.npy --meta meta.csv --fractions 0.1,0.5,1.0 --seeds 0,1,2 \\
+      --balance class --compare-unbalanced --k 10 --out curve.csv
+
+Splits the labelled data (stratified, per seed) into train and test, scores the train split only,
+prunes it at every fraction with every strategy and reports the test accuracy of a linear probe
+(multinomial logistic regression with a fixed recipe). Writes OUT with the columns
+metric,strategy,balance,keep_fraction,seed,n_kept,accuracy and prints mean accuracies."""
+
+THEORY_EPILOG = """examples:
+  python -m core theory --alpha 16 --keep 0.25 --theta 0 --out theory.csv
+  python -m core theory --alpha 16 --keep 0.25 --theta 20 --n 100 --seeds 3 --out theory.csv
+
+Teacher-student perceptron (Sorscher et al. 2022): the "alpha" sweep varies alpha_tot at the
+fixed --keep fraction, the "keep" sweep varies the kept fraction at the fixed --alpha. The test
+error is exact, arccos(R)/pi. Writes OUT with the columns
+sweep,strategy,n,alpha_tot,keep_fraction,alpha_prune,theta_deg,seed,n_total,n_kept,overlap,
+error,min_margin,n_support,converged and prints mean errors."""
+
+_BALANCE_CHOICES = ("class", "cluster", "none")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``curve`` and ``theory`` commands to the CLI's sub-parsers."""
+    from core.curve import DEFAULT_FRACTIONS
+    from core.metrics import DISTANCES, METRICS
+    from core.theory import DEFAULT_ALPHAS, DEFAULT_KEEP_FRACTIONS
+
+    curve = subparsers.add_parser(
+        "curve",
+        help="linear-probe test accuracy vs kept fraction for each pruning strategy (CSV)",
+        description="Pruning curve: test accuracy of a linear probe against the kept fraction.",
+        epilog=CURVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    curve.add_argument("embeddings", metavar="EMB", help="embeddings: .npy .npz .parquet .csv")
+    curve.add_argument(
+        "--meta", metavar="META", required=True, help="metadata .csv/.parquet with a label column"
+    )
+    curve.add_argument("--id-column", default="id", help="metadata id column (default: id)")
+    curve.add_argument("--label-column", default="label", help="label column (default: label)")
+    curve.add_argument("--metric", choices=METRICS, default="ssp", help="default: ssp")
+    curve.add_argument(
+        "--fractions",
+        default=",".join(f"{f:g}" for f in DEFAULT_FRACTIONS),
+        metavar="F,...",
+        help="kept fractions in (0, 1] (default: %(default)s)",
+    )
+    curve.add_argument(
+        "--strategies",
+        default="keep_hard,keep_easy,random",
+        metavar="S,...",
+        help="pruning strategies (default: %(default)s)",
+    )
+    curve.add_argument("--seeds", default="0,1,2", metavar="S,...", help="default: %(default)s")
+    curve.add_argument(
+        "--balance",
+        choices=_BALANCE_CHOICES,
+        default="class",
+        help="balance the kept set over classes, clusters or not at all (default: class)",
+    )
+    curve.add_argument(
+        "--min-ratio",
+        type=float,
+        default=0.5,
+        metavar="R",
+        help="every group keeps at least min(size, ceil(R * kept / groups)) (default: 0.5)",
+    )
+    curve.add_argument(
+        "--compare-unbalanced",
+        action="store_true",
+        help="also add rows with balance=none (the unbalanced overlay)",
+    )
+    curve.add_argument("--k", type=int, default=None, help="k-means clusters (default: classes)")
+    curve.add_argument("--distance", choices=DISTANCES, default="cosine", help="default: cosine")
+    curve.add_argument(
+        "--backend", choices=("auto", "faiss", "sklearn"), default="auto", help="k-means backend"
+    )
+    curve.add_argument("--test-size", type=float, default=0.2, help="test fraction (default 0.2)")
+    curve.add_argument(
+        "--probe-l2", type=float, default=1e-3, help="probe weight decay (default 1e-3)"
+    )
+    curve.add_argument(
+        "--probe-max-iter", type=int, default=100, help="probe L-BFGS iterations (default 100)"
+    )
+    curve.add_argument("--out", required=True, metavar="OUT", help="output CSV path")
+    curve.set_defaults(func=run_curve)
+
+    theory = subparsers.add_parser(
+        "theory",
+        help="teacher-student perceptron: exact test error of pruned max-margin students (CSV)",
+        description="Teacher-student perceptron model of data pruning (exact test error).",
+        epilog=THEORY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    theory.add_argument(
+        "--alpha", type=float, default=16.0, help="alpha_tot of the keep sweep (default 16)"
+    )
+    theory.add_argument(
+        "--keep", type=float, default=0.25, help="kept fraction of the alpha sweep (default 0.25)"
+    )
+    theory.add_argument(
+        "--theta", type=float, default=0.0, help="probe-teacher angle in degrees (default 0)"
+    )
+    theory.add_argument("--n", type=int, default=100, help="input dimension N (default 100)")
+    theory.add_argument("--seeds", type=int, default=3, help="number of seeds 0..S-1 (default 3)")
+    theory.add_argument(
+        "--alphas",
+        default=",".join(f"{a:g}" for a in DEFAULT_ALPHAS),
+        metavar="A,...",
+        help="alpha_tot grid of the alpha sweep (default: %(default)s)",
+    )
+    theory.add_argument(
+        "--fractions",
+        default=",".join(f"{f:g}" for f in DEFAULT_KEEP_FRACTIONS),
+        metavar="F,...",
+        help="kept-fraction grid of the keep sweep (default: %(default)s)",
+    )
+    theory.add_argument(
+        "--sweep", choices=("alpha", "keep", "both"), default="both", help="default: both"
+    )
+    theory.add_argument("--out", required=True, metavar="OUT", help="output CSV path")
+    theory.set_defaults(func=run_theory)
+
+
+def run_curve(args: argparse.Namespace) -> int:
+    """Validate inputs, compute the pruning curve, write ``OUT``; return the exit code."""
+    from core.curve import curve_csv_bytes, curve_summary, pruning_curve
+    from core.data import load_dataset
+
+    fractions = _floats(args.fractions, "--fractions")
+    seeds = _ints(args.seeds, "--seeds")
+    strategies = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
+    out = _checked_out(args.out, (args.embeddings, args.meta))
+    dataset = load_dataset(
+        args.embeddings, args.meta, id_column=args.id_column, label_column=args.label_column
+    )
+    if dataset.labels is None:
+        raise ValueError(f"the curve needs labels: {args.meta} has no {args.label_column!r} column")
+    with _lazy_progress_bar("pruning curve") as progress:
+        result = pruning_curve(
+            dataset.embeddings,
+            dataset.labels,
+            metric=args.metric,
+            fractions=fractions,
+            strategies=strategies,
+            seeds=seeds,
+            test_size=args.test_size,
+            k=args.k,
+            distance=args.distance,
+            backend=args.backend,
+            balance=args.balance,
+            min_ratio=args.min_ratio,
+            compare_unbalanced=args.compare_unbalanced,
+            probe_l2=args.probe_l2,
+            probe_max_iter=args.probe_max_iter,
+            progress=progress,
+        )
+    write_atomic(out, curve_csv_bytes(result))
+    summary = curve_summary(result)
+    pivot = summary.pivot_table(
+        index=["balance", "keep_fraction"],
+        columns="strategy",
+        values="accuracy_mean",
+        sort=False,
+    )
+    print(f"test accuracy of the linear probe (mean of {len(seeds)} seeds; {args.metric} scores):")
+    print(pivot.to_string(float_format=lambda v: f"{v:.4f}"))
+    unpruned = result.unpruned_accuracy
+    print(f"unpruned accuracy: {unpruned.mean():.4f} ± {unpruned.std():.4f}")
+    if result.power_law is not None:
+        fit = result.power_law
+        print(f"random pruning power law: error = {fit.a:.4g} * f^-{fit.b:.4g}")
+    print(f"wrote {out} ({len(result.table)} rows)")
+    return 0
+
+
+def run_theory(args: argparse.Namespace) -> int:
+    """Validate inputs, run the teacher–student sweeps, write ``OUT``; return the exit code."""
+    from core.theory import theory_csv_bytes, theory_curve, theory_summary
+
+    if args.seeds < 1:
+        raise ValueError(f"--seeds {args.seeds} should be >= 1 (the number of seeds)")
+    alphas = _floats(args.alphas, "--alphas")
+    fractions = _floats(args.fractions, "--fractions")
+    sweeps = ("alpha", "keep") if args.sweep == "both" else (args.sweep,)
+    out = _checked_out(args.out, ())
+    with _lazy_progress_bar("theory") as progress:
+        result = theory_curve(
+            n=args.n,
+            alphas=alphas,
+            keep_fractions=fractions,
+            alpha_tot=args.alpha,
+            keep_fraction=args.keep,
+            theta_deg=args.theta,
+            seeds=range(args.seeds),
+            sweeps=sweeps,
+            progress=progress,
+        )
+    write_atomic(out, theory_csv_bytes(result))
+    summary = theory_summary(result)
+    print(
+        f"test error arccos(R)/pi (mean of {args.seeds} seeds, N={args.n}, theta={args.theta:g}°):"
+    )
+    for sweep in sweeps:
+        rows = summary[summary["sweep"] == sweep]
+        index = "alpha_tot" if sweep == "alpha" else "keep_fraction"
+        fixed = f"f={args.keep:g}" if sweep == "alpha" else f"alpha_tot={args.alpha:g}"
+        pivot = rows.pivot_table(index=index, columns="strategy", values="error_mean", sort=False)
+        print(f"{sweep} sweep ({fixed}):")
+        print(pivot.to_string(float_format=lambda v: f"{v:.4f}"))
+    if not result.all_converged:
+        print("warning: some max-margin fits failed their KKT check (column converged)")
+    print(f"wrote {out} ({len(result.table)} rows)")
+    return 0
+
+
+@contextlib.contextmanager
+def _lazy_progress_bar(description: str) -> Iterator[ProgressFn]:
+    """A progress bar drawn on the first report, so input errors (raised before any report)
+    print one clean line with no bar."""
+    with contextlib.ExitStack() as stack:
+        bar: list[ProgressFn] = []
+
+        def _update(fraction: float, message: str) -> None:
+            if not bar:
+                bar.append(stack.enter_context(progress_bar(description)))
+            bar[0](fraction, message)
+
+        yield _update
+
+
+def _floats(text: str, flag: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"{flag} {text!r} should be comma-separated numbers") from None
+    if not values:
+        raise ValueError(f"{flag} {text!r} should list at least one number")
+    return values
+
+
+def _ints(text: str, flag: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"{flag} {text!r} should be comma-separated integers") from None
+    if not values:
+        raise ValueError(f"{flag} {text!r} should list at least one integer")
+    return values
+
+
+def _checked_out(out_arg: str, inputs: tuple[str | None, ...]) -> Path:
+    """The output path, checked before any work so a bad one fails fast and writes nothing."""
+    out = Path(out_arg)
+    if not out.parent.is_dir():
+        raise ValueError(f"--out {out}: directory {out.parent} does not exist")
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a directory; give a file path such as {out}/curve.csv")
+    for given in inputs:
+        if given is not None and Path(given).resolve() == out.resolve():
+            raise ValueError(f"--out {out} would overwrite the input file {given}")
+    return out

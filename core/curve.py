@@ -1,0 +1,666 @@
+"""Pruning curves: linear-probe test accuracy against the kept fraction, per pruning strategy.
+
+For each seed the labelled data are split (stratified) into train and test; difficulty scores are
+computed on the **train split only** (the test split never influences which examples are kept);
+for every kept fraction × strategy × balance the train split is pruned with
+:func:`core.select.select_kept` and a linear probe is trained on the kept examples and scored on
+the untouched test split.
+
+The probe
+---------
+Multinomial logistic regression (scikit-learn ``LogisticRegression``, L-BFGS) on embeddings
+standardised with the kept examples' mean and standard deviation. Its recipe is the same at every
+kept fraction: the objective is the *mean* cross-entropy plus ``probe_l2 / 2 · |W|²`` (a fixed
+weight decay, i.e. ``C = 1 / (probe_l2 · n_kept)`` in scikit-learn's summed form) and the
+optimiser runs at most ``probe_max_iter`` L-BFGS iterations (``tol=1e-4``) on one BLAS thread.
+A kept set with a single class gives a constant predictor of that class. The probe on the
+full train split (the *unpruned* accuracy) goes through the very same function with the very
+same inputs as every strategy at ``keep_fraction=1.0``, so those accuracies are equal exactly.
+
+The power law
+-------------
+For the random strategy the mean (over seeds) test *error* ``1 - accuracy`` is fitted by
+``error = a · f^(-b)`` (least squares in log–log over the kept fractions with positive error),
+where ``f`` is the kept fraction; ``a`` is the fitted error at ``f = 1`` and ``b > 0`` means error
+falls as more data are kept. Random pruning is a plain subsample, so this is the data-scaling law
+the pruning strategies are compared with.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from core._progress import ProgressFn, report, sub_progress
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from core.metrics import Scores
+
+#: Default kept fractions of a curve.
+DEFAULT_FRACTIONS = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)
+#: Balance modes: per class (labels), per cluster (the metric's clusters) or none.
+BALANCES = ("class", "cluster", "none")
+#: Columns of :attr:`CurveResult.table`, in order.
+CURVE_COLUMNS = ("metric", "strategy", "balance", "keep_fraction", "seed", "n_kept", "accuracy")
+# Metrics whose scores use k-means (and so take k); the others take labels or nothing.
+_KMEANS_METRICS = ("ssp", "prototype_margin")
+_BALANCE_BY = {"class": "label", "cluster": "cluster", "none": None}  # names select_kept records
+_BALANCE_ALIASES = {"class": "class", "label": "class", "cluster": "cluster", "none": "none"}
+
+
+class CurveCancelled(Exception):
+    """Raised by :func:`pruning_curve` when ``should_stop()`` returns True; nothing is returned."""
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class CurveSplit:
+    """The train/test split of one seed.
+
+    Attributes
+    ----------
+    seed : int
+    train_indices : ndarray of shape (n_train,), int64, sorted dataset row indices.
+    test_indices : ndarray of shape (n_test,), int64, sorted; disjoint from ``train_indices``.
+    ignored_pins : ndarray of int64, sorted; pinned rows that fell in the test split (ignored).
+    """
+
+    seed: int
+    train_indices: np.ndarray
+    test_indices: np.ndarray
+    ignored_pins: np.ndarray
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class PowerLawFit:
+    """``error = a · f^(-b)`` fitted to the random strategy's mean test error.
+
+    Attributes
+    ----------
+    a : fitted error at ``f = 1``.
+    b : exponent; ``b > 0`` when error falls as the kept fraction grows.
+    balance : the balance mode of the fitted rows.
+    fractions : kept fractions used in the fit (those with positive mean error).
+    r2 : coefficient of determination in log–log space (nan with two points or no spread).
+    """
+
+    a: float
+    b: float
+    balance: str
+    fractions: tuple[float, ...]
+    r2: float
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class CurveResult:
+    """A pruning curve (see :func:`pruning_curve`).
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per (balance, strategy, keep_fraction, seed), in that order, with columns
+        :data:`CURVE_COLUMNS`: ``metric`` (str), ``strategy`` (str), ``balance`` ("class",
+        "cluster" or "none"), ``keep_fraction`` (float), ``seed`` (int), ``n_kept`` (int, kept
+        train examples) and ``accuracy`` (float, linear-probe accuracy on the test split).
+    unpruned_accuracy : ndarray of shape (n_seeds,), float64
+        Probe accuracy with the whole train split, per seed (aligned with ``seeds``).
+    seeds : tuple of int
+    power_law : PowerLawFit or None
+        Fit of the random strategy's error (``None`` without a random strategy or with fewer than
+        two fractions of positive error).
+    splits : tuple of CurveSplit, one per seed.
+    kept_indices : tuple of ndarray or None
+        With ``return_kept=True``: the kept dataset row indices (sorted int64) of each table row.
+    params : dict
+        Every input that decides the result (metric, k, distance, balance, min_ratio, probe...).
+    """
+
+    table: pd.DataFrame
+    unpruned_accuracy: np.ndarray
+    seeds: tuple[int, ...]
+    power_law: PowerLawFit | None
+    splits: tuple[CurveSplit, ...]
+    kept_indices: tuple[np.ndarray, ...] | None
+    params: dict[str, object]
+
+
+def pruning_curve(
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    *,
+    metric: str = "ssp",
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    strategies: Sequence[str] = ("keep_hard", "keep_easy", "random"),
+    seeds: Sequence[int] = (0, 1, 2),
+    test_size: float = 0.2,
+    k: int | None = None,
+    distance: str = "cosine",
+    backend: str = "auto",
+    balance: str | None = "class",
+    min_ratio: float = 0.5,
+    compare_unbalanced: bool = False,
+    always_keep: Sequence[int] = (),
+    always_drop: Sequence[int] = (),
+    probe_l2: float = 1e-3,
+    probe_max_iter: int = 100,
+    return_kept: bool = False,
+    progress: ProgressFn | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> CurveResult:
+    """Linear-probe test accuracy against the kept fraction for each pruning strategy.
+
+    Parameters
+    ----------
+    embeddings : ndarray of shape (n, d)
+        Finite embeddings.
+    labels : ndarray of shape (n,)
+        Class labels (any values); at least 2 classes, each with at least 2 examples.
+    metric : str, default "ssp"
+        A :data:`core.metrics.METRICS` name; scores are computed on the train split only.
+    fractions : sequence of float, default (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)
+        Kept fractions in (0, 1] of the train split.
+    strategies : sequence of str, default ("keep_hard", "keep_easy", "random")
+        :data:`core.select.STRATEGIES` names.
+    seeds : sequence of int, default (0, 1, 2)
+        Each seed draws its own split, k-means, random selection; the probe is deterministic.
+    test_size : float, default 0.2
+        Test fraction of the stratified split, in (0, 1).
+    k : int, optional
+        Clusters for the k-means metrics; default ``core.metrics.default_k(n_train, n_classes)``.
+    distance : {"cosine", "euclidean"}, default "cosine"
+    backend : {"auto", "faiss", "sklearn"}, default "auto"
+        k-means backend.
+    balance : {"class", "cluster", None}, default "class"
+        Balance the kept set across classes (``"label"`` is accepted as an alias) or across the
+        metric's clusters, or not at all (``None`` or ``"none"``).
+    min_ratio : float, default 0.5
+        Balance ratio ``r`` in [0, 1]: every group keeps at least ``min(size, ceil(r · K / G))``.
+    compare_unbalanced : bool, default False
+        Also add rows with ``balance="none"`` (the unbalanced overlay); ignored when
+        ``balance`` is already none.
+    always_keep, always_drop : sequence of int
+        Dataset row indices pinned as kept / never kept. Pins that fall in a seed's test split
+        are ignored for that seed (listed in ``splits[i].ignored_pins``), so the test split is
+        never touched. ``always_drop`` cannot be combined with ``keep_fraction=1.0``.
+    probe_l2 : float, default 1e-3
+        Weight decay of the probe (on the mean loss), > 0.
+    probe_max_iter : int, default 100
+        L-BFGS iteration budget of the probe, >= 1.
+    return_kept : bool, default False
+        Store the kept row indices of every table row in ``kept_indices``.
+    progress : callable (fraction, message), optional
+    should_stop : callable () -> bool, optional
+        Polled before each seed's scoring and before every probe; when it returns True,
+        :class:`CurveCancelled` is raised.
+
+    Returns
+    -------
+    CurveResult
+
+    Raises
+    ------
+    ValueError
+        On bad input; the message names the values.
+    CurveCancelled
+        When ``should_stop()`` returned True.
+    """
+    from core.metrics import DISTANCES, METRICS
+    from core.select import STRATEGIES
+
+    if metric not in METRICS:
+        raise ValueError(f"metric={metric!r} should be one of {METRICS}")
+    if distance not in DISTANCES:
+        raise ValueError(f"distance={distance!r} should be one of {DISTANCES}")
+    x = np.asarray(embeddings)
+    if x.ndim != 2 or x.shape[0] < 4 or x.shape[1] < 1:
+        raise ValueError(f"embeddings should be a 2-D array with >= 4 rows, got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.number):
+        raise ValueError(f"embeddings should be numeric, got dtype {x.dtype}")
+    n = x.shape[0]
+    bad_rows = np.flatnonzero(~np.isfinite(x).all(axis=1))
+    if bad_rows.size:
+        raise ValueError(
+            f"embeddings contain {bad_rows.size} rows with NaN or inf "
+            f"(first: {bad_rows[:5].tolist()})"
+        )
+    if labels is None:
+        raise ValueError("labels are required: the linear probe is trained and tested on them")
+    labels = np.asarray(labels)
+    if labels.shape != (n,):
+        raise ValueError(f"labels should have shape ({n},), got {labels.shape}")
+    class_names, codes = np.unique(labels, return_inverse=True)
+    codes = codes.astype(np.int64)
+    n_classes = len(class_names)
+    if n_classes < 2:
+        raise ValueError(f"labels should contain at least 2 classes, got {n_classes}")
+    counts = np.bincount(codes)
+    if counts.min() < 2:
+        small = class_names[np.flatnonzero(counts < 2)][:5].tolist()
+        raise ValueError(f"every class needs >= 2 examples for a stratified split; classes {small}")
+    if not (0.0 < test_size < 1.0):
+        raise ValueError(f"test_size={test_size} should be in (0, 1)")
+    n_test = math.ceil(test_size * n)
+    if n_test < n_classes or n - n_test < n_classes:
+        raise ValueError(
+            f"test_size={test_size} gives n_test={n_test} and n_train={n - n_test}; both should "
+            f"be >= n_classes={n_classes}"
+        )
+    n_train = n - n_test
+
+    fractions = tuple(float(f) for f in fractions)
+    if not fractions or len(set(fractions)) != len(fractions):
+        raise ValueError(f"fractions={fractions} should be non-empty and distinct")
+    for f in fractions:
+        if not (math.isfinite(f) and 0.0 < f <= 1.0):
+            raise ValueError(f"keep_fraction={f} should be in (0, 1]")
+        if math.floor(f * n_train + 0.5) < 1:
+            raise ValueError(f"keep_fraction={f} keeps no example of n_train={n_train}")
+    fractions = tuple(sorted(fractions))
+    strategies = tuple(strategies)
+    bad = [s for s in strategies if s not in STRATEGIES]
+    if not strategies or bad or len(set(strategies)) != len(strategies):
+        raise ValueError(f"strategies={strategies} should be distinct values from {STRATEGIES}")
+    seeds = tuple(int(s) for s in seeds)
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise ValueError(f"seeds={seeds} should be distinct non-negative integers (at least one)")
+    balance_name = _balance_name(balance)
+    balances: tuple[str, ...] = (balance_name,)
+    if compare_unbalanced and balance_name != "none":
+        balances = (balance_name, "none")
+    if not (0.0 <= min_ratio <= 1.0):
+        raise ValueError(f"min_ratio={min_ratio} should be in [0, 1]")
+    if not (math.isfinite(probe_l2) and probe_l2 > 0):
+        raise ValueError(f"probe_l2={probe_l2} should be > 0")
+    if (
+        isinstance(probe_max_iter, bool)
+        or int(probe_max_iter) != probe_max_iter
+        or probe_max_iter < 1
+    ):
+        raise ValueError(f"probe_max_iter={probe_max_iter} should be an integer >= 1")
+    keep_pins = _pins(always_keep, n, "always_keep")
+    drop_pins = _pins(always_drop, n, "always_drop")
+    both = np.intersect1d(keep_pins, drop_pins)
+    if both.size:
+        raise ValueError(f"rows {both[:5].tolist()} are in both always_keep and always_drop")
+    if drop_pins.size and fractions[-1] == 1.0:
+        raise ValueError(
+            f"keep_fraction=1.0 keeps every train example but always_drop pins {drop_pins.size} "
+            "rows; remove 1.0 from fractions or the drop pins"
+        )
+    if k is not None and metric in _KMEANS_METRICS and not (1 <= k <= n_train):
+        raise ValueError(f"k={k} should be in [1, n_train={n_train}]")
+
+    return _pruning_curve(
+        x,
+        codes,
+        metric=metric,
+        fractions=fractions,
+        strategies=strategies,
+        seeds=seeds,
+        test_size=test_size,
+        k=k,
+        distance=distance,
+        backend=backend,
+        balances=balances,
+        min_ratio=float(min_ratio),
+        keep_pins=keep_pins,
+        drop_pins=drop_pins,
+        probe_l2=float(probe_l2),
+        probe_max_iter=int(probe_max_iter),
+        return_kept=return_kept,
+        progress=progress,
+        should_stop=should_stop,
+    )
+
+
+def curve_summary(result: CurveResult) -> pd.DataFrame:
+    """Mean and standard deviation (over seeds, ``ddof=0``) of the accuracy per curve point.
+
+    Parameters
+    ----------
+    result : CurveResult
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``metric, balance, strategy, keep_fraction, n_kept_mean, accuracy_mean,
+        accuracy_std, n_seeds``, one row per (balance, strategy, keep_fraction), in table order.
+    """
+    keys = ["metric", "balance", "strategy", "keep_fraction"]
+    grouped = result.table.groupby(keys, sort=False)
+    out = grouped.agg(
+        n_kept_mean=("n_kept", "mean"),
+        accuracy_mean=("accuracy", "mean"),
+        n_seeds=("seed", "count"),
+    ).reset_index()
+    out.insert(len(keys) + 2, "accuracy_std", grouped["accuracy"].std(ddof=0).to_numpy())
+    return out
+
+
+def curve_csv_bytes(result: CurveResult) -> bytes:
+    """The curve table as plain CSV (:data:`CURVE_COLUMNS`, floats ``%.9g``, ``\\n`` endings).
+
+    The CLI's ``curve --out`` file and the app's download are these bytes.
+    """
+    text = result.table.to_csv(index=False, float_format="%.9g", lineterminator="\n")
+    return text.encode("utf-8")
+
+
+def power_law_accuracy(fit: PowerLawFit, fractions: np.ndarray | Sequence[float]) -> np.ndarray:
+    """Accuracy ``1 - a · f^(-b)`` predicted by a power-law fit at kept fractions ``f``.
+
+    Parameters
+    ----------
+    fit : PowerLawFit
+    fractions : array-like of shape (m,), values in (0, 1]
+
+    Returns
+    -------
+    ndarray of shape (m,), float64
+    """
+    f = np.asarray(fractions, dtype=np.float64)
+    if np.any(~(f > 0)):
+        raise ValueError("fractions should be > 0")
+    return 1.0 - fit.a * f ** (-fit.b)
+
+
+# --- helpers (inputs already validated) ---------------------------------------------------------
+
+
+def _balance_name(balance: str | None) -> str:
+    if balance is None:
+        return "none"
+    name = _BALANCE_ALIASES.get(str(balance).lower())
+    if name is None:
+        raise ValueError(f"balance={balance!r} should be one of 'class', 'cluster' or None")
+    return name
+
+
+def _pins(values: Sequence[int], n: int, name: str) -> np.ndarray:
+    pins = np.unique(np.asarray(values, dtype=np.int64).reshape(-1))
+    if pins.size and (pins[0] < 0 or pins[-1] >= n):
+        raise ValueError(
+            f"{name} should hold row indices in [0, {n}), got {pins[[0, -1]].tolist()}"
+        )
+    return pins
+
+
+def _split(codes: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(codes.shape[0], dtype=np.int64)
+    train, test = train_test_split(idx, test_size=test_size, stratify=codes, random_state=seed)
+    return np.sort(train).astype(np.int64), np.sort(test).astype(np.int64)
+
+
+def _train_scores(
+    x_train: np.ndarray,
+    codes_train: np.ndarray,
+    *,
+    metric: str,
+    k: int | None,
+    distance: str,
+    backend: str,
+    seed: int,
+    progress: ProgressFn | None,
+) -> Scores:
+    from core.metrics import compute_scores
+
+    # labels give k-means metrics their default k (= number of classes) and the label metrics
+    # their labels; k is passed as given (None -> the metric's default).
+    return compute_scores(
+        np.ascontiguousarray(x_train, dtype=np.float32),
+        metric,
+        k=k,
+        labels=codes_train,
+        distance=distance,
+        backend=backend,
+        seed=seed,
+        progress=progress,
+    )
+
+
+def _probe_accuracy(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    *,
+    probe_l2: float,
+    probe_max_iter: int,
+) -> float:
+    """Fit the fixed-recipe linear probe on (x_train, y_train); accuracy on the test split."""
+    classes = np.unique(y_train)
+    if classes.size == 1:  # a single kept class: the only sensible predictor is constant
+        return float(np.mean(y_test == classes[0]))
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    mean = x_train.mean(axis=0)
+    std = x_train.std(axis=0)
+    std[std == 0] = 1.0
+    model = LogisticRegression(
+        C=1.0 / (probe_l2 * x_train.shape[0]), max_iter=probe_max_iter, tol=1e-4, solver="lbfgs"
+    )
+    from threadpoolctl import threadpool_limits
+
+    # One BLAS thread: the probe's matrices are small, and with threads on a busy machine the
+    # fit was measured 10-30x slower (oversubscription); one thread is also bit-reproducible.
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the budget is fixed on purpose
+        model.fit((x_train - mean) / std, y_train)
+        predicted = model.predict((x_test - mean) / std)
+    return float(np.mean(predicted == y_test))
+
+
+class _ProbeCache:
+    """One seed's probe accuracies, memoised by kept set.
+
+    Equal kept sets give the same inputs to the same probe and so the same accuracy, by
+    construction; memoising only saves the repeated fits (every strategy at ``f = 1``).
+    """
+
+    def __init__(
+        self,
+        x_train: np.ndarray,
+        y_train: np.ndarray,
+        x_test: np.ndarray,
+        y_test: np.ndarray,
+        probe_l2: float,
+        probe_max_iter: int,
+    ) -> None:
+        self._data = (x_train, y_train, x_test, y_test)
+        self._probe_l2 = probe_l2
+        self._probe_max_iter = probe_max_iter
+        self._cache: dict[bytes, float] = {}
+
+    def accuracy(self, positions: np.ndarray) -> float:
+        """Probe accuracy on the test split when trained on train rows ``positions`` (sorted)."""
+        key = positions.tobytes()
+        if key not in self._cache:
+            x_train, y_train, x_test, y_test = self._data
+            self._cache[key] = _probe_accuracy(
+                x_train[positions],
+                y_train[positions],
+                x_test,
+                y_test,
+                probe_l2=self._probe_l2,
+                probe_max_iter=self._probe_max_iter,
+            )
+        return self._cache[key]
+
+
+def _pruning_curve(
+    x: np.ndarray,
+    codes: np.ndarray,
+    *,
+    metric: str,
+    fractions: tuple[float, ...],
+    strategies: tuple[str, ...],
+    seeds: tuple[int, ...],
+    test_size: float,
+    k: int | None,
+    distance: str,
+    backend: str,
+    balances: tuple[str, ...],
+    min_ratio: float,
+    keep_pins: np.ndarray,
+    drop_pins: np.ndarray,
+    probe_l2: float,
+    probe_max_iter: int,
+    return_kept: bool,
+    progress: ProgressFn | None,
+    should_stop: Callable[[], bool] | None,
+) -> CurveResult:
+    import pandas as pd
+
+    from core.select import select_kept
+
+    x64 = np.asarray(x, dtype=np.float64)
+    n_fits = len(balances) * len(strategies) * len(fractions)
+    rows: list[tuple[tuple[int, int, int, int], dict[str, object], np.ndarray | None]] = []
+    unpruned = np.zeros(len(seeds), dtype=np.float64)
+    splits: list[CurveSplit] = []
+
+    def stop(done: str) -> None:
+        if should_stop is not None and should_stop():
+            raise CurveCancelled(f"pruning curve cancelled ({done})")
+
+    for s_i, seed in enumerate(seeds):
+        seed_progress = sub_progress(progress, s_i / len(seeds), (s_i + 1) / len(seeds))
+        stop(f"before seed {seed}")
+        train, test = _split(codes, test_size, seed)
+        in_train_keep = np.isin(keep_pins, train)
+        in_train_drop = np.isin(drop_pins, train)
+        ignored = np.sort(np.concatenate([keep_pins[~in_train_keep], drop_pins[~in_train_drop]]))
+        splits.append(CurveSplit(seed, train, test, ignored.astype(np.int64)))
+        # Pins as positions in the train split (train is sorted).
+        keep_pos = np.searchsorted(train, keep_pins[in_train_keep])
+        drop_pos = np.searchsorted(train, drop_pins[in_train_drop])
+
+        report(seed_progress, 0.0, f"seed {seed}: scoring the train split ({metric})")
+        scores = _train_scores(
+            x[train],
+            codes[train],
+            metric=metric,
+            k=k,
+            distance=distance,
+            backend=backend,
+            seed=seed,
+            progress=sub_progress(seed_progress, 0.0, 0.3),
+        )
+        x_train, y_train = x64[train], codes[train]
+        x_test, y_test = x64[test], codes[test]
+        probe = _ProbeCache(x_train, y_train, x_test, y_test, probe_l2, probe_max_iter)
+        unpruned[s_i] = probe.accuracy(np.arange(train.size, dtype=np.int64))
+        done = 0
+        for b_i, balance in enumerate(balances):
+            groups = None
+            if balance == "class":
+                groups = y_train
+            elif balance == "cluster":
+                if scores.clusters is None:
+                    raise ValueError(
+                        f"balance='cluster' needs a metric with clusters; "
+                        f"metric={metric!r} has none"
+                    )
+                groups = np.asarray(scores.clusters, dtype=np.int64)
+            for t_i, strategy in enumerate(strategies):
+                for f_i, fraction in enumerate(fractions):
+                    stop(f"seed {seed}, {done} of {n_fits} probes")
+                    selection = select_kept(
+                        scores.values,
+                        fraction,
+                        strategy=strategy,
+                        groups=groups,
+                        balance_by=_BALANCE_BY[balance],
+                        min_ratio=min_ratio if groups is not None else 0.0,
+                        seed=seed,
+                        always_keep=keep_pos,
+                        always_drop=drop_pos,
+                    )
+                    positions = np.sort(np.asarray(selection.kept_indices, dtype=np.int64))
+                    row = {
+                        "metric": metric,
+                        "strategy": strategy,
+                        "balance": balance,
+                        "keep_fraction": fraction,
+                        "seed": seed,
+                        "n_kept": int(positions.size),
+                        "accuracy": probe.accuracy(positions),
+                    }
+                    rows.append(
+                        ((b_i, t_i, f_i, s_i), row, train[positions] if return_kept else None)
+                    )
+                    done += 1
+                    report(
+                        seed_progress,
+                        0.3 + 0.7 * done / n_fits,
+                        f"seed {seed}: {strategy}, f={fraction:g} ({done}/{n_fits})",
+                    )
+
+    rows.sort(key=lambda item: item[0])
+    table = pd.DataFrame([r for _, r, _ in rows], columns=list(CURVE_COLUMNS))
+    table = table.astype({"seed": np.int64, "n_kept": np.int64, "keep_fraction": np.float64})
+    kept = tuple(ix for _, _, ix in rows if ix is not None) if return_kept else None
+    report(progress, 1.0, "pruning curve done")
+    return CurveResult(
+        table=table,
+        unpruned_accuracy=unpruned,
+        seeds=seeds,
+        power_law=_fit_power_law(table, balances[0]),
+        splits=tuple(splits),
+        kept_indices=kept,
+        params={
+            "metric": metric,
+            "fractions": fractions,
+            "strategies": strategies,
+            "seeds": seeds,
+            "test_size": test_size,
+            "k": k,
+            "distance": distance,
+            "backend": backend,
+            "balances": balances,
+            "min_ratio": min_ratio,
+            "always_keep": tuple(int(i) for i in keep_pins),
+            "always_drop": tuple(int(i) for i in drop_pins),
+            "probe": "multinomial logistic regression (sklearn lbfgs), standardised inputs",
+            "probe_l2": probe_l2,
+            "probe_max_iter": probe_max_iter,
+            "power_law": "error = a * keep_fraction ** -b (random strategy, mean over seeds)",
+        },
+    )
+
+
+def _fit_power_law(table: pd.DataFrame, balance: str) -> PowerLawFit | None:
+    rows = table[(table["strategy"] == "random") & (table["balance"] == balance)]
+    if rows.empty:
+        return None
+    mean_acc = rows.groupby("keep_fraction", sort=True)["accuracy"].mean()
+    f = mean_acc.index.to_numpy(dtype=np.float64)
+    err = 1.0 - mean_acc.to_numpy(dtype=np.float64)
+    ok = err > 0
+    if ok.sum() < 2:
+        return None
+    log_f, log_e = np.log(f[ok]), np.log(err[ok])
+    slope, intercept = np.polyfit(log_f, log_e, 1)
+    predicted = intercept + slope * log_f
+    ss_tot = float(np.sum((log_e - log_e.mean()) ** 2))
+    r2 = (
+        1.0 - float(np.sum((log_e - predicted) ** 2)) / ss_tot
+        if ok.sum() > 2 and ss_tot > 0
+        else math.nan
+    )
+    return PowerLawFit(
+        a=float(np.exp(intercept)),
+        b=float(-slope),
+        balance=balance,
+        fractions=tuple(float(v) for v in f[ok]),
+        r2=r2,
+    )

@@ -1,0 +1,109 @@
+"""Tests for the ``curve`` and ``theory`` CLI commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.cli import main
+from core.curve import CURVE_COLUMNS
+from core.theory import THEORY_COLUMNS
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    rng = np.random.default_rng(0)
+    codes = np.repeat(np.arange(3), 40)
+    embeddings = (3.0 * rng.standard_normal((3, 6)))[codes] + rng.standard_normal((120, 6))
+    emb = tmp_path / "emb.npy"
+    meta = tmp_path / "meta.csv"
+    np.save(emb, embeddings.astype(np.float32))
+    pd.DataFrame({"id": [f"r{i}" for i in range(120)], "label": codes + 1}).to_csv(
+        meta, index=False
+    )
+    return emb, meta
+
+
+def test_curve_writes_documented_csv(files, tmp_path: Path, capsys) -> None:
+    emb, meta = files
+    out = tmp_path / "curve.csv"
+    argv = [
+        "curve", str(emb), "--meta", str(meta), "--metric", "ssp", "--fractions", "0.5,1.0",
+        "--seeds", "0,1", "--balance", "class", "--k", "3", "--compare-unbalanced",
+        "--out", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    table = pd.read_csv(out)
+    assert tuple(table.columns) == CURVE_COLUMNS
+    assert len(table) == 2 * 3 * 2 * 2  # balances x strategies x fractions x seeds
+    assert set(table["balance"]) == {"class", "none"}
+    full = table[table["keep_fraction"] == 1.0]
+    assert full.groupby("seed")["accuracy"].nunique().eq(1).all()
+    assert "unpruned accuracy" in capsys.readouterr().out
+    first = out.read_bytes()
+    assert main(argv) == 0
+    assert out.read_bytes() == first  # deterministic bytes
+
+
+def test_theory_writes_documented_csv(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "theory.csv"
+    argv = [
+        "theory", "--alpha", "4", "--keep", "0.5", "--theta", "10", "--n", "20", "--seeds", "2",
+        "--alphas", "1,4", "--fractions", "0.5,1", "--out", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    table = pd.read_csv(out)
+    assert tuple(table.columns) == THEORY_COLUMNS
+    assert len(table) == (2 + 2) * 3 * 2
+    assert table["converged"].all()
+    assert set(table["sweep"]) == {"alpha", "keep"}
+    assert "alpha sweep" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["theory", "--theta", "120"],
+        ["theory", "--keep", "0"],
+        ["theory", "--seeds", "0"],
+        ["theory", "--alphas", "1,x"],
+    ],
+)
+def test_theory_bad_input_exits_2(argv: list[str], tmp_path: Path, capsys) -> None:
+    out = tmp_path / "t.csv"
+    assert main([*argv, "--out", str(out)]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--fractions", "0,0.5"],
+        ["--fractions", "a"],
+        ["--seeds", "x"],
+        ["--strategies", "keep_middle"],
+        ["--k", "0"],
+        ["--min-ratio", "3"],
+    ],
+)
+def test_curve_bad_input_exits_2(files, extra: list[str], tmp_path: Path, capsys) -> None:
+    emb, meta = files
+    out = tmp_path / "c.csv"
+    assert main(["curve", str(emb), "--meta", str(meta), *extra, "--out", str(out)]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
+    assert not out.exists()
+
+
+def test_curve_missing_file_and_labels_exit_2(files, tmp_path: Path) -> None:
+    emb, meta = files
+    out = tmp_path / "c.csv"
+    assert main(["curve", str(tmp_path / "nope.npy"), "--meta", str(meta), "--out", str(out)]) == 2
+    no_labels = tmp_path / "ids.csv"
+    pd.DataFrame({"id": [f"r{i}" for i in range(120)]}).to_csv(no_labels, index=False)
+    assert main(["curve", str(emb), "--meta", str(no_labels), "--out", str(out)]) == 2
+    assert main(["curve", str(emb), "--meta", str(meta), "--out", str(tmp_path / "no/c.csv")]) == 2
+    assert not out.exists()

@@ -1,0 +1,224 @@
+"""Tests for core.curve: shape, no test leakage, exact f=1 equality, determinism, validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.curve import (
+    CURVE_COLUMNS,
+    CurveCancelled,
+    _fit_power_law,
+    curve_summary,
+    power_law_accuracy,
+    pruning_curve,
+)
+from core.select import kept_count
+
+FRACTIONS = (0.2, 0.5, 1.0)
+SEEDS = (0, 1)
+
+
+def _blobs(n_per_class: int = 100, d: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centers = 2.0 * rng.standard_normal((3, d))
+    labels = np.repeat(np.array(["cat", "dog", "owl"]), n_per_class)
+    codes = np.repeat(np.arange(3), n_per_class)
+    return (centers[codes] + rng.standard_normal((codes.size, d))).astype(np.float32), labels
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[np.ndarray, np.ndarray]:
+    return _blobs()
+
+
+@pytest.fixture(scope="module")
+def curve(data):
+    x, labels = data
+    return pruning_curve(
+        x,
+        labels,
+        fractions=FRACTIONS,
+        seeds=SEEDS,
+        k=3,
+        compare_unbalanced=True,
+        return_kept=True,
+    )
+
+
+def test_table_shape_and_columns(curve) -> None:
+    table = curve.table
+    assert tuple(table.columns) == CURVE_COLUMNS
+    assert len(table) == 2 * 3 * len(FRACTIONS) * len(SEEDS)  # balances x strategies x f x seeds
+    assert set(table["balance"]) == {"class", "none"}
+    assert set(table["strategy"]) == {"keep_hard", "keep_easy", "random"}
+    assert (table["metric"] == "ssp").all()
+    counts = table.groupby(["balance", "strategy", "keep_fraction"]).size()
+    assert (counts == len(SEEDS)).all()
+    n_train = curve.splits[0].train_indices.size
+    assert n_train == 240
+    for f in FRACTIONS:
+        assert (table.loc[table["keep_fraction"] == f, "n_kept"] == kept_count(n_train, f)).all()
+    assert ((table["accuracy"] >= 0) & (table["accuracy"] <= 1)).all()
+    assert curve.unpruned_accuracy.shape == (len(SEEDS),)
+    assert curve.unpruned_accuracy.min() > 0.9  # well separated blobs
+
+
+def test_split_is_stratified_and_disjoint(curve, data) -> None:
+    _, labels = data
+    for split in curve.splits:
+        assert np.intersect1d(split.train_indices, split.test_indices).size == 0
+        assert split.train_indices.size + split.test_indices.size == labels.size
+        _, test_counts = np.unique(labels[split.test_indices], return_counts=True)
+        assert test_counts.tolist() == [20, 20, 20]
+    assert not np.array_equal(curve.splits[0].test_indices, curve.splits[1].test_indices)
+
+
+def test_no_test_example_is_ever_kept(curve) -> None:
+    test_of = {split.seed: split.test_indices for split in curve.splits}
+    assert curve.kept_indices is not None
+    assert len(curve.kept_indices) == len(curve.table)
+    for seed, kept in zip(curve.table["seed"], curve.kept_indices):
+        assert np.intersect1d(kept, test_of[seed]).size == 0
+
+
+def test_scores_ignore_the_test_split(data) -> None:
+    # Moving the test examples anywhere must not change which train examples are kept.
+    x, labels = data
+    kwargs = {"fractions": (0.3,), "seeds": (0,), "k": 3, "return_kept": True}
+    base = pruning_curve(x, labels, **kwargs)
+    moved = x.copy()
+    moved[base.splits[0].test_indices] += 50.0
+    other = pruning_curve(moved, labels, **kwargs)
+    for a, b in zip(base.kept_indices, other.kept_indices):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_full_fraction_equals_unpruned_exactly(curve) -> None:
+    full = curve.table[curve.table["keep_fraction"] == 1.0]
+    assert len(full) == 2 * 3 * len(SEEDS)
+    for seed, unpruned in zip(curve.seeds, curve.unpruned_accuracy):
+        assert (full.loc[full["seed"] == seed, "accuracy"] == unpruned).all()
+
+
+def test_seeds_reproduce_exactly(curve, data) -> None:
+    x, labels = data
+    again = pruning_curve(
+        x, labels, fractions=FRACTIONS, seeds=SEEDS, k=3, compare_unbalanced=True, return_kept=True
+    )
+    pd.testing.assert_frame_equal(curve.table, again.table)
+    np.testing.assert_array_equal(curve.unpruned_accuracy, again.unpruned_accuracy)
+    for a, b in zip(curve.kept_indices, again.kept_indices):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_class_balance_keeps_every_class(data) -> None:
+    x, labels = data
+    result = pruning_curve(
+        x, labels, fractions=(0.1,), seeds=(0,), k=3, min_ratio=1.0, return_kept=True
+    )
+    for kept in result.kept_indices:
+        _, counts = np.unique(labels[kept], return_counts=True)
+        assert counts.tolist() == [8, 8, 8]  # ceil(1.0 * 24 / 3)
+
+
+def test_cluster_balance_and_pins(data) -> None:
+    x, labels = data
+    probe = pruning_curve(x, labels, fractions=(1.0,), seeds=(0,), strategies=("random",))
+    train, test = probe.splits[0].train_indices, probe.splits[0].test_indices
+    pins = (int(train[0]), int(train[5]), int(test[0]))
+    result = pruning_curve(
+        x,
+        labels,
+        fractions=(0.1, 0.4),
+        seeds=(0,),
+        k=3,
+        balance="cluster",
+        always_keep=pins,
+        return_kept=True,
+    )
+    assert set(result.table["balance"]) == {"cluster"}
+    np.testing.assert_array_equal(result.splits[0].ignored_pins, [test[0]])
+    for kept in result.kept_indices:
+        assert {pins[0], pins[1]} <= set(kept.tolist())
+        assert pins[2] not in kept
+
+
+def test_power_law_fit_recovers_exponent() -> None:
+    f = np.array([0.1, 0.2, 0.5, 1.0])
+    table = pd.DataFrame(
+        {
+            "metric": "ssp",
+            "strategy": "random",
+            "balance": "none",
+            "keep_fraction": f,
+            "seed": 0,
+            "n_kept": 1,
+            "accuracy": 1 - 0.05 * f**-0.5,
+        }
+    )
+    fit = _fit_power_law(table, "none")
+    assert fit is not None
+    assert fit.a == pytest.approx(0.05)
+    assert fit.b == pytest.approx(0.5)
+    assert fit.r2 == pytest.approx(1.0)
+    np.testing.assert_allclose(power_law_accuracy(fit, f), table["accuracy"])
+
+
+def test_summary(curve) -> None:
+    summary = curve_summary(curve)
+    assert len(summary) == 2 * 3 * len(FRACTIONS)
+    assert (summary["n_seeds"] == len(SEEDS)).all()
+    assert (summary["accuracy_std"] >= 0).all()
+    assert curve.power_law is not None
+    assert curve.power_law.balance == "class"
+
+
+def test_progress_and_cancel(data) -> None:
+    x, labels = data
+    seen: list[float] = []
+    pruning_curve(
+        x, labels, fractions=(0.5, 1.0), seeds=(0,), k=3, progress=lambda f, m: seen.append(f)
+    )
+    assert seen == sorted(seen)
+    assert seen[-1] == 1.0
+    calls = iter(range(1000))
+    with pytest.raises(CurveCancelled):
+        pruning_curve(
+            x, labels, fractions=FRACTIONS, seeds=(0,), k=3, should_stop=lambda: next(calls) >= 2
+        )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"labels": None}, "labels are required"),
+        ({"labels": np.zeros(300)}, "at least 2 classes"),
+        ({"fractions": (0.0, 0.5)}, "keep_fraction=0.0"),
+        ({"fractions": (0.001,)}, "keeps no example"),
+        ({"strategies": ("keep_middle",)}, "strategies"),
+        ({"balance": "kind"}, "balance='kind'"),
+        ({"metric": "magic"}, "metric='magic'"),
+        ({"test_size": 1.5}, "test_size=1.5"),
+        ({"always_drop": (3,)}, "always_drop"),
+        ({"always_keep": (300,)}, "always_keep"),
+        ({"min_ratio": 2.0}, "min_ratio=2.0"),
+        ({"k": 1000}, "k=1000"),
+        ({"metric": "random", "balance": "cluster"}, "balance='cluster'"),
+    ],
+)
+def test_rejects_bad_input(data, kwargs: dict, match: str) -> None:
+    x, labels = data
+    args = {"labels": labels, "fractions": (0.5, 1.0), "seeds": (0,)} | kwargs
+    labels = args.pop("labels")
+    with pytest.raises(ValueError, match=match):
+        pruning_curve(x, labels, **args)
+
+
+def test_rejects_nan_embeddings(data) -> None:
+    x, labels = data
+    x = x.copy()
+    x[7, 0] = np.nan
+    with pytest.raises(ValueError, match="1 rows with NaN"):
+        pruning_curve(x, labels)
