@@ -108,7 +108,8 @@ def make_dataset(
     media : array-like of shape (n,), optional
         Image path or text per example; missing entries become ``""``.
     media_kind : {"image", "text"}, optional
-        Required when ``media`` is given.
+        Required when ``media`` is given; ``"image"`` may also describe ``thumbnails`` alone
+        (images held in memory, as the shipped samples are).
     thumbnails : ndarray of shape (n, h, w) or (n, h, w, 3), uint8, optional
     name : str
         Short human name.
@@ -135,8 +136,10 @@ def make_dataset(
         if media_kind not in MEDIA_KINDS:
             raise ValueError(f"media_kind={media_kind!r} should be one of {MEDIA_KINDS}")
         media_array = _as_strings(_one_dimensional(media, n, "media"), missing="")
+    elif media_kind == "image" and thumbnails is not None:
+        pass  # images held as thumbnails only
     elif media_kind is not None:
-        raise ValueError(f"media_kind={media_kind!r} given without media")
+        raise ValueError(f"media_kind={media_kind!r} given without media or thumbnails")
     if thumbnails is not None:
         thumbnails = _validated_thumbnails(thumbnails, n)
     return Dataset(
@@ -145,7 +148,7 @@ def make_dataset(
         labels=codes,
         class_names=class_names,
         media=media_array,
-        media_kind=media_kind if media is not None else None,
+        media_kind=media_kind,
         thumbnails=thumbnails,
         name=str(name),
         sources=tuple(sources),

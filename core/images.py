@@ -25,7 +25,6 @@ Rules, in the order they are applied:
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import io
 import os
@@ -275,14 +274,14 @@ def image_set_to_dataset(
 
     dataset = make_dataset(
         embeddings,
+        media_kind="image",
         ids=image_set.names,
         labels=image_set.labels,
         thumbnails=image_set.images,
         name=name,
         sources=tuple(sources),
     )
-    # make_dataset ties media_kind to media paths; these images exist only as thumbnails
-    return dataclasses.replace(dataset, media_kind="image")
+    return dataset
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ Regenerate everything with ``python -m core.sample_data build [--out sample_data
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import io
 import json
@@ -174,14 +173,14 @@ def load_sample(
     meta = pd.read_csv(meta_path, dtype=str, keep_default_na=False)
     dataset = make_dataset(
         embeddings,
+        media_kind="image",
         ids=meta["id"].to_numpy(dtype=str),
         labels=meta["label"].to_numpy(dtype=str),
         thumbnails=load_sample_images(name, root=root),
         name=f"{info.title} ({embedding})",
         sources=(file_info(emb_path), file_info(meta_path)),
     )
-    # make_dataset ties media_kind to media paths; shipped images are thumbnails only
-    return dataclasses.replace(dataset, media_kind="image")
+    return dataset
 
 
 def read_checksums(root: str | Path | None = None) -> dict[str, dict[str, object]]:

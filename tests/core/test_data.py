@@ -401,3 +401,17 @@ def test_file_info_matches_hashlib(tmp_path: Path) -> None:
     info = file_info(tmp_path / "blob.bin")
     assert (info.name, info.size) == ("blob.bin", len(data))
     assert info.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_image_media_kind_may_describe_thumbnails_alone() -> None:
+    thumbnails = np.zeros((3, 4, 4), dtype=np.uint8)
+    dataset = make_dataset(np.eye(3), thumbnails=thumbnails, media_kind="image")
+    assert dataset.media_kind == "image"
+    assert dataset.media is None
+
+
+def test_media_kind_without_media_or_thumbnails_is_rejected() -> None:
+    with pytest.raises(ValueError, match="media_kind='text' given without media"):
+        make_dataset(np.eye(3), media_kind="text")
+    with pytest.raises(ValueError, match="without media or thumbnails"):
+        make_dataset(np.eye(3), media_kind="image")
