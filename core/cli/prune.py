@@ -114,6 +114,26 @@ def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--distance", choices=DISTANCES, default="cosine", help="default: cosine")
     parser.add_argument("--backend", choices=BACKENDS, default="auto", help="k-means backend")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument(
+        "--dask",
+        action="store_true",
+        help="score with Dask, reading a .npy chunk by chunk from a memory map (ssp and "
+        "prototype_margin; same scores as without it)",
+    )
+    parser.add_argument(
+        "--dask-chunk-rows",
+        type=int,
+        default=None,
+        metavar="ROWS",
+        help="with --dask: rows per chunk (default 65536)",
+    )
+    parser.add_argument(
+        "--dask-scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="with --dask: run on a distributed scheduler such as tcp://HOST:8786 (needs the "
+        "distributed package; workers must read EMB at the same path)",
+    )
     parser.add_argument("--out", required=True, metavar="OUT", help="output CSV path")
 
 
@@ -208,6 +228,8 @@ def _checked_out(args: argparse.Namespace) -> Path:
 
 
 def _load(args: argparse.Namespace) -> Dataset:
+    if args.dask or args.dask_chunk_rows is not None or args.dask_scheduler is not None:
+        return _load_dask(args)
     return load_dataset(
         args.embeddings,
         args.meta,
@@ -237,6 +259,8 @@ def _score(args: argparse.Namespace, dataset: Dataset) -> Scores:
                 bars.append(stack.enter_context(progress_bar(f"scoring ({args.metric})")))
             bars[0](fraction, message)
 
+        if args.dask:
+            return _score_dask(args, dataset, progress)
         return compute_scores(
             dataset.embeddings,
             args.metric,
@@ -263,3 +287,45 @@ def _ids_to_indices(dataset: Dataset, values: list[str], flag: str) -> np.ndarra
             "column, else they are row numbers 0..n-1"
         )
     return np.unique(np.array([position[identifier] for identifier in wanted], dtype=np.int64))
+
+
+def _load_dask(args: argparse.Namespace) -> Dataset:
+    """Check the --dask flags; ids, labels and a memory map of the .npy (nothing loaded)."""
+    from core.distributed import DASK_METRICS, load_npy_dataset
+
+    if not args.dask:
+        raise ValueError("--dask-chunk-rows and --dask-scheduler need --dask")
+    if args.metric not in DASK_METRICS:
+        raise ValueError(f"--dask supports --metric {' or '.join(DASK_METRICS)}, not {args.metric}")
+    if args.dask_chunk_rows is not None and args.dask_chunk_rows < 1:
+        raise ValueError(f"--dask-chunk-rows {args.dask_chunk_rows} should be >= 1")
+    return load_npy_dataset(
+        args.embeddings, args.meta, id_column=args.id_column, label_column=args.label_column
+    )
+
+
+def _score_dask(args: argparse.Namespace, dataset: Dataset, progress: ProgressFn) -> Scores:
+    from core.distributed import (
+        DEFAULT_CHUNK_ROWS,
+        dask_client,
+        open_npy,
+        score_prototype_margin_dask,
+        score_ssp_dask,
+    )
+
+    chunk_rows = args.dask_chunk_rows or DEFAULT_CHUNK_ROWS
+    k = args.k
+    if k is None:
+        k = metrics.default_k(dataset.n, dataset.n_classes if dataset.labels is not None else None)
+    score = score_ssp_dask if args.metric == "ssp" else score_prototype_margin_dask
+    with contextlib.ExitStack() as stack:
+        if args.dask_scheduler is not None:
+            stack.enter_context(dask_client(args.dask_scheduler))
+        return score(
+            open_npy(args.embeddings, chunk_rows=chunk_rows),
+            k=k,
+            distance=args.distance,
+            backend=args.backend,
+            seed=args.seed,
+            progress=progress,
+        )

@@ -1,0 +1,230 @@
+"""The ``dedup`` command: semantic deduplication (SemDeDup) and a kept-rows CSV + manifest."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+
+from core._progress import ProgressFn
+from core.cli._progress_bar import progress_bar
+from core.data import Dataset, load_dataset
+from core.export import build_manifest, kept_csv_bytes, manifest_bytes, write_atomic
+from core.metrics import Scores
+from core.select import Selection
+from core.semdedup import DEFAULT_BLOCK_SIZE, ORDERS, DedupResult, semdedup
+
+BACKENDS = ("auto", "faiss", "sklearn")
+#: Columns of the optional ``--removed`` CSV.
+REMOVED_COLUMNS = ("index", "id", "duplicate_of", "duplicate_of_id", "cluster", "label")
+
+DEDUP_EPILOG = """examples:
+  python -m core dedup emb.npy --k 100 --epsilon 0.05 --seed 0 --out kept.csv
+  python -m core dedup emb.npy --meta meta.csv --k 100 --epsilon 0.05 --order keep_hard \\
+      --removed removed.csv --out kept.csv
+
+Within each k-means cluster, members are ordered farthest-from-centroid first (keep_hard) and
+every member whose cosine similarity to an earlier member exceeds 1 - EPSILON is removed.
+Writes the kept rows of OUT (columns index,id,score,cluster,label sorted by index; score = cosine
+distance to the cluster centroid, the SSP score, higher = harder) and <OUT stem>.manifest.json
+beside it. --removed writes the removed rows with the row/id they duplicate. Same inputs,
+options and seed give the same bytes."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``dedup`` command to the CLI's sub-parsers."""
+    parser = subparsers.add_parser(
+        "dedup",
+        help="remove semantic near-duplicates (SemDeDup) and write the kept CSV + manifest",
+        description="Semantic deduplication within k-means clusters (SemDeDup, Abbas et al. 2023).",
+        epilog=DEDUP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("embeddings", metavar="EMB", help="embeddings: .npy .npz .parquet .csv")
+    parser.add_argument(
+        "--meta",
+        metavar="META",
+        default=None,
+        help="metadata .csv/.parquet, one row per embedding (columns id, label)",
+    )
+    parser.add_argument("--id-column", default="id", help="metadata id column (default: id)")
+    parser.add_argument(
+        "--label-column", default="label", help="metadata label column (default: label)"
+    )
+    parser.add_argument("--k", type=int, required=True, help="number of k-means clusters")
+    parser.add_argument(
+        "--epsilon",
+        type=float,
+        required=True,
+        help="duplicates have cosine similarity > 1 - EPSILON; in [0, 1)",
+    )
+    parser.add_argument(
+        "--order",
+        choices=ORDERS,
+        default="keep_hard",
+        help="which duplicate survives: farthest from the centroid (keep_hard, default), "
+        "nearest (keep_easy) or random",
+    )
+    parser.add_argument("--backend", choices=BACKENDS, default="auto", help="k-means backend")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument(
+        "--block-size",
+        type=int,
+        default=DEFAULT_BLOCK_SIZE,
+        help=f"similarity block rows (memory ~ 8 * B^2 bytes; default {DEFAULT_BLOCK_SIZE})",
+    )
+    parser.add_argument(
+        "--removed", metavar="REMOVED", default=None, help="also write the removed rows here"
+    )
+    parser.add_argument("--out", required=True, metavar="OUT", help="output CSV path")
+    parser.set_defaults(func=run_dedup)
+
+
+def run_dedup(args: argparse.Namespace) -> int:
+    """Validate inputs, deduplicate, then write ``OUT`` and its manifest; return the exit code."""
+    if not 0.0 <= args.epsilon < 1.0:
+        raise ValueError(f"--epsilon {args.epsilon} should be in [0, 1)")
+    if args.block_size < 1:
+        raise ValueError(f"--block-size {args.block_size} should be >= 1")
+    out = _checked_path(args.out, "--out", args)
+    removed_path = None if args.removed is None else _checked_path(args.removed, "--removed", args)
+    manifest_path = out.with_name(f"{out.stem}.manifest.json")
+    if removed_path is not None and removed_path.resolve() in (
+        out.resolve(),
+        manifest_path.resolve(),
+    ):
+        raise ValueError(f"--removed {removed_path} would overwrite the --out files")
+    dataset = load_dataset(
+        args.embeddings, args.meta, id_column=args.id_column, label_column=args.label_column
+    )
+    if not 1 <= args.k <= dataset.n:
+        raise ValueError(f"--k {args.k} should be in [1, n_examples={dataset.n}]")
+
+    result = _dedup(args, dataset)
+    scores, selection = _as_scores_and_selection(result)
+    data = kept_csv_bytes(dataset, scores, selection)
+    removed_data = None if removed_path is None else _removed_csv_bytes(dataset, result)
+    extra: dict[str, object] = {
+        "semdedup": {
+            "rule": "within each k-means cluster, ordered by --order, a member is removed when "
+            "its cosine similarity to any earlier member (removed or not) exceeds 1 - epsilon",
+            "n_removed": result.n_removed,
+            "n_kept": int(result.keep_mask.sum()),
+            "score": "cosine distance to the cluster centroid (SSP; higher = harder)",
+        }
+    }
+    if removed_path is not None and removed_data is not None:
+        extra["removed_output"] = {
+            "name": removed_path.name,
+            "size": len(removed_data),
+            "sha256": hashlib.sha256(removed_data).hexdigest(),
+        }
+    manifest = build_manifest(
+        dataset, scores, selection, csv_bytes=data, csv_name=out.name, extra=extra
+    )
+    manifest_data = manifest_bytes(manifest)
+
+    written: list[Path] = []
+    try:
+        for path, payload in (
+            (out, data),
+            (removed_path, removed_data),
+            (manifest_path, manifest_data),
+        ):
+            if path is not None and payload is not None:
+                write_atomic(path, payload)
+                written.append(path)
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    also = "" if removed_path is None else f", {removed_path}"
+    print(
+        f"wrote {out} ({dataset.n - result.n_removed} of {dataset.n} kept, {result.n_removed} "
+        f"near-duplicates removed){also} and {manifest_path}"
+    )
+    return 0
+
+
+def _checked_path(given: str, flag: str, args: argparse.Namespace) -> Path:
+    """An output path, checked before any work so a bad one fails fast and writes nothing."""
+    path = Path(given)
+    if not path.parent.is_dir():
+        raise ValueError(f"{flag} {path}: directory {path.parent} does not exist")
+    if path.is_dir():
+        raise ValueError(f"{flag} {path} is a directory; give a file path such as {path}/kept.csv")
+    targets = {path.resolve(), path.with_name(f"{path.stem}.manifest.json").resolve()}
+    for source in (args.embeddings, args.meta):
+        if source is not None and Path(source).resolve() in targets:
+            raise ValueError(f"{flag} {path} would overwrite the input file {source}")
+    return path
+
+
+def _dedup(args: argparse.Namespace, dataset: Dataset) -> DedupResult:
+    # The bar opens on the first progress report, so input errors print just one line.
+    with contextlib.ExitStack() as stack:
+        bars: list[ProgressFn] = []
+
+        def progress(fraction: float, message: str) -> None:
+            if not bars:
+                bars.append(stack.enter_context(progress_bar("dedup (SemDeDup)")))
+            bars[0](fraction, message)
+
+        return semdedup(
+            dataset.embeddings,
+            k=args.k,
+            epsilon=args.epsilon,
+            order=args.order,
+            seed=args.seed,
+            backend=args.backend,
+            block_size=args.block_size,
+            progress=progress,
+        )
+
+
+def _as_scores_and_selection(result: DedupResult) -> tuple[Scores, Selection]:
+    """The export module's view: SSP distances as scores, the kept rows as a selection."""
+    n = int(result.keep_mask.shape[0])
+    params = dict(result.params)
+    params["distance"] = "cosine"
+    scores = Scores("semdedup", result.distances, result.clusters, result.centroids, params)
+    kept = result.kept_indices
+    selection = Selection(
+        kept_indices=kept,
+        keep_fraction=kept.size / n,
+        strategy=str(result.params["order"]),
+        n_total=n,
+        balance_by=None,
+        min_ratio=0.0,
+        group_quota=None,
+        always_keep=np.zeros(0, dtype=np.int64),
+        always_drop=np.zeros(0, dtype=np.int64),
+        seed=int(str(result.params["seed"])),
+    )
+    return scores, selection
+
+
+def _removed_csv_bytes(dataset: Dataset, result: DedupResult) -> bytes:
+    """Removed rows (by index): the row and id each one duplicates, its cluster and label."""
+    labels = dataset.label_strings()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(REMOVED_COLUMNS)
+    for index in np.flatnonzero(~result.keep_mask).tolist():
+        other = int(result.duplicate_of[index])
+        writer.writerow(
+            (
+                index,
+                dataset.ids[index],
+                other,
+                dataset.ids[other],
+                int(result.clusters[index]),
+                "" if labels is None else labels[index],
+            )
+        )
+    return buffer.getvalue().encode("utf-8")

@@ -1,0 +1,582 @@
+"""Out-of-core and multi-machine SSP scoring on Dask (same scores as ``core.metrics``).
+
+``score_ssp_dask`` / ``score_prototype_margin_dask`` give the same :class:`core.metrics.Scores`
+as ``score_ssp`` / ``score_prototype_margin`` for the same seed, but never hold the (n, d)
+embeddings in memory: k-means is fitted on a seeded sample of at most ``256 * k`` rows (the very
+rows ``core.kmeans.fit_kmeans`` samples), then the nearest-centroid search runs chunk by chunk
+with ``map_blocks``-style tasks, the (k, d) centroids sent once as a single-chunk array.
+
+Which scheduler runs the tasks is up to you: whatever Dask is configured to use (threads by
+default; ``dask.config.set(scheduler="synchronous")``, ``"processes"``, or a
+``distributed.Client`` made the default) is used as is.
+
+Running on a cluster
+--------------------
+1. ``pip install distributed==2026.8.0`` (same version as dask) on every machine.
+2. Start a scheduler (``dask scheduler``, prints ``tcp://HOST:8786``) and workers
+   (``dask worker tcp://HOST:8786 --nthreads 4``), or use dask-jobqueue / dask-kubernetes.
+3. Put the ``.npy`` file where every worker can read it under the same path (NFS, a shared
+   volume): chunks are read by the workers themselves from a memory map, only the path travels.
+4. Run ``python -m core score emb.npy --dask --dask-scheduler tcp://HOST:8786 --k 1000
+   --out scores.csv`` or, from Python::
+
+       from distributed import Client
+       from core.distributed import open_npy, score_ssp_dask
+
+       with Client("tcp://HOST:8786"):
+           scores = score_ssp_dask(open_npy("/shared/emb.npy"), k=1000, seed=0)
+
+The per-example results (n float64 values and n int64 clusters) are gathered on the client,
+so the client needs about 16 bytes per example; the embeddings themselves never are.
+Progress is reported for the local schedulers (threads, processes, synchronous) only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from core._progress import ProgressFn, report, sub_progress
+from core.kmeans import (
+    BACKENDS,
+    _check_choice,
+    _check_int,
+    _check_k,
+    _check_seed,
+    _fit_kmeans,
+    _nearest_centroids,
+    _resolve_backend,
+)
+from core.metrics import DISTANCES, Scores
+
+if TYPE_CHECKING:
+    import dask.array
+
+    from core.data import Dataset
+
+#: Metrics that can run on Dask (one k-means fit, then a nearest-centroid pass).
+DASK_METRICS = ("ssp", "prototype_margin")
+#: Rows per chunk when a NumPy array or a ``.npy`` file is turned into a Dask array.
+DEFAULT_CHUNK_ROWS = 65536
+#: Version of ``distributed`` to install alongside dask for cluster runs.
+DISTRIBUTED_PIN = "distributed==2026.8.0"
+
+_POINTS_PER_CENTROID = 256  # same fitting-sample rule as core.kmeans.fit_kmeans / score_ssp
+_KMEANS_ITER = 20  # same as core.metrics
+_ASSIGN_ROWS = 65536  # row blocks inside one chunk, as in the in-memory path
+
+
+# ----------------------------------------------------------------------------- public functions
+
+
+def score_ssp_dask(
+    embeddings: dask.array.Array | np.ndarray,
+    *,
+    k: int,
+    distance: str = "cosine",
+    backend: str = "auto",
+    seed: int = 0,
+    sample_size: int | None = None,
+    chunk_rows: int | None = None,
+    progress: ProgressFn | None = None,
+) -> Scores:
+    """SSP score (distance to the nearest k-means centroid) computed with Dask.
+
+    Higher = harder. Same definition and, for the same ``seed``, the same result as
+    :func:`core.metrics.score_ssp`: the fitting sample is the same rows (``numpy`` generator
+    seeded by ``seed``, ``choice(n, size=min(n, 256 * k), replace=False)``, sorted), so the
+    centroids are bit-identical; values and clusters are computed by the same float32 code per
+    chunk, and agree with the in-memory path to float32 rounding (in practice exactly; a BLAS
+    may sum a product in another order for another block shape, so a distance can move by an
+    ulp and an exact tie between two centroids could in principle resolve differently).
+
+    Parameters
+    ----------
+    embeddings : dask.array.Array or array_like of shape (n, d)
+        Real-valued; each chunk is used as float32. NaN/inf are found chunk by chunk.
+        A NumPy array is wrapped with ``dask.array.from_array``.
+    k : int
+        Number of clusters, ``1 <= k <= n``.
+    distance : {"cosine", "euclidean"}
+    backend : {"auto", "faiss", "sklearn"}
+        k-means backend for the fit on the sample (runs on the client).
+    seed : int
+        Seed of the fitting sample and of the k-means initialisation.
+    sample_size : int or None
+        Rows the k-means fit uses, in ``[k, n]``; None -> ``min(n, 256 * k)`` (the in-memory
+        rule). Equal to ``fit_kmeans(..., max_points_per_centroid=m)`` when
+        ``sample_size == min(n, m * k)``.
+    chunk_rows : int or None
+        Rows per chunk of the assignment pass. None keeps a Dask array's row chunks and uses
+        65536 for a NumPy array. The column axis is always one chunk.
+    progress : callable (fraction, message) or None
+        Reported while sampling, fitting and (on the local schedulers) assigning.
+
+    Returns
+    -------
+    Scores
+        ``metric="ssp"``, values (n,) float64 in [0, 2] for cosine, clusters (n,) int64,
+        centroids (k, d) float32, params as ``score_ssp`` plus ``"executor": "dask"``.
+
+    Raises
+    ------
+    ValueError
+        Not 2-D, empty, non-numeric, unknown chunk sizes, k not in [1, n], bad distance /
+        backend / seed / sample_size / chunk_rows, or NaN/inf in any row (the message gives
+        the count and the first row numbers).
+    """
+    x, k, distance, backend, seed, n_fit = _check_args(
+        embeddings, k, distance, backend, seed, sample_size, chunk_rows
+    )
+    return _score_dask(x, "ssp", k, distance, backend, seed, n_fit, progress)
+
+
+def score_prototype_margin_dask(
+    embeddings: dask.array.Array | np.ndarray,
+    *,
+    k: int,
+    distance: str = "cosine",
+    backend: str = "auto",
+    seed: int = 0,
+    sample_size: int | None = None,
+    chunk_rows: int | None = None,
+    progress: ProgressFn | None = None,
+) -> Scores:
+    """Prototype margin ``d1 - d2`` (nearest minus second-nearest centroid) computed with Dask.
+
+    Values are <= 0, higher = harder; same fit and agreement with
+    :func:`core.metrics.score_prototype_margin` as :func:`score_ssp_dask` has with
+    ``score_ssp``.
+
+    Parameters
+    ----------
+    embeddings : dask.array.Array or array_like of shape (n, d)
+    k : int
+        Number of clusters, ``2 <= k <= n``.
+    distance, backend, seed, sample_size, chunk_rows, progress
+        As for :func:`score_ssp_dask`.
+
+    Returns
+    -------
+    Scores
+        ``metric="prototype_margin"``, values (n,) float64 <= 0, clusters (n,) int64 nearest
+        centroid, centroids (k, d) float32.
+
+    Raises
+    ------
+    ValueError
+        As :func:`score_ssp_dask`, and when ``k < 2``.
+    """
+    x, k, distance, backend, seed, n_fit = _check_args(
+        embeddings, k, distance, backend, seed, sample_size, chunk_rows
+    )
+    if k < 2:
+        raise ValueError(f"prototype_margin needs k >= 2 (two nearest centroids), got k={k}")
+    return _score_dask(x, "prototype_margin", k, distance, backend, seed, n_fit, progress)
+
+
+def open_npy(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> dask.array.Array:
+    """A ``.npy`` file as a Dask array read lazily, chunk by chunk, from a memory map.
+
+    Built with ``dask.array.from_array`` on a small picklable wrapper around
+    ``np.load(path, mmap_mode="r", allow_pickle=False)``: each task maps the file itself and
+    copies out only its rows, so with a ``distributed`` cluster only the path is shipped (the
+    file must be readable at the same path on every worker).
+
+    Parameters
+    ----------
+    path : str or Path
+        A 2-D numeric ``.npy`` file.
+    chunk_rows : int
+        Rows per chunk, >= 1; columns are one chunk.
+
+    Returns
+    -------
+    dask.array.Array of shape (n, d), the file's dtype
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``path`` does not exist.
+    ValueError
+        Not a ``.npy`` file, a pickled/object array, not 2-D, or not real-valued.
+    """
+    import dask.array as da
+
+    chunk_rows = _check_int("chunk_rows", chunk_rows, low=1)
+    rows = _NpyRows(Path(path))
+    return da.from_array(rows, chunks=(chunk_rows, rows.shape[1]), name=f"npy-{rows.token()}")
+
+
+def load_npy_dataset(
+    embeddings_path: str | Path,
+    meta_path: str | Path | None = None,
+    *,
+    id_column: str = "id",
+    label_column: str = "label",
+) -> Dataset:
+    """Ids, labels and provenance of a ``.npy`` + metadata pair, embeddings left on disk.
+
+    The returned :class:`core.data.Dataset` holds a read-only memory map as ``embeddings``
+    (not validated, not cast: :func:`score_ssp_dask` checks it chunk by chunk), so ``n``,
+    ``d`` and the exports work without loading the matrix. Ids and labels are validated as
+    :func:`core.data.load_dataset` does.
+
+    Parameters
+    ----------
+    embeddings_path : str or Path
+        A 2-D numeric ``.npy`` file.
+    meta_path : str or Path, optional
+        Metadata ``.csv``/``.parquet`` with one row per embedding.
+    id_column, label_column : str
+        As for :func:`core.data.load_dataset`.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    FileNotFoundError
+        When a file does not exist.
+    ValueError
+        Bad ``.npy`` file or metadata (see :func:`open_npy`, :func:`core.data.load_metadata`).
+    """
+    from core.data import _optional_column, file_info, load_metadata, make_dataset
+
+    embeddings_path = Path(embeddings_path)
+    matrix = _NpyRows(embeddings_path).open()
+    n = int(matrix.shape[0])
+    sources = [file_info(embeddings_path)]
+    ids = labels = None
+    if meta_path is not None:
+        meta = load_metadata(meta_path, n_rows=n)
+        sources.append(file_info(meta_path))
+        columns = [str(column) for column in meta.columns]
+        where = f"metadata {Path(meta_path).name}"
+        ids = _optional_column(meta, id_column, "id", where, columns)
+        labels = _optional_column(meta, label_column, "label", where, columns)
+    # make_dataset validates ids and labels; a one-column placeholder stands in for the matrix.
+    placeholder = np.zeros((n, 1), dtype=np.float32)
+    try:
+        dataset = make_dataset(
+            placeholder, ids=ids, labels=labels, name=embeddings_path.stem, sources=sources
+        )
+    except ValueError as exc:
+        if meta_path is None:
+            raise ValueError(f"embeddings in {embeddings_path.name}: {exc}") from None
+        raise ValueError(f"metadata {Path(meta_path).name}: {exc}") from None
+    return replace(dataset, embeddings=matrix)
+
+
+@contextmanager
+def dask_client(address: str) -> Iterator[Any]:
+    """Connect to a ``distributed`` scheduler and make it Dask's default while open.
+
+    Parameters
+    ----------
+    address : str
+        Scheduler address such as ``tcp://10.0.0.5:8786``.
+
+    Yields
+    ------
+    distributed.Client
+
+    Raises
+    ------
+    ValueError
+        When ``distributed`` is not installed (the message says what to install), or when
+        the address is empty.
+    OSError
+        When the scheduler cannot be reached.
+    """
+    if not isinstance(address, str) or not address.strip():
+        raise ValueError(f"scheduler address={address!r} should be like tcp://HOST:8786")
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ValueError(
+            "connecting to a Dask scheduler needs the 'distributed' package, which is not "
+            f"installed: pip install {DISTRIBUTED_PIN}"
+        ) from None
+    with Client(address.strip(), set_as_default=True) as client:
+        yield client
+
+
+# ----------------------------------------------------------------------------- private helpers
+
+
+class _NpyRows:
+    """Array-like over a ``.npy`` file that maps it on first use and pickles as its path."""
+
+    __slots__ = ("_map", "dtype", "ndim", "path", "shape")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._map: np.ndarray | None = None
+        matrix = self.open()
+        self.shape: tuple[int, ...] = tuple(int(s) for s in matrix.shape)
+        self.dtype = matrix.dtype
+        self.ndim = 2
+
+    def open(self) -> np.ndarray:
+        """The memory map, opened (and checked) once per process."""
+        if self._map is None:
+            self._map = _open_npy(self.path)
+        return self._map
+
+    def token(self) -> str:
+        from dask.base import tokenize
+
+        stat = self.path.stat()
+        return tokenize(str(self.path.resolve()), stat.st_size, stat.st_mtime_ns, self.shape)
+
+    def __dask_tokenize__(self) -> str:
+        return self.token()
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return np.array(self.open()[key])  # a copy: nothing keeps the file mapped
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "shape": self.shape, "dtype": self.dtype}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.path = state["path"]
+        self.shape = state["shape"]
+        self.dtype = state["dtype"]
+        self.ndim = 2
+        self._map = None
+
+
+def _open_npy(path: Path) -> np.ndarray:
+    if not path.exists():
+        raise FileNotFoundError(2, "embeddings file not found", str(path))
+    if path.suffix.lower() != ".npy":
+        raise ValueError(
+            f"Dask scoring reads a memory-mapped .npy file; got {path.name} "
+            "(convert it with numpy.save, or score without --dask)"
+        )
+    with path.open("rb") as handle:
+        magic = handle.read(6)
+    if magic != b"\x93NUMPY":
+        raise ValueError(f"could not read {path.name}: not a NumPy .npy file")
+    try:
+        matrix = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as exc:  # object dtype cannot be memory-mapped
+        raise ValueError(f"{path.name}: pickled/object arrays are not accepted ({exc})") from None
+    if matrix.ndim != 2:
+        raise ValueError(f"embeddings in {path.name} should be 2-D (n, d), got {matrix.shape}")
+    if matrix.dtype == np.bool_ or matrix.dtype.kind not in "fiu":
+        raise ValueError(f"embeddings in {path.name} should be real numbers, got {matrix.dtype}")
+    return matrix
+
+
+def _check_args(
+    embeddings: object,
+    k: object,
+    distance: object,
+    backend: object,
+    seed: object,
+    sample_size: object,
+    chunk_rows: object,
+) -> tuple[dask.array.Array, int, str, str, int, int]:
+    """Validate everything that can be checked without reading the data."""
+    import dask.array as da
+
+    if chunk_rows is not None:
+        chunk_rows = _check_int("chunk_rows", chunk_rows, low=1)
+    if isinstance(embeddings, da.Array):
+        x = embeddings
+    else:
+        array = np.asarray(embeddings)
+        if array.ndim != 2:
+            raise ValueError(f"embeddings should be 2-D (n, d), got shape {array.shape}")
+        rows = DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows
+        x = da.from_array(array, chunks=(max(1, min(rows, array.shape[0])), -1))
+    if x.ndim != 2:
+        raise ValueError(f"embeddings should be 2-D (n, d), got shape {x.shape}")
+    if any(math.isnan(size) for size in x.shape):
+        raise ValueError(
+            f"embeddings have unknown chunk sizes (shape {x.shape}); call "
+            "compute_chunk_sizes() on the Dask array first"
+        )
+    n, d = (int(size) for size in x.shape)
+    if n < 1 or d < 1:
+        raise ValueError(f"embeddings should have at least one row and column, got {(n, d)}")
+    if x.dtype == np.bool_ or x.dtype.kind not in "fiu":
+        raise ValueError(f"embeddings should be a real-valued numeric array, got dtype {x.dtype}")
+    k_ = _check_k(k, n)
+    distance_ = _check_choice("distance", distance, DISTANCES)
+    backend_ = _resolve_backend(_check_choice("backend", backend, BACKENDS))
+    seed_ = _check_seed(seed)
+    if sample_size is None:
+        n_fit = min(n, _POINTS_PER_CENTROID * k_)
+    else:
+        n_fit = _check_int("sample_size", sample_size, low=k_, high=n)
+    row_chunks: int | tuple[int, ...] = x.chunks[0] if chunk_rows is None else int(chunk_rows)
+    if x.numblocks[1] != 1 or chunk_rows is not None:
+        x = x.rechunk((row_chunks, -1))
+    return x, k_, distance_, backend_, seed_, n_fit
+
+
+def _score_dask(
+    x: dask.array.Array,
+    metric: str,
+    k: int,
+    distance: str,
+    backend: str,
+    seed: int,
+    n_fit: int,
+    progress: ProgressFn | None,
+) -> Scores:
+    """ssp / prototype_margin on a validated Dask array with one column chunk."""
+    import dask
+    import dask.array as da
+
+    n = int(x.shape[0])
+    spherical = distance == "cosine"
+    n_nearest = 2 if metric == "prototype_margin" else 1
+
+    report(progress, 0.0, f"gathering {n_fit} of {n} examples for k-means (k={k})")
+    if n_fit < n:
+        # Exactly core.kmeans._fit_kmeans's sample, so the centroids match the in-memory path.
+        rows = np.sort(np.random.default_rng(seed).choice(n, size=n_fit, replace=False))
+        sample_graph = x[rows]
+    else:
+        sample_graph = x
+    with _dask_progress(sub_progress(progress, 0.0, 0.1)):
+        (sample,) = dask.compute(sample_graph)
+    with np.errstate(over="ignore"):  # beyond float32 becomes inf, reported below
+        sample = np.ascontiguousarray(sample, dtype=np.float32)
+    if not np.isfinite(sample).all():
+        _raise_non_finite(x, progress)
+
+    fit, _, _ = _fit_kmeans(
+        sample,
+        k=k,
+        backend=backend,
+        spherical=spherical,
+        seed=seed,
+        n_iter=_KMEANS_ITER,
+        # The sample is already drawn: make _fit_kmeans fit on all of it.
+        max_points_per_centroid=math.ceil(n_fit / k),
+        n_nearest=1,
+        progress=sub_progress(progress, 0.1, 0.3),
+    )
+    del sample
+    centroids = da.from_array(fit.centroids, chunks=fit.centroids.shape)
+    width = 2 * n_nearest + 1  # distances, indices, non-finite flag
+    table = da.blockwise(
+        _assign_block,
+        "ic",
+        x,
+        "ij",
+        centroids,
+        "kj",
+        new_axes={"c": width},
+        concatenate=True,
+        dtype=np.float64,
+        meta=np.empty((0, 0), dtype=np.float64),
+        distance=distance,
+        n_nearest=n_nearest,
+    )
+    report(progress, 0.3, f"assigning {n} examples in {x.numblocks[0]} chunks")
+    with _dask_progress(sub_progress(progress, 0.3, 0.98)):
+        (result,) = dask.compute(table)
+    bad = np.flatnonzero(result[:, -1])
+    if bad.size:
+        raise _non_finite_error(bad)
+    dist = result[:, :n_nearest].astype(np.float32)  # exact: the block wrote float32 values
+    clusters = result[:, n_nearest].astype(np.int64)
+    nearest = dist[:, 0].astype(np.float64)
+    if metric == "ssp":
+        values = nearest
+    else:
+        values = nearest - dist[:, 1].astype(np.float64)
+    # Same formula, and same summation over the whole (n,) array, as core.kmeans._fit_kmeans.
+    inertia = float(2.0 * nearest.sum()) if spherical else float(np.dot(nearest, nearest))
+    params: dict[str, object] = {
+        "k": k,
+        "distance": distance,
+        "backend": fit.backend,
+        "seed": seed,
+        "n_iter": fit.n_iter,
+        "spherical": spherical,
+        "inertia": inertia,
+        "n_fit": n_fit,
+        "executor": "dask",
+    }
+    report(progress, 1.0, f"{metric} scores done")
+    return Scores(metric, values, clusters, fit.centroids, params)
+
+
+def _assign_block(
+    block: np.ndarray, centroids: np.ndarray, *, distance: str, n_nearest: int
+) -> np.ndarray:
+    """One chunk: (rows, 2 * n_nearest + 1) float64 of distances, indices and a NaN/inf flag."""
+    with np.errstate(over="ignore"):
+        x = np.ascontiguousarray(block, dtype=np.float32)
+    out = np.empty((x.shape[0], 2 * n_nearest + 1), dtype=np.float64)
+    bad = ~np.isfinite(x).all(axis=1)
+    out[:, -1] = bad
+    if bad.any():  # the run fails afterwards; keep NaN out of the product meanwhile
+        x = x.copy()
+        x[bad] = 0.0
+    dist, idx = _nearest_centroids(
+        x,
+        np.asarray(centroids, dtype=np.float32),
+        distance=distance,
+        n_nearest=n_nearest,
+        chunk_size=_ASSIGN_ROWS,
+    )
+    out[:, :n_nearest] = dist
+    out[:, n_nearest : 2 * n_nearest] = idx
+    return out
+
+
+def _bad_rows_block(block: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        x = np.asarray(block, dtype=np.float32)
+    return np.asarray(~np.isfinite(x).all(axis=1))
+
+
+def _raise_non_finite(x: dask.array.Array, progress: ProgressFn | None) -> None:
+    """Scan every chunk for NaN/inf rows and raise the ValueError naming them."""
+    import dask
+    import dask.array as da
+
+    flags = da.map_blocks(_bad_rows_block, x, drop_axis=1, dtype=bool)
+    report(progress, 0.1, "NaN/inf found in the sample: scanning all rows")
+    (bad,) = dask.compute(flags)
+    raise _non_finite_error(np.flatnonzero(bad))
+
+
+def _non_finite_error(rows: np.ndarray) -> ValueError:
+    first = ", ".join(str(int(r)) for r in rows[:5])
+    return ValueError(
+        f"embeddings has {rows.size} row(s) with NaN or inf values (after casting to float32); "
+        f"first rows: {first}"
+    )
+
+
+@contextmanager
+def _dask_progress(progress: ProgressFn | None) -> Iterator[None]:
+    """Report finished/total tasks of computations run by the local schedulers."""
+    if progress is None:
+        yield
+        return
+    from dask.callbacks import Callback
+
+    def posttask(key: object, result: object, dsk: object, state: dict, worker_id: object) -> None:
+        done = len(state["finished"])
+        total = done + sum(len(state[name]) for name in ("ready", "waiting", "running"))
+        report(progress, done / max(total, 1), f"{done} of {total} dask tasks")
+
+    with Callback(posttask=posttask):
+        yield
