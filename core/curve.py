@@ -6,6 +6,24 @@ for every kept fraction × strategy × balance the train split is pruned with
 :func:`core.select.select_kept` and a linear probe is trained on the kept examples and scored on
 the untouched test split.
 
+Compare metrics
+---------------
+``compare_metrics`` adds the ``keep_hard`` and ``keep_easy`` rows of other metrics computed on the
+*same* splits (each metric scores the same train split; label metrics see the train labels only),
+pruned with the same balance groups and pins and probed with the same recipe, so the rows differ
+only in the ranking. Random pruning ignores the scores, so its rows are computed once and listed
+under the primary ``metric``. Balancing by cluster always uses the primary metric's clusters (the
+groups must not change with the ranking being compared).
+
+Pins
+----
+``always_keep`` / ``always_drop`` are dataset row indices (the Map page's pins). A pin that falls
+in a seed's test split is ignored for that seed (the test split is never touched) and listed in
+``CurveSplit.ignored_pins``. A kept fraction whose count exceeds the train rows left after the
+drop pins keeps all of them: with drop pins, ``keep_fraction=1.0`` means "every train example but
+the dropped ones" (``n_kept`` records the count), so it can differ from the unpruned accuracy,
+which always uses the whole train split.
+
 The probe
 ---------
 Multinomial logistic regression (scikit-learn ``LogisticRegression``, L-BFGS) on embeddings
@@ -47,6 +65,8 @@ if TYPE_CHECKING:
 DEFAULT_FRACTIONS = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)
 #: Balance modes: per class (labels), per cluster (the metric's clusters) or none.
 BALANCES = ("class", "cluster", "none")
+#: Strategies that rank by the scores (repeated for every compare metric); random is not.
+RANKED_STRATEGIES = ("keep_hard", "keep_easy")
 #: Columns of :attr:`CurveResult.table`, in order.
 CURVE_COLUMNS = ("metric", "strategy", "balance", "keep_fraction", "seed", "n_kept", "accuracy")
 # Metrics whose scores use k-means (and so take k); the others take labels or nothing.
@@ -104,10 +124,12 @@ class CurveResult:
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per (balance, strategy, keep_fraction, seed), in that order, with columns
+        One row per (balance, metric, strategy, keep_fraction, seed), in that order, with columns
         :data:`CURVE_COLUMNS`: ``metric`` (str), ``strategy`` (str), ``balance`` ("class",
-        "cluster" or "none"), ``keep_fraction`` (float), ``seed`` (int), ``n_kept`` (int, kept
-        train examples) and ``accuracy`` (float, linear-probe accuracy on the test split).
+        "cluster" or "none"), ``keep_fraction`` (float, as requested), ``seed`` (int),
+        ``n_kept`` (int, kept train examples) and ``accuracy`` (float, linear-probe accuracy on
+        the test split). The primary metric comes first; compare metrics have only the
+        ``keep_hard``/``keep_easy`` rows (random rows are listed once, under the primary metric).
     unpruned_accuracy : ndarray of shape (n_seeds,), float64
         Probe accuracy with the whole train split, per seed (aligned with ``seeds``).
     seeds : tuple of int
@@ -135,6 +157,7 @@ def pruning_curve(
     labels: np.ndarray,
     *,
     metric: str = "ssp",
+    compare_metrics: Sequence[str] = (),
     fractions: Sequence[float] = DEFAULT_FRACTIONS,
     strategies: Sequence[str] = ("keep_hard", "keep_easy", "random"),
     seeds: Sequence[int] = (0, 1, 2),
@@ -145,8 +168,8 @@ def pruning_curve(
     balance: str | None = "class",
     min_ratio: float = 0.5,
     compare_unbalanced: bool = False,
-    always_keep: Sequence[int] = (),
-    always_drop: Sequence[int] = (),
+    always_keep: Sequence[int] | np.ndarray = (),
+    always_drop: Sequence[int] | np.ndarray = (),
     probe_l2: float = 1e-3,
     probe_max_iter: int = 100,
     return_kept: bool = False,
@@ -163,6 +186,11 @@ def pruning_curve(
         Class labels (any values); at least 2 classes, each with at least 2 examples.
     metric : str, default "ssp"
         A :data:`core.metrics.METRICS` name; scores are computed on the train split only.
+    compare_metrics : sequence of str, default ()
+        Other :data:`core.metrics.METRICS` names (distinct, not ``metric``) whose ``keep_hard``
+        and ``keep_easy`` rows are added on the same splits, groups, pins and probe; random rows
+        are not repeated (see the module docstring). Needs keep_hard or keep_easy in
+        ``strategies``.
     fractions : sequence of float, default (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)
         Kept fractions in (0, 1] of the train split.
     strategies : sequence of str, default ("keep_hard", "keep_easy", "random")
@@ -172,13 +200,15 @@ def pruning_curve(
     test_size : float, default 0.2
         Test fraction of the stratified split, in (0, 1).
     k : int, optional
-        Clusters for the k-means metrics; default ``core.metrics.default_k(n_train, n_classes)``.
+        Clusters for the k-means metrics (default ``core.metrics.default_k(n_train,
+        n_classes)``), neighbours for the k-NN metrics (default 10), for the primary and the
+        compare metrics alike; ignored by the others.
     distance : {"cosine", "euclidean"}, default "cosine"
     backend : {"auto", "faiss", "sklearn"}, default "auto"
         k-means backend.
     balance : {"class", "cluster", None}, default "class"
         Balance the kept set across classes (``"label"`` is accepted as an alias) or across the
-        metric's clusters, or not at all (``None`` or ``"none"``).
+        primary metric's clusters, or not at all (``None`` or ``"none"``).
     min_ratio : float, default 0.5
         Balance ratio ``r`` in [0, 1]: every group keeps at least ``min(size, ceil(r · K / G))``.
     compare_unbalanced : bool, default False
@@ -187,7 +217,8 @@ def pruning_curve(
     always_keep, always_drop : sequence of int
         Dataset row indices pinned as kept / never kept. Pins that fall in a seed's test split
         are ignored for that seed (listed in ``splits[i].ignored_pins``), so the test split is
-        never touched. ``always_drop`` cannot be combined with ``keep_fraction=1.0``.
+        never touched. A fraction keeping more rows than the drop pins leave keeps all the rows
+        left (``keep_fraction=1.0`` = every train row but the dropped ones).
     probe_l2 : float, default 1e-3
         Weight decay of the probe (on the mean loss), > 0.
     probe_max_iter : int, default 100
@@ -211,10 +242,18 @@ def pruning_curve(
         When ``should_stop()`` returned True.
     """
     from core.metrics import DISTANCES, METRICS
-    from core.select import STRATEGIES
+    from core.select import STRATEGIES, kept_count
 
     if metric not in METRICS:
         raise ValueError(f"metric={metric!r} should be one of {METRICS}")
+    compare = (compare_metrics,) if isinstance(compare_metrics, str) else tuple(compare_metrics)
+    unknown = [m for m in compare if m not in METRICS]
+    if unknown:
+        raise ValueError(f"compare_metrics {unknown} are not metrics; valid: {', '.join(METRICS)}")
+    if metric in compare or len(set(compare)) != len(compare):
+        raise ValueError(
+            f"compare_metrics={compare} should be distinct and differ from metric={metric!r}"
+        )
     if distance not in DISTANCES:
         raise ValueError(f"distance={distance!r} should be one of {DISTANCES}")
     x = np.asarray(embeddings)
@@ -266,6 +305,11 @@ def pruning_curve(
     bad = [s for s in strategies if s not in STRATEGIES]
     if not strategies or bad or len(set(strategies)) != len(strategies):
         raise ValueError(f"strategies={strategies} should be distinct values from {STRATEGIES}")
+    if compare and not set(strategies) & set(RANKED_STRATEGIES):
+        raise ValueError(
+            f"compare_metrics={compare} need keep_hard or keep_easy in strategies={strategies} "
+            "(random pruning ignores the metric)"
+        )
     seeds = tuple(int(s) for s in seeds)
     if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
         raise ValueError(f"seeds={seeds} should be distinct non-negative integers (at least one)")
@@ -288,21 +332,31 @@ def pruning_curve(
     both = np.intersect1d(keep_pins, drop_pins)
     if both.size:
         raise ValueError(f"rows {both[:5].tolist()} are in both always_keep and always_drop")
-    if drop_pins.size and fractions[-1] == 1.0:
-        raise ValueError(
-            f"keep_fraction=1.0 keeps every train example but always_drop pins {drop_pins.size} "
-            "rows; remove 1.0 from fractions or the drop pins"
-        )
-    if k is not None and metric in _KMEANS_METRICS and not (1 <= k <= n_train):
+    uses_kmeans = any(m in _KMEANS_METRICS for m in (metric, *compare))
+    if k is not None and uses_kmeans and not (1 <= k <= n_train):
         raise ValueError(f"k={k} should be in [1, n_train={n_train}]")
+    splits = tuple(_seed_split(codes, test_size, seed, keep_pins, drop_pins) for seed in seeds)
+    for split in splits:
+        n_keep_pins = int(np.isin(keep_pins, split.train_indices).sum())
+        n_left = n_train - int(np.isin(drop_pins, split.train_indices).sum())
+        smallest = min(kept_count(n_train, fractions[0]), n_left)
+        if n_keep_pins > smallest:
+            raise ValueError(
+                f"always_keep pins {n_keep_pins} train rows for seed {split.seed} but "
+                f"keep_fraction={fractions[0]:g} keeps only {smallest} of n_train={n_train}; "
+                "raise the smallest fraction or remove keep pins"
+            )
+        if n_left < 1:
+            raise ValueError(f"always_drop pins every train row of seed {split.seed}")
 
     return _pruning_curve(
         x,
         codes,
         metric=metric,
+        compare_metrics=compare,
         fractions=fractions,
         strategies=strategies,
-        seeds=seeds,
+        splits=splits,
         test_size=test_size,
         k=k,
         distance=distance,
@@ -330,7 +384,8 @@ def curve_summary(result: CurveResult) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``metric, balance, strategy, keep_fraction, n_kept_mean, accuracy_mean,
-        accuracy_std, n_seeds``, one row per (balance, strategy, keep_fraction), in table order.
+        accuracy_std, n_seeds``, one row per (metric, balance, strategy, keep_fraction), in
+        table order.
     """
     keys = ["metric", "balance", "strategy", "keep_fraction"]
     grouped = result.table.groupby(keys, sort=False)
@@ -382,7 +437,7 @@ def _balance_name(balance: str | None) -> str:
     return name
 
 
-def _pins(values: Sequence[int], n: int, name: str) -> np.ndarray:
+def _pins(values: Sequence[int] | np.ndarray, n: int, name: str) -> np.ndarray:
     pins = np.unique(np.asarray(values, dtype=np.int64).reshape(-1))
     if pins.size and (pins[0] < 0 or pins[-1] >= n):
         raise ValueError(
@@ -397,6 +452,24 @@ def _split(codes: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, 
     idx = np.arange(codes.shape[0], dtype=np.int64)
     train, test = train_test_split(idx, test_size=test_size, stratify=codes, random_state=seed)
     return np.sort(train).astype(np.int64), np.sort(test).astype(np.int64)
+
+
+def _seed_split(
+    codes: np.ndarray, test_size: float, seed: int, keep_pins: np.ndarray, drop_pins: np.ndarray
+) -> CurveSplit:
+    train, test = _split(codes, test_size, seed)
+    pinned = np.concatenate([keep_pins, drop_pins])
+    ignored = np.sort(pinned[np.isin(pinned, test)]).astype(np.int64)
+    return CurveSplit(seed, train, test, ignored)
+
+
+def _target_fraction(fraction: float, n_train: int, n_left: int) -> float:
+    """The fraction passed to select_kept: ``fraction``, or all ``n_left`` rows the drop pins
+    leave when ``fraction`` would keep more (``floor(n_left / n_train · n_train + 0.5)`` is
+    exactly ``n_left``)."""
+    if math.floor(fraction * n_train + 0.5) <= n_left:
+        return fraction
+    return n_left / n_train
 
 
 def _train_scores(
@@ -501,9 +574,10 @@ def _pruning_curve(
     codes: np.ndarray,
     *,
     metric: str,
+    compare_metrics: tuple[str, ...],
     fractions: tuple[float, ...],
     strategies: tuple[str, ...],
-    seeds: tuple[int, ...],
+    splits: tuple[CurveSplit, ...],
     test_size: float,
     k: int | None,
     distance: str,
@@ -523,38 +597,48 @@ def _pruning_curve(
     from core.select import select_kept
 
     x64 = np.asarray(x, dtype=np.float64)
-    n_fits = len(balances) * len(strategies) * len(fractions)
-    rows: list[tuple[tuple[int, int, int, int], dict[str, object], np.ndarray | None]] = []
+    seeds = tuple(split.seed for split in splits)
+    metrics = (metric, *compare_metrics)
+    # Strategies per metric: compare metrics repeat only the ranked ones (random ignores scores).
+    metric_strategies = [strategies] + [
+        tuple(s for s in strategies if s in RANKED_STRATEGIES) for _ in compare_metrics
+    ]
+    n_fits = len(balances) * len(fractions) * sum(len(s) for s in metric_strategies)
+    rows: list[tuple[tuple[int, ...], dict[str, object], np.ndarray | None]] = []
     unpruned = np.zeros(len(seeds), dtype=np.float64)
-    splits: list[CurveSplit] = []
 
     def stop(done: str) -> None:
         if should_stop is not None and should_stop():
             raise CurveCancelled(f"pruning curve cancelled ({done})")
 
-    for s_i, seed in enumerate(seeds):
+    for s_i, split in enumerate(splits):
+        seed, train, test = split.seed, split.train_indices, split.test_indices
         seed_progress = sub_progress(progress, s_i / len(seeds), (s_i + 1) / len(seeds))
         stop(f"before seed {seed}")
-        train, test = _split(codes, test_size, seed)
-        in_train_keep = np.isin(keep_pins, train)
-        in_train_drop = np.isin(drop_pins, train)
-        ignored = np.sort(np.concatenate([keep_pins[~in_train_keep], drop_pins[~in_train_drop]]))
-        splits.append(CurveSplit(seed, train, test, ignored.astype(np.int64)))
-        # Pins as positions in the train split (train is sorted).
-        keep_pos = np.searchsorted(train, keep_pins[in_train_keep])
-        drop_pos = np.searchsorted(train, drop_pins[in_train_drop])
+        # Pins as positions in the train split (train is sorted); test-split pins are ignored.
+        keep_pos = np.searchsorted(train, keep_pins[np.isin(keep_pins, train)])
+        drop_pos = np.searchsorted(train, drop_pins[np.isin(drop_pins, train)])
+        n_left = train.size - drop_pos.size
 
-        report(seed_progress, 0.0, f"seed {seed}: scoring the train split ({metric})")
-        scores = _train_scores(
-            x[train],
-            codes[train],
-            metric=metric,
-            k=k,
-            distance=distance,
-            backend=backend,
-            seed=seed,
-            progress=sub_progress(seed_progress, 0.0, 0.3),
-        )
+        all_scores: list[Scores] = []
+        for m_i, name in enumerate(metrics):
+            if m_i:
+                stop(f"seed {seed}, before scoring {name}")
+            report(seed_progress, 0.3 * m_i / len(metrics), f"seed {seed}: scoring ({name})")
+            all_scores.append(
+                _train_scores(
+                    x[train],
+                    codes[train],
+                    metric=name,
+                    k=k,
+                    distance=distance,
+                    backend=backend,
+                    seed=seed,
+                    progress=sub_progress(
+                        seed_progress, 0.3 * m_i / len(metrics), 0.3 * (m_i + 1) / len(metrics)
+                    ),
+                )
+            )
         x_train, y_train = x64[train], codes[train]
         x_test, y_test = x64[test], codes[test]
         probe = _ProbeCache(x_train, y_train, x_test, y_test, probe_l2, probe_max_iter)
@@ -565,60 +649,62 @@ def _pruning_curve(
             if balance == "class":
                 groups = y_train
             elif balance == "cluster":
-                if scores.clusters is None:
+                clusters = all_scores[0].clusters
+                if clusters is None:
                     raise ValueError(
                         f"balance='cluster' needs a metric with clusters; "
                         f"metric={metric!r} has none"
                     )
-                groups = np.asarray(scores.clusters, dtype=np.int64)
-            for t_i, strategy in enumerate(strategies):
-                for f_i, fraction in enumerate(fractions):
-                    stop(f"seed {seed}, {done} of {n_fits} probes")
-                    selection = select_kept(
-                        scores.values,
-                        fraction,
-                        strategy=strategy,
-                        groups=groups,
-                        balance_by=_BALANCE_BY[balance],
-                        min_ratio=min_ratio if groups is not None else 0.0,
-                        seed=seed,
-                        always_keep=keep_pos,
-                        always_drop=drop_pos,
-                    )
-                    positions = np.sort(np.asarray(selection.kept_indices, dtype=np.int64))
-                    row = {
-                        "metric": metric,
-                        "strategy": strategy,
-                        "balance": balance,
-                        "keep_fraction": fraction,
-                        "seed": seed,
-                        "n_kept": int(positions.size),
-                        "accuracy": probe.accuracy(positions),
-                    }
-                    rows.append(
-                        ((b_i, t_i, f_i, s_i), row, train[positions] if return_kept else None)
-                    )
-                    done += 1
-                    report(
-                        seed_progress,
-                        0.3 + 0.7 * done / n_fits,
-                        f"seed {seed}: {strategy}, f={fraction:g} ({done}/{n_fits})",
-                    )
+                groups = np.asarray(clusters, dtype=np.int64)
+            for m_i, (name, scores) in enumerate(zip(metrics, all_scores)):
+                for t_i, strategy in enumerate(metric_strategies[m_i]):
+                    for f_i, fraction in enumerate(fractions):
+                        stop(f"seed {seed}, {done} of {n_fits} probes")
+                        selection = select_kept(
+                            scores.values,
+                            _target_fraction(fraction, train.size, n_left),
+                            strategy=strategy,
+                            groups=groups,
+                            balance_by=_BALANCE_BY[balance],
+                            min_ratio=min_ratio if groups is not None else 0.0,
+                            seed=seed,
+                            always_keep=keep_pos,
+                            always_drop=drop_pos,
+                        )
+                        positions = np.sort(np.asarray(selection.kept_indices, dtype=np.int64))
+                        row = {
+                            "metric": name,
+                            "strategy": strategy,
+                            "balance": balance,
+                            "keep_fraction": fraction,
+                            "seed": seed,
+                            "n_kept": int(positions.size),
+                            "accuracy": probe.accuracy(positions),
+                        }
+                        kept = train[positions] if return_kept else None
+                        rows.append(((b_i, m_i, t_i, f_i, s_i), row, kept))
+                        done += 1
+                        report(
+                            seed_progress,
+                            0.3 + 0.7 * done / n_fits,
+                            f"seed {seed}: {name} {strategy}, f={fraction:g} ({done}/{n_fits})",
+                        )
 
     rows.sort(key=lambda item: item[0])
     table = pd.DataFrame([r for _, r, _ in rows], columns=list(CURVE_COLUMNS))
     table = table.astype({"seed": np.int64, "n_kept": np.int64, "keep_fraction": np.float64})
-    kept = tuple(ix for _, _, ix in rows if ix is not None) if return_kept else None
+    kept_indices = tuple(ix for _, _, ix in rows if ix is not None) if return_kept else None
     report(progress, 1.0, "pruning curve done")
     return CurveResult(
         table=table,
         unpruned_accuracy=unpruned,
         seeds=seeds,
         power_law=_fit_power_law(table, balances[0]),
-        splits=tuple(splits),
-        kept_indices=kept,
+        splits=splits,
+        kept_indices=kept_indices,
         params={
             "metric": metric,
+            "compare_metrics": compare_metrics,
             "fractions": fractions,
             "strategies": strategies,
             "seeds": seeds,

@@ -15,11 +15,17 @@ CURVE_EPILOG = """examples:
   python -m core curve emb.npy --meta meta.csv --metric ssp --out curve.csv
   python -m core curve emb.npy --meta meta.csv --fractions 0.1,0.5,1.0 --seeds 0,1,2 \\
       --balance class --compare-unbalanced --k 10 --out curve.csv
+  python -m core curve emb.npy --meta meta.csv --compare-metrics class_prototype,knn_density \
+      --always-drop img_007 --out curve.csv
 
 Splits the labelled data (stratified, per seed) into train and test, scores the train split only,
 prunes it at every fraction with every strategy and reports the test accuracy of a linear probe
 (multinomial logistic regression with a fixed recipe). Writes OUT with the columns
-metric,strategy,balance,keep_fraction,seed,n_kept,accuracy and prints mean accuracies."""
+metric,strategy,balance,keep_fraction,seed,n_kept,accuracy and prints mean accuracies.
+--compare-metrics adds keep_hard/keep_easy rows of other metrics on the same splits (random
+rows appear once, under --metric). Pins that fall in a seed's test split are ignored for that
+seed; with --always-drop, a fraction keeping more than the rows left (such as 1.0) keeps every
+train row but the dropped ones (n_kept says how many)."""
 
 THEORY_EPILOG = """examples:
   python -m core theory --alpha 16 --keep 0.25 --theta 0 --out theory.csv
@@ -54,6 +60,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     curve.add_argument("--id-column", default="id", help="metadata id column (default: id)")
     curve.add_argument("--label-column", default="label", help="label column (default: label)")
     curve.add_argument("--metric", choices=METRICS, default="ssp", help="default: ssp")
+    curve.add_argument(
+        "--compare-metrics",
+        default="",
+        metavar="M,...",
+        help="other metrics whose keep_hard/keep_easy curves are added on the same splits "
+        f"(any of {', '.join(METRICS)}; default: none)",
+    )
     curve.add_argument(
         "--fractions",
         default=",".join(f"{f:g}" for f in DEFAULT_FRACTIONS),
@@ -97,6 +110,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     curve.add_argument(
         "--probe-max-iter", type=int, default=100, help="probe L-BFGS iterations (default 100)"
     )
+    for flag, what in (("--always-keep", "kept"), ("--always-drop", "dropped")):
+        curve.add_argument(
+            flag,
+            action="append",
+            default=[],
+            metavar="ID,...",
+            help=f"comma-separated ids always {what} in the train split (repeatable); pins in "
+            "a seed's test split are ignored for that seed",
+        )
     curve.add_argument("--out", required=True, metavar="OUT", help="output CSV path")
     curve.set_defaults(func=run_curve)
 
@@ -139,23 +161,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_curve(args: argparse.Namespace) -> int:
     """Validate inputs, compute the pruning curve, write ``OUT``; return the exit code."""
+    from core.cli.prune import _ids_to_indices
     from core.curve import curve_csv_bytes, curve_summary, pruning_curve
     from core.data import load_dataset
 
     fractions = _floats(args.fractions, "--fractions")
     seeds = _ints(args.seeds, "--seeds")
     strategies = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
+    compare_metrics = tuple(m.strip() for m in args.compare_metrics.split(",") if m.strip())
     out = _checked_out(args.out, (args.embeddings, args.meta))
     dataset = load_dataset(
         args.embeddings, args.meta, id_column=args.id_column, label_column=args.label_column
     )
     if dataset.labels is None:
         raise ValueError(f"the curve needs labels: {args.meta} has no {args.label_column!r} column")
+    always_keep = _ids_to_indices(dataset, args.always_keep, "--always-keep")
+    always_drop = _ids_to_indices(dataset, args.always_drop, "--always-drop")
     with _lazy_progress_bar("pruning curve") as progress:
         result = pruning_curve(
             dataset.embeddings,
             dataset.labels,
             metric=args.metric,
+            compare_metrics=compare_metrics,
             fractions=fractions,
             strategies=strategies,
             seeds=seeds,
@@ -166,6 +193,8 @@ def run_curve(args: argparse.Namespace) -> int:
             balance=args.balance,
             min_ratio=args.min_ratio,
             compare_unbalanced=args.compare_unbalanced,
+            always_keep=always_keep,
+            always_drop=always_drop,
             probe_l2=args.probe_l2,
             probe_max_iter=args.probe_max_iter,
             progress=progress,
@@ -174,12 +203,19 @@ def run_curve(args: argparse.Namespace) -> int:
     summary = curve_summary(result)
     pivot = summary.pivot_table(
         index=["balance", "keep_fraction"],
-        columns="strategy",
+        columns=["metric", "strategy"] if compare_metrics else "strategy",
         values="accuracy_mean",
         sort=False,
     )
-    print(f"test accuracy of the linear probe (mean of {len(seeds)} seeds; {args.metric} scores):")
+    metrics = ", ".join((args.metric, *compare_metrics))
+    print(f"test accuracy of the linear probe (mean of {len(seeds)} seeds; scores: {metrics}):")
     print(pivot.to_string(float_format=lambda v: f"{v:.4f}"))
+    ignored = sum(split.ignored_pins.size for split in result.splits)
+    if always_keep.size or always_drop.size:
+        print(
+            f"pins: {always_keep.size} always kept, {always_drop.size} always dropped; "
+            f"{ignored} pin-seed pairs fell in a test split and were ignored there"
+        )
     unpruned = result.unpruned_accuracy
     print(f"unpruned accuracy: {unpruned.mean():.4f} ± {unpruned.std():.4f}")
     if result.power_law is not None:

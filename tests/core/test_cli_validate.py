@@ -48,6 +48,49 @@ def test_curve_writes_documented_csv(files, tmp_path: Path, capsys) -> None:
     assert out.read_bytes() == first  # deterministic bytes
 
 
+def test_curve_compare_metrics_and_pins(files, tmp_path: Path, capsys) -> None:
+    emb, meta = files
+    out = tmp_path / "curve.csv"
+    argv = [
+        "curve", str(emb), "--meta", str(meta), "--fractions", "0.5,1.0", "--seeds", "0",
+        "--k", "3", "--compare-metrics", "class_prototype,knn_density",
+        "--always-keep", "r1", "--always-drop", "r2,r3", "--out", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    table = pd.read_csv(out)
+    assert len(table) == (3 + 2 + 2) * 2  # strategies of the three metrics x fractions
+    assert list(dict.fromkeys(table["metric"])) == ["ssp", "class_prototype", "knn_density"]
+    assert set(table.loc[table["strategy"] == "random", "metric"]) == {"ssp"}
+    printed = capsys.readouterr().out
+    assert "knn_density" in printed
+    assert "pins: 1 always kept, 2 always dropped" in printed
+    # f = 1.0 with drop pins keeps every train row but the dropped ones in the train split.
+    n_train = 120 - 24
+    full = table[table["keep_fraction"] == 1.0]
+    assert full["n_kept"].nunique() == 1
+    assert n_train - 2 <= full["n_kept"].iloc[0] < n_train
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--compare-metrics", "ssp,magic"], "valid: ssp, prototype_margin"),
+        (["--compare-metrics", "ssp"], "differ from metric='ssp'"),
+        (["--always-drop", "nope"], "--always-drop: 1 unknown ids"),
+    ],
+)
+def test_curve_bad_compare_metrics_and_pins_exit_2(
+    files, extra: list[str], message: str, tmp_path: Path, capsys
+) -> None:
+    emb, meta = files
+    out = tmp_path / "c.csv"
+    assert main(["curve", str(emb), "--meta", str(meta), *extra, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert message in err
+    assert not out.exists()
+
+
 def test_theory_writes_documented_csv(tmp_path: Path, capsys) -> None:
     out = tmp_path / "theory.csv"
     argv = [

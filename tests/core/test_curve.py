@@ -201,7 +201,7 @@ def test_progress_and_cancel(data) -> None:
         ({"balance": "kind"}, "balance='kind'"),
         ({"metric": "magic"}, "metric='magic'"),
         ({"test_size": 1.5}, "test_size=1.5"),
-        ({"always_drop": (3,)}, "always_drop"),
+        ({"always_drop": (-1,)}, "always_drop"),
         ({"always_keep": (300,)}, "always_keep"),
         ({"min_ratio": 2.0}, "min_ratio=2.0"),
         ({"k": 1000}, "k=1000"),
@@ -222,3 +222,108 @@ def test_rejects_nan_embeddings(data) -> None:
     x[7, 0] = np.nan
     with pytest.raises(ValueError, match="1 rows with NaN"):
         pruning_curve(x, labels)
+
+
+def test_compare_metrics_share_splits_and_random(data) -> None:
+    x, labels = data
+    kwargs = {"fractions": FRACTIONS, "seeds": SEEDS, "k": 3, "compare_unbalanced": True}
+    base = pruning_curve(x, labels, **kwargs)
+    both = pruning_curve(x, labels, compare_metrics=("class_prototype", "knn_density"), **kwargs)
+    table = both.table
+    assert tuple(table.columns) == CURVE_COLUMNS
+    # primary: 3 strategies; each compare metric: keep_hard + keep_easy; x balances x f x seeds
+    assert len(table) == 2 * (3 + 2 + 2) * len(FRACTIONS) * len(SEEDS)
+    assert list(dict.fromkeys(table["metric"])) == ["ssp", "class_prototype", "knn_density"]
+    random_rows = table[table["strategy"] == "random"]
+    assert set(random_rows["metric"]) == {"ssp"}  # random is metric-independent: listed once
+    assert len(random_rows) == 2 * len(FRACTIONS) * len(SEEDS)
+    for name in ("class_prototype", "knn_density"):
+        assert set(table.loc[table["metric"] == name, "strategy"]) == {"keep_hard", "keep_easy"}
+    # Adding compare metrics leaves the primary metric's rows (and splits) exactly unchanged.
+    primary = table[table["metric"] == "ssp"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(primary, base.table)
+    np.testing.assert_array_equal(both.unpruned_accuracy, base.unpruned_accuracy)
+    for a, b in zip(both.splits, base.splits):
+        np.testing.assert_array_equal(a.test_indices, b.test_indices)
+    summary = curve_summary(both)
+    assert len(summary) == 2 * (3 + 2 + 2) * len(FRACTIONS)
+    assert both.params["compare_metrics"] == ("class_prototype", "knn_density")
+    # At f = 1 every metric keeps the whole train split: the same probe, the same accuracy.
+    full = table[table["keep_fraction"] == 1.0]
+    assert full.groupby("seed")["accuracy"].nunique().eq(1).all()
+
+
+def test_compare_metric_ranking_differs(data) -> None:
+    x, labels = data
+    result = pruning_curve(
+        x,
+        labels,
+        compare_metrics=("random",),
+        fractions=(0.2,),
+        seeds=(0,),
+        strategies=("keep_hard",),
+        balance=None,
+        k=3,
+        return_kept=True,
+    )
+    assert result.table["metric"].tolist() == ["ssp", "random"]
+    ssp_kept, random_kept = result.kept_indices
+    assert ssp_kept.size == random_kept.size
+    assert not np.array_equal(ssp_kept, random_kept)
+
+
+@pytest.mark.parametrize(
+    ("compare", "match"),
+    [
+        (("magic",), "valid: ssp, prototype_margin"),
+        (("ssp",), "differ from metric='ssp'"),
+        (("random", "random"), "distinct"),
+    ],
+)
+def test_rejects_bad_compare_metrics(data, compare, match: str) -> None:
+    x, labels = data
+    with pytest.raises(ValueError, match=match):
+        pruning_curve(x, labels, compare_metrics=compare, fractions=(0.5,), seeds=(0,))
+
+
+def test_compare_metrics_need_a_ranked_strategy(data) -> None:
+    x, labels = data
+    with pytest.raises(ValueError, match="keep_hard or keep_easy"):
+        pruning_curve(x, labels, compare_metrics=("random",), strategies=("random",), seeds=(0,))
+
+
+def test_drop_pins_with_full_fraction_keep_the_rest(data) -> None:
+    # With drop pins, f = 1.0 keeps every train row but the dropped ones (no ValueError).
+    x, labels = data
+    probe = pruning_curve(x, labels, fractions=(1.0,), seeds=(0,), strategies=("random",))
+    train, test = probe.splits[0].train_indices, probe.splits[0].test_indices
+    keep = (int(train[1]),)
+    drop = (int(train[0]), int(train[7]), int(test[3]))
+    result = pruning_curve(
+        x,
+        labels,
+        fractions=(0.5, 1.0),
+        seeds=(0,),
+        k=3,
+        always_keep=keep,
+        always_drop=drop,
+        return_kept=True,
+    )
+    np.testing.assert_array_equal(result.splits[0].ignored_pins, [test[3]])
+    table = result.table
+    full = table["keep_fraction"] == 1.0
+    assert (table.loc[full, "n_kept"] == train.size - 2).all()
+    assert (table.loc[~full, "n_kept"] == kept_count(train.size, 0.5)).all()
+    for kept in result.kept_indices:
+        assert keep[0] in kept
+        assert not set(drop) & set(kept.tolist())
+    for kept in (ix for ix, f in zip(result.kept_indices, full) if f):
+        np.testing.assert_array_equal(kept, np.setdiff1d(train, drop))
+
+
+def test_too_many_keep_pins_for_the_smallest_fraction(data) -> None:
+    x, labels = data
+    with pytest.raises(ValueError, match=r"keep_fraction=0\.1 keeps only"):
+        pruning_curve(
+            x, labels, fractions=(0.1, 1.0), seeds=(0,), always_keep=tuple(range(0, 300, 5))
+        )
