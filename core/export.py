@@ -181,7 +181,9 @@ def build_manifest(
     Parameters
     ----------
     dataset : Dataset
-        Its ``sources`` (name, size, sha256 of each input file), n and d are recorded.
+        Its ``sources`` (name, size, sha256 of each input file), n and d are recorded. Its
+        display ``name`` is not: the app ("Digits (ssl)") and the CLI (the file's stem) name the
+        same files differently, and the inputs' hashes already identify the data.
     scores : Scores
         ``metric`` and ``params`` (k, distance, backend, seed, ...) are recorded.
     selection : Selection or None
@@ -218,7 +220,6 @@ def build_manifest(
             {"name": info.name, "size": info.size, "sha256": info.sha256}
             for info in dataset.sources
         ],
-        "dataset_name": dataset.name,
         "n": dataset.n,
         "d": dataset.d,
         "n_classes": dataset.n_classes,

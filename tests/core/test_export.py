@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -149,6 +150,16 @@ def test_content_sha256_ignores_created_at(dataset: Dataset, scores: Scores) -> 
     other_seed = Scores("ssp", scores.values, scores.clusters, None, {**scores.params, "seed": 8})
     third = build_manifest(dataset, other_seed, None, created_at="2020-01-01T00:00:00Z")
     assert third["content_sha256"] != first["content_sha256"]
+
+
+def test_manifest_ignores_the_display_name(dataset: Dataset, scores: Scores) -> None:
+    # The app names a sample "Digits (ssl)", the CLI names the same file by its stem; the
+    # inputs' name, size and sha256 identify the data, so both exports must be identical.
+    renamed = dataclasses.replace(dataset, name="ssl_embeddings")
+    first = build_manifest(dataset, scores, None, created_at="2020-01-01T00:00:00Z")
+    second = build_manifest(renamed, scores, None, created_at="2020-01-01T00:00:00Z")
+    assert first == second
+    assert "six" not in manifest_bytes(first).decode()
 
 
 def test_content_sha256_is_documented_canonical_json(dataset: Dataset, scores: Scores) -> None:
