@@ -1,0 +1,80 @@
+"""Prune & export: choose what to keep, see what changes, download exactly what the CLI writes."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.export import build_manifest, kept_csv_bytes, manifest_bytes
+from core.inspection import count_groups, cut_neighbours
+from ui import charts, gallery, state
+from ui.errors import user_errors
+from ui.page import SCORE_NOTE, current_selection, load_scores, start_page
+
+settings, dataset = start_page("Prune & export")
+st.title("Prune & export")
+st.caption(SCORE_NOTE)
+scores = load_scores(settings)
+
+controls, readouts = st.columns([1, 2], gap="large")
+with controls:
+    state.render_prune_controls()
+    pinned_keep, pinned_drop = state.pins()
+    st.caption(f"Map pins: {len(pinned_keep)} always-keep, {len(pinned_drop)} always-drop.")
+    if pinned_keep or pinned_drop:
+        st.button("Clear pins", on_click=state.clear_pins)
+
+selection = current_selection(dataset, scores, settings)
+kept_mask = selection.mask()
+pinned = (*selection.always_keep, *selection.always_drop)
+cut = cut_neighbours(scores.values, kept_mask, strategy=selection.strategy, pinned=pinned)
+with readouts:
+    left, right = st.columns(2)
+    left.metric("Kept", f"{selection.n_kept:,}", help="kept_count(n, f) = floor(f × n + 0.5)")
+    right.metric("Pruned", f"{dataset.n - selection.n_kept:,}")
+    hist = charts.score_histogram(scores.values, kept_mask=kept_mask, threshold=cut.threshold)
+    st.plotly_chart(hist, key="score_hist")
+    grouping = count_groups(
+        labels=dataset.labels, class_names=dataset.class_names, clusters=scores.clusters
+    )
+    if grouping is not None:
+        counts = charts.class_counts_figure(
+            grouping.codes, list(grouping.names), kept_mask, group_title=grouping.kind
+        )
+        st.plotly_chart(counts, key="group_counts")
+
+st.subheader("At the cut")
+if cut.threshold is None:
+    st.caption("A random selection has no score cut.")
+else:
+    st.caption(
+        f"Cut at score ≈ {cut.threshold:.4g} (higher = harder); nearest the cut first"
+        + ("; pinned examples are left out." if pinned else ".")
+    )
+    kept_col, pruned_col = st.columns(2)
+    with kept_col:
+        st.markdown("**Just kept**")
+        gallery.render_gallery(dataset, cut.just_kept, scores.values)
+    with pruned_col:
+        st.markdown("**Just pruned**")
+        gallery.render_gallery(dataset, cut.just_pruned, scores.values)
+
+st.subheader("Download")
+with user_errors():
+    csv = kept_csv_bytes(dataset, scores, selection)
+    manifest = build_manifest(dataset, scores, selection, csv_bytes=csv, csv_name="kept.csv")
+st.caption(
+    "The same CSV bytes as `python -m core prune ... --out kept.csv` with these parameters; "
+    "the manifest differs only in `created_at`."
+)
+first, second = st.columns(2)
+first.download_button(
+    "Kept indices (CSV)", csv, "kept.csv", "text/csv", key="download_csv", on_click="ignore"
+)
+second.download_button(
+    "Manifest (JSON)",
+    manifest_bytes(manifest),
+    "kept.manifest.json",
+    "application/json",
+    key="download_manifest",
+    on_click="ignore",
+)

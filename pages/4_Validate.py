@@ -1,0 +1,137 @@
+"""Validate: linear-probe test accuracy against the kept fraction, per pruning strategy."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.curve import DEFAULT_FRACTIONS, curve_csv_bytes, curve_summary
+from core.metrics import METRICS
+from ui import cache, charts, state
+from ui.errors import user_errors
+from ui.page import start_page
+
+FRACTION_CHOICES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+BALANCES = {"class": "Balance classes", "cluster": "Balance clusters", "none": "No balancing"}
+# "Self-supervised prototype (distance to ...)" -> "Self-supervised prototype"
+SHORT_METRIC = {m: state.METRIC_LABELS.get(m, m).split(" (")[0] for m in METRICS}
+
+settings, dataset = start_page("Validate")
+st.title("Validate a pruning choice")
+st.caption(
+    "Each seed splits the data (stratified) into train and test. **Scores are computed on the "
+    "train split only**; the train split is pruned at every kept fraction with every strategy "
+    "and a linear probe (logistic regression, same recipe at every fraction) is scored on the "
+    "test split."
+)
+if dataset.labels is None:
+    st.info("The pruning curve trains a linear probe on labels; this dataset has none.")
+    st.stop()
+
+ss = st.session_state
+left, middle, right = st.columns([2, 1, 1])
+fractions = left.multiselect(
+    "Kept fractions", FRACTION_CHOICES, default=DEFAULT_FRACTIONS, key="curve_fractions"
+)
+n_seeds = middle.number_input("Seeds", 1, 10, 3, key="curve_seeds")
+balance = right.selectbox("Balance", list(BALANCES), format_func=BALANCES.get, key="curve_balance")
+others = [m for m in METRICS if m != settings.metric]
+ss["curve_compare"] = [m for m in ss.get("curve_compare", []) if m in others]
+left, right = st.columns([2, 2])
+compare = left.multiselect(
+    "Also compare metrics",
+    others,
+    format_func=SHORT_METRIC.get,
+    key="curve_compare",
+    help="Adds their keep-hard and keep-easy curves on the same splits and probe (random "
+    "pruning ignores the metric, so it is drawn once). Each metric adds scoring and probes.",
+)
+overlay = right.checkbox(
+    "Overlay the unbalanced curve", key="curve_unbalanced", disabled=balance == "none"
+)
+always_keep, always_drop = state.pins()
+if always_keep or always_drop:
+    pin_note = (
+        f"Map pins applied: **{len(always_keep)} always-keep, {len(always_drop)} always-drop** "
+        "(a pin in a seed's test split is ignored for that seed)."
+    )
+    if always_drop:
+        pin_note += " With drop pins, f = 1.0 keeps every train example except the dropped ones."
+else:
+    pin_note = "No Map pins (pin examples on the Map page to always keep or drop them here too)."
+st.caption(
+    f"Metric **{SHORT_METRIC[settings.metric]}** ({settings.metric}), k={settings.k}, "
+    f"{settings.distance} distance (sidebar); balance ratio r={ss['min_ratio']:.2f} (Prune & "
+    f"export page). {pin_note}"
+)
+seeds = tuple(range(settings.seed, settings.seed + int(n_seeds)))
+request = (
+    *settings.key()[:5],
+    tuple(sorted(float(f) for f in fractions)),
+    seeds,
+    balance,
+    float(ss["min_ratio"]),
+    bool(overlay) and balance != "none",
+    tuple(compare),
+    always_keep,
+    always_drop,
+)
+run, cancel = st.columns([1, 8])
+if run.button("Run", type="primary", key="curve_run"):
+    ss["curve_request"] = request
+if cancel.button("Cancel", key="curve_cancel", help="Stops a running curve at its next step."):
+    ss.pop("curve_request", None)
+    st.info("Cancelled: no curve is computed. Press Run to start again.")
+    st.stop()
+if "curve_request" not in ss:
+    st.info("Choose the fractions and seeds, then press **Run** (it trains one probe per point).")
+    st.stop()
+if ss["curve_request"] != request:
+    st.caption("The settings changed since the curve below was computed: press Run to update.")
+
+progress = cache.LiveProgress("Computing the pruning curve")
+with user_errors():
+    result = cache.curve_cached(*ss["curve_request"], _progress=progress)
+progress.done()
+
+summary = curve_summary(result)
+unpruned = float(result.unpruned_accuracy.mean())
+fit = result.power_law
+a, b = st.columns(2)
+a.metric("Unpruned test accuracy", f"{unpruned:.4f}", help="whole train split, mean over seeds")
+b.metric("Random pruning: power-law exponent b", f"{fit.b:.3f}" if fit else "n/a")
+if result.params["always_keep"] or result.params["always_drop"]:
+    n_pins = len(result.params["always_keep"]) + len(result.params["always_drop"])
+    used = ", ".join(f"seed {s.seed}: {n_pins - s.ignored_pins.size}" for s in result.splits)
+    st.caption(
+        f"Pins applied in the train split (of {n_pins}): {used}; the rest fell in the test "
+        "split and were ignored for that seed."
+    )
+figure = charts.curve_figure(
+    summary,
+    unpruned_accuracy=unpruned,
+    power_law=(fit.a, fit.b) if fit else None,
+    current_fraction=float(ss["keep_fraction"]),
+)
+st.plotly_chart(figure, key="curve")
+st.caption(
+    "Colour: strategy; line dash and marker: metric; faint open markers: the unbalanced overlay. "
+    "Bands: mean ± std over seeds. Grey dotted: random pruning fitted by error = a·f^-b. Purple "
+    "line: your keep fraction on the Prune & export page. Sorscher et al. (NeurIPS 2022): keeping "
+    "hard examples pays off when plenty of data are kept, keeping easy ones when data are scarce "
+    "(aggressive pruning); see the Theory page."
+)
+main = summary[(summary["balance"] == summary["balance"].iloc[0]) & (summary["keep_fraction"] < 1)]
+if len(main):
+    best = main.loc[main.groupby("keep_fraction", sort=True)["accuracy_mean"].idxmax()]
+    multi = summary["metric"].nunique() > 1
+    names = [
+        t.replace("_", " ") + (f" · {m}" if multi and t != "random" else "")
+        for m, t in zip(best["metric"], best["strategy"])
+    ]
+    points = [
+        f"f = {f:g}: **{name}** ({acc:.4f})"
+        for f, name, acc in zip(best["keep_fraction"], names, best["accuracy_mean"])
+    ]
+    st.markdown("Best strategy per kept fraction — " + "; ".join(points) + ".")
+st.dataframe(summary, hide_index=True, key="curve_table")
+st.download_button("Download curve CSV", curve_csv_bytes(result), "curve.csv", key="curve_csv")

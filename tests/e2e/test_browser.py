@@ -1,0 +1,250 @@
+"""One real-browser test: streamlit run app.py, select and pin on the map, prune, download, compare.
+
+Drives Debian's ``/usr/bin/chromium`` (never ``playwright install``). Without Chromium the test
+skips locally and fails when the ``CI`` environment variable is set. The dataset is the default
+shipped sample (``ui.state.default_dataset_key``) unless ``PRUNESCOPE_SAMPLE`` names another key;
+the projection is PCA unless ``PRUNESCOPE_PROJECTION`` says otherwise (UMAP's first run compiles
+numba kernels for 20-45 s). Screenshots of every page go to ``test-output/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-output" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+IDLE = '[data-test-script-state="notRunning"]'
+
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (apt-get install chromium); required on CI")
+        pytest.skip("chromium is not installed")
+    return path
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    port = _free_port()
+    env = dict(os.environ, PRUNESCOPE_PROJECTION=os.environ.get("PRUNESCOPE_PROJECTION", "pca"))
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"streamlit did not start: {process.stderr.read().decode()[-2000:]}")
+            time.sleep(0.25)  # polling the health endpoint, not waiting for the app
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+KEEP_FRACTION = 0.7
+#: Record the data range of the next box selection (plotly's ``plotly_selected`` event).
+RECORD_SELECTION = """() => {
+  window.selectedRange = null;
+  document.querySelector('.js-plotly-plot').on('plotly_selected', (event) => {
+    window.selectedRange = event && event.range;
+  });
+}"""
+#: Rows (``customdata[0]``) of the map's points inside the recorded range, from the plot's own
+#: data; the cluster-centre markers carry -1 and are left out.
+ROWS_IN_SELECTION = """() => {
+  const range = window.selectedRange;
+  if (!range) return null;
+  const gd = document.querySelector('.js-plotly-plot');
+  const xs = [...range.x].sort((a, b) => a - b), ys = [...range.y].sort((a, b) => a - b);
+  const rows = [];
+  for (const trace of gd._fullData) {
+    if (!trace.customdata) continue;
+    for (let i = 0; i < trace.x.length; i++) {
+      const row = trace.customdata[i][0];
+      if (row >= 0 && trace.x[i] >= xs[0] && trace.x[i] <= xs[1]
+          && trace.y[i] >= ys[0] && trace.y[i] <= ys[1]) rows.push(row);
+    }
+  }
+  return rows.sort((a, b) => a - b);
+}"""
+#: Client-pixel position of the first plotted example, to draw the selection box around.
+FIRST_POINT = """() => {
+  const gd = document.querySelector('.js-plotly-plot');
+  const rect = gd.querySelector('.nsewdrag').getBoundingClientRect();
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, trace = gd._fullData[0];
+  return [rect.left + xa.d2p(trace.x[0]), rect.top + ya.d2p(trace.y[0])];
+}"""
+
+
+def _core_answer(keep_fraction: float, always_keep: list[int]):
+    """The dataset and core's kept rows for the app's default settings plus the pins."""
+    sys.path.insert(0, str(ROOT))
+    from core.metrics import compute_scores, default_k
+    from core.select import select_kept
+    from ui.cache import get_dataset
+    from ui.state import default_dataset_key
+
+    dataset = get_dataset(default_dataset_key())
+    k = default_k(dataset.n, dataset.n_classes or None)
+    scores = compute_scores(dataset.embeddings, "ssp", k=k, labels=dataset.labels, seed=0)
+    selection = select_kept(
+        scores.values, keep_fraction, strategy="keep_hard", seed=0, always_keep=always_keep
+    )
+    return dataset, [int(i) for i in selection.kept_indices]
+
+
+def _wait_idle(page) -> None:
+    page.wait_for_selector(IDLE, timeout=180_000)
+
+
+def _screenshot(page, name: str) -> None:
+    # Streamlit scrolls inside its own container: grow the viewport to the content's height.
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMainBlockContainer]')]"
+        ".map(e => e.scrollHeight), 800)"
+    )
+    page.set_viewport_size({"width": 1400, "height": int(height) + 200})
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def _open(page, server: str, path: str, ready: str) -> None:
+    page.goto(f"{server}/{path}")
+    page.locator(ready).first.wait_for(timeout=180_000)
+    _wait_idle(page)
+
+
+def _sidebar_link(page, label: str, ready: str) -> None:
+    """Switch page inside the same session (a fresh URL would start a new session)."""
+    page.get_by_test_id("stSidebarNav").get_by_text(label, exact=True).click()
+    page.locator(ready).first.wait_for(timeout=180_000)
+    _wait_idle(page)
+
+
+def _download(page, label: str, path: Path) -> Path:
+    with page.expect_download() as download_info:
+        page.get_by_text(label, exact=True).click()
+    download_info.value.save_as(path)
+    return path
+
+
+def test_map_selection_pins_and_download_match_core(server: str, tmp_path: Path) -> None:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    executable = _chromium()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    plot = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+
+        # Deep links, each in a fresh context: every page restores its defaults on its own.
+        for path, ready, name in [
+            ("", 'text="Examples (N)"', "0_home.png"),
+            ("Clusters", plot, "2_clusters.png"),
+            ("Prune_and_export", 'text="Kept indices (CSV)"', "3_prune_deep_link.png"),
+        ]:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            _open(page, server, path, ready)
+            assert not page.get_by_test_id("stException").count()
+            assert not page.get_by_test_id("stAlertContentError").count()
+            _screenshot(page, name)
+            context.close()
+
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        _open(page, server, "Map", plot)
+        page.wait_for_function("() => document.querySelector('.js-plotly-plot')._fullLayout")
+        _screenshot(page, "1_map.png")
+
+        # Box selection with the mouse (the map's default drag mode is "select").
+        x, y = page.evaluate(FIRST_POINT)
+        page.evaluate(RECORD_SELECTION)
+        page.mouse.move(x - 40, y - 40)
+        page.mouse.down()
+        page.mouse.move(x + 40, y + 40, steps=12)
+        page.mouse.up()
+        page.wait_for_function("() => window.selectedRange")
+        in_box = page.evaluate(ROWS_IN_SELECTION)
+        assert in_box  # the box is centred on a plotted point
+        page.get_by_text(f"{len(in_box):,} selected, hardest first").wait_for(timeout=60_000)
+        _wait_idle(page)
+        page.mouse.move(5, 5)  # no hover label over the map in the screenshot
+        page.set_viewport_size({"width": 1400, "height": 3000})  # thumbnails load lazily
+        page.wait_for_function(  # real images, decoded, not broken links
+            "(n) => { const images = [...document.querySelectorAll('[data-testid=stImage] img')];"
+            " return images.length === n && images.every(i => i.complete && i.naturalWidth > 0); }",
+            arg=min(len(in_box), 48),
+        )
+        _screenshot(page, "1_map_selection.png")
+        page.get_by_role("button", name="Always keep these").click()
+        page.get_by_text(f"Pinned: {len(in_box)} always-keep, 0 always-drop").wait_for()
+        _wait_idle(page)
+
+        _sidebar_link(page, "Prune and export", 'text="Kept indices (CSV)"')
+        page.get_by_text(f"Map pins: {len(in_box)} always-keep, 0 always-drop.").wait_for()
+        thumb = page.get_by_role("slider", name="Keep fraction")
+        for _ in range(100):  # 0.80 -> 0.70 in steps of 0.01; each key press reruns the page
+            keep_fraction = float(thumb.input_value())
+            if abs(keep_fraction - KEEP_FRACTION) < 1e-6:
+                break
+            thumb.press("ArrowLeft" if keep_fraction > KEEP_FRACTION else "ArrowRight")
+            _wait_idle(page)
+        assert abs(keep_fraction - KEEP_FRACTION) < 1e-6
+        dataset, expected = _core_answer(keep_fraction, in_box)
+        kept_metric = page.get_by_test_id("stMetricValue").filter(has_text=f"{len(expected):,}")
+        kept_metric.first.wait_for(timeout=60_000)
+        _wait_idle(page)
+        _screenshot(page, "3_prune_and_export.png")
+
+        lines = _download(page, "Kept indices (CSV)", tmp_path / "kept.csv").read_text()
+        lines = lines.splitlines()
+        assert lines[0] == "index,id,score,cluster,label"
+        rows = [int(line.split(",")[0]) for line in lines[1:]]
+        assert rows == expected
+        assert set(in_box) <= set(rows)
+        manifest_path = _download(page, "Manifest (JSON)", tmp_path / "kept.manifest.json")
+        manifest = json.loads(manifest_path.read_text())
+        assert manifest["always_keep"] == [str(dataset.ids[row]) for row in in_box]
+        assert manifest["always_drop"] == []
+        assert manifest["n_kept"] == len(expected)
+        browser.close()

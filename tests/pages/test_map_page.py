@@ -1,0 +1,53 @@
+"""AppTest of pages/1_Map.py (PCA projection from the conftest's environment)."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from tests.pages.conftest import page_path
+
+
+def _run() -> AppTest:
+    at = AppTest.from_file(page_path("1_Map.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def test_map_renders_with_every_colouring() -> None:
+    at = _run()
+    assert at.session_state["projection"] == "pca"
+    assert at.get("plotly_chart")
+    for colour in ("cluster", "label", "kept", "score"):
+        at.radio(key="color_by").set_value(colour).run()
+        assert not at.exception
+        assert not at.error
+
+
+def test_pins_survive_reruns_and_clear() -> None:
+    at = AppTest.from_file(page_path("1_Map.py"), default_timeout=120)
+    at.run()
+    at.session_state["pins_keep"] = (3, 4)
+    at.run()
+    assert not at.exception
+    assert any("2 always-keep" in c.value for c in at.caption)
+    at.button[-1].click().run()  # "Clear pins"
+    assert at.session_state["pins_keep"] == ()
+
+
+def test_selected_rows_reads_customdata_as_the_browser_sends_it() -> None:
+    from types import SimpleNamespace
+
+    from ui.charts import selected_rows
+
+    # Chromium + Streamlit 1.67 deliver a Scattergl point's customdata row as {"0": row, ...}.
+    points = [
+        {"customdata": {"0": 7, "1": 0.5, "2": 1}},
+        {"customdata": [3, 0.1, 0]},
+        {"customdata": {"0": -1, "1": 2}},  # a cluster-centre marker
+        {"customdata": [7, 0.5, 1]},
+        {"x": 1.0},
+    ]
+    assert selected_rows(SimpleNamespace(selection={"points": points})) == [3, 7]
+    assert selected_rows(SimpleNamespace(selection={})) == []
+    assert selected_rows(None) == []

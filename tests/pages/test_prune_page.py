@@ -1,0 +1,105 @@
+"""AppTest of pages/3_Prune_and_export.py: counts, bad k, and the exported bytes."""
+
+from __future__ import annotations
+
+import json
+
+from streamlit.delta_generator import DeltaGenerator
+from streamlit.testing.v1 import AppTest
+
+from core.export import build_manifest, kept_csv_bytes, manifest_bytes
+from core.metrics import compute_scores
+from core.select import kept_count, select_kept
+from tests.pages.conftest import DATASET_KEY, page_path
+from ui.cache import _synthetic_dataset
+
+N = 600
+
+
+def _run() -> AppTest:
+    at = AppTest.from_file(page_path("3_Prune_and_export.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _record_downloads(monkeypatch) -> dict[str, bytes]:
+    """Record the bytes of every download button the page draws, by file name."""
+    downloads: dict[str, bytes] = {}
+    original = DeltaGenerator.download_button
+
+    def spy(self, label, data, file_name=None, *args, **kwargs):
+        downloads[file_name] = data
+        return original(self, label, data, file_name, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", spy)
+    return downloads
+
+
+def _kept_metric(at: AppTest) -> str:
+    return next(m.value for m in at.metric if m.label == "Kept")
+
+
+def test_page_runs_and_shows_default_kept_count() -> None:
+    at = _run()
+    assert not at.error
+    assert _kept_metric(at) == f"{kept_count(N, 0.8):,}"
+
+
+def test_moving_the_slider_changes_the_kept_count_exactly() -> None:
+    at = _run()
+    for fraction in (0.37, 0.05, 1.0):
+        at.slider(key="keep_fraction").set_value(fraction).run()
+        assert not at.exception
+        assert _kept_metric(at) == f"{kept_count(N, fraction):,}"
+
+
+def test_k_larger_than_n_shows_an_error_not_a_traceback() -> None:
+    at = _run()
+    at.sidebar.number_input(key="k").set_value(N + 1).run()
+    assert not at.exception
+    assert at.error
+    assert str(N + 1) in at.error[0].value
+
+
+def test_balanced_random_strategy_runs() -> None:
+    at = _run()
+    at.radio(key="strategy").set_value("random").run()
+    at.selectbox(key="balance_by").set_value("label").run()
+    assert not at.exception
+    assert _kept_metric(at) == f"{kept_count(N, 0.8):,}"
+
+
+def test_download_bytes_equal_core_for_the_same_parameters(monkeypatch) -> None:
+    downloads = _record_downloads(monkeypatch)
+    at = _run()
+    at.slider(key="keep_fraction").set_value(0.3).run()
+    assert not at.exception
+    dataset = _synthetic_dataset(*(int(p) for p in DATASET_KEY.split(":")[1:]))
+    scores = compute_scores(dataset.embeddings, "ssp", k=4, labels=dataset.labels, seed=0)
+    selection = select_kept(scores.values, 0.3, strategy="keep_hard", seed=0)
+    expected = kept_csv_bytes(dataset, scores, selection)
+    assert downloads["kept.csv"] == expected
+    assert len(expected.decode().splitlines()) == 1 + kept_count(N, 0.3)
+    manifest = json.loads(downloads["kept.manifest.json"])
+    built = build_manifest(dataset, scores, selection, csv_bytes=expected, csv_name="kept.csv")
+    assert manifest["content_sha256"] == json.loads(manifest_bytes(built))["content_sha256"]
+
+
+def test_pins_are_honoured_and_listed_in_the_manifest(monkeypatch) -> None:
+    downloads = _record_downloads(monkeypatch)
+    at = AppTest.from_file(page_path("3_Prune_and_export.py"), default_timeout=120)
+    at.session_state["pins_keep"] = (0, 1)
+    at.session_state["pins_drop"] = (2,)
+    at.session_state["k_dataset"] = DATASET_KEY
+    at.session_state["k"] = 4
+    at.run()
+    assert not at.exception
+    assert _kept_metric(at) == f"{kept_count(N, 0.8):,}"
+    manifest = json.loads(downloads["kept.manifest.json"])
+    assert manifest["always_keep"] == ["x000000", "x000001"]
+    assert manifest["always_drop"] == ["x000002"]
+    rows = [int(line.split(",")[0]) for line in downloads["kept.csv"].decode().splitlines()[1:]]
+    assert 0 in rows
+    assert 1 in rows
+    assert 2 not in rows

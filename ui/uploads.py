@@ -1,0 +1,173 @@
+"""Turn uploaded bytes into a Dataset registered under ``"upload:<sha256>"``.
+
+Each function takes plain bytes (so tests call them without a browser), writes them under their
+own file names in a temporary directory (core records the base name, size and SHA-256 of each
+input file in export manifests), calls core, and registers the result with
+:func:`ui.cache.register_upload`. Bad input raises core's ``ValueError``; pages show it with
+:func:`ui.errors.user_errors`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ui.cache import register_upload
+from ui.state import MAX_UPLOAD_MB
+
+if TYPE_CHECKING:
+    from core._progress import ProgressFn
+    from core.data import Dataset
+
+
+def _upload_key(*parts: bytes | str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return f"upload:{digest.hexdigest()}"
+
+
+def _check_size(name: str, data: bytes) -> None:
+    if len(data) > MAX_UPLOAD_MB * 1024**2:
+        raise ValueError(f"{name} is {len(data):,} bytes, more than the {MAX_UPLOAD_MB} MB limit")
+    if not data:
+        raise ValueError(f"{name} is empty")
+
+
+def _write(directory: Path, name: str, data: bytes) -> Path:
+    path = directory / Path(name).name  # base name only: never a path from the client
+    path.write_bytes(data)
+    return path
+
+
+def dataset_from_embedding_upload(
+    embeddings_name: str,
+    embeddings_bytes: bytes,
+    meta_name: str | None = None,
+    meta_bytes: bytes | None = None,
+    *,
+    progress: ProgressFn | None = None,
+) -> tuple[str, Dataset]:
+    """Embeddings (.npy/.npz/.parquet/.csv) plus optional metadata (.csv/.parquet) -> dataset.
+
+    Returns ``(dataset_key, dataset)``; raises ``ValueError`` with core's message for a corrupt
+    file, NaN embeddings, duplicate ids, a length mismatch, or a file over the size limit.
+    """
+    from core._progress import report
+    from core.data import load_dataset
+
+    _check_size(embeddings_name, embeddings_bytes)
+    if meta_bytes is not None and meta_name is not None:
+        _check_size(meta_name, meta_bytes)
+    key = _upload_key(embeddings_name, embeddings_bytes, meta_name or "", meta_bytes or b"")
+    with tempfile.TemporaryDirectory(prefix="prunescope-upload-") as tmp:
+        embeddings_path = _write(Path(tmp), embeddings_name, embeddings_bytes)
+        meta_path = None
+        if meta_bytes is not None and meta_name is not None:
+            if Path(meta_name).name == embeddings_path.name:
+                raise ValueError("the embeddings and metadata files have the same name")
+            meta_path = _write(Path(tmp), meta_name, meta_bytes)
+        report(progress, 0.0, f"reading {Path(embeddings_name).name}")
+        try:
+            dataset = load_dataset(embeddings_path, meta_path, name=Path(embeddings_name).stem)
+        except (KeyError, TypeError, EOFError) as exc:  # parsers' own errors on corrupt files
+            raise ValueError(f"could not read {embeddings_name}: {exc}") from exc
+    register_upload(key, dataset)
+    return key, dataset
+
+
+def dataset_from_image_zip(
+    zip_name: str,
+    zip_bytes: bytes,
+    *,
+    embedding: str = "pixels",
+    epochs: int = 5,
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+) -> tuple[str, Dataset]:
+    """A zip of images (optional ``labels.csv`` inside) embedded by pixels or a small SSL CNN.
+
+    ``embedding="pixels"`` flattens the (resized) images scaled to [0, 1]; ``"ssl"`` trains
+    ``core.ssl`` for ``epochs`` on CPU with ``seed`` and embeds with its backbone.
+    """
+    from core._progress import sub_progress
+    from core.data import file_info
+    from core.images import image_set_to_dataset, load_image_zip
+
+    if embedding not in ("pixels", "ssl"):
+        raise ValueError(f"embedding={embedding!r} should be 'pixels' or 'ssl'")
+    _check_size(zip_name, zip_bytes)
+    key = _upload_key(zip_name, zip_bytes, embedding, str(epochs), str(seed))
+    with tempfile.TemporaryDirectory(prefix="prunescope-upload-") as tmp:
+        path = _write(Path(tmp), zip_name, zip_bytes)
+        image_set = load_image_zip(path, progress=sub_progress(progress, 0.0, 0.2))
+        sources = (file_info(path),)
+    if embedding == "pixels":
+        embeddings = image_set.images.reshape(image_set.n, -1).astype(np.float32) / 255.0
+    else:
+        from core.ssl import embed_images, train_ssl_encoder
+
+        encoder = train_ssl_encoder(
+            image_set.images, epochs=epochs, seed=seed, progress=sub_progress(progress, 0.2, 0.9)
+        )
+        embeddings = embed_images(
+            encoder, image_set.images, progress=sub_progress(progress, 0.9, 1)
+        )
+    dataset = image_set_to_dataset(
+        image_set, embeddings, name=f"{Path(zip_name).stem} ({embedding})", sources=sources
+    )
+    register_upload(key, dataset)
+    return key, dataset
+
+
+def dataset_from_text_csv(
+    csv_name: str,
+    csv_bytes: bytes,
+    *,
+    text_column: str = "text",
+    label_column: str = "label",
+    progress: ProgressFn | None = None,
+) -> tuple[str, Dataset]:
+    """A CSV with a text column (optional ``id`` and label columns) embedded by ``core.text``."""
+    import io
+
+    import pandas as pd
+
+    from core.data import FileInfo, make_dataset
+    from core.text import embed_texts
+
+    _check_size(csv_name, csv_bytes)
+    try:
+        table = pd.read_csv(io.BytesIO(csv_bytes))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"could not read {csv_name} as CSV: {exc}") from exc
+    if text_column not in table.columns:
+        raise ValueError(
+            f"{csv_name} has no {text_column!r} column (columns: {', '.join(map(str, table.columns))})"
+        )
+    texts = table[text_column].fillna("").astype(str).to_numpy()
+    key = _upload_key(csv_name, csv_bytes, text_column, label_column)
+    embeddings = embed_texts(list(texts), progress=progress)
+    dataset = make_dataset(
+        embeddings,
+        ids=table["id"].astype(str).to_numpy() if "id" in table.columns else None,
+        labels=table[label_column].to_numpy() if label_column in table.columns else None,
+        media=texts,
+        media_kind="text",
+        name=Path(csv_name).stem,
+        sources=(
+            FileInfo(
+                name=Path(csv_name).name,
+                size=len(csv_bytes),
+                sha256=hashlib.sha256(csv_bytes).hexdigest(),
+            ),
+        ),
+    )
+    register_upload(key, dataset)
+    return key, dataset
