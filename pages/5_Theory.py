@@ -49,7 +49,8 @@ with st.expander("How it is computed"):
 
 top = st.columns(3)
 n = top[0].slider("Dimension N", 20, 300, 100, step=10, key="theory_n")
-theta = top[1].slider("Probe angle θ (degrees; 0 = perfect metric)", 0, 60, 0, step=5,
+# Default θ = 20°: a realistic, imperfect metric, so all three of the paper's claims show at once.
+theta = top[1].slider("Probe angle θ (degrees; 0 = perfect metric)", 0, 60, 20, step=5,
                       key="theory_theta")  # fmt: skip
 n_seeds = top[2].slider("Seeds", 1, 10, 3, key="theory_seeds")
 claims = st.container()

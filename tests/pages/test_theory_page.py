@@ -17,6 +17,9 @@ def test_small_theory_matches_core() -> None:
     at = AppTest.from_file(PAGE, default_timeout=120)
     at.run()
     assert not at.exception
+    # The default settings (N = 100, θ = 20°, 3 seeds) reproduce all three of the paper's claims.
+    claims = next(m.value for m in at.markdown if "The paper's claims" in m.value)
+    assert claims.count("✓ shown in this run") == 3, claims
     at.slider(key="theory_n").set_value(20)
     at.slider(key="theory_seeds").set_value(1)
     at.slider(key="theory_theta").set_value(20)
