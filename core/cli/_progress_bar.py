@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from core._progress import ProgressFn
 
@@ -33,3 +33,18 @@ def progress_bar(description: str) -> Iterator[ProgressFn]:
         yield _update
     finally:
         bar.close()
+
+
+@contextmanager
+def lazy_progress_bar(description: str) -> Iterator[ProgressFn]:
+    """A :func:`progress_bar` drawn on the first report, so input errors (raised before any
+    report) print one clean line with no bar."""
+    with ExitStack() as stack:
+        bar: list[ProgressFn] = []
+
+        def _update(fraction: float, message: str) -> None:
+            if not bar:
+                bar.append(stack.enter_context(progress_bar(description)))
+            bar[0](fraction, message)
+
+        yield _update

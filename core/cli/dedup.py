@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import hashlib
 import io
@@ -11,15 +10,22 @@ from pathlib import Path
 
 import numpy as np
 
-from core._progress import ProgressFn
-from core.cli._progress_bar import progress_bar
-from core.data import Dataset, load_dataset
+from core.cli._common import (
+    add_backend_option,
+    add_input_options,
+    add_out_option,
+    add_seed_option,
+    check_k,
+    checked_out_path,
+    load_dataset_from_args,
+)
+from core.cli._progress_bar import lazy_progress_bar
+from core.data import Dataset
 from core.export import build_manifest, kept_csv_bytes, manifest_bytes, write_atomic
 from core.metrics import Scores
 from core.select import Selection
 from core.semdedup import DEFAULT_BLOCK_SIZE, ORDERS, DedupResult, semdedup
 
-BACKENDS = ("auto", "faiss", "sklearn")
 #: Columns of the optional ``--removed`` CSV.
 REMOVED_COLUMNS = ("index", "id", "duplicate_of", "duplicate_of_id", "cluster", "label")
 
@@ -45,16 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=DEDUP_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("embeddings", metavar="EMB", help="embeddings: .npy .npz .parquet .csv")
-    parser.add_argument(
-        "--meta",
-        metavar="META",
-        default=None,
-        help="metadata .csv/.parquet, one row per embedding (columns id, label)",
-    )
-    parser.add_argument("--id-column", default="id", help="metadata id column (default: id)")
-    parser.add_argument(
-        "--label-column", default="label", help="metadata label column (default: label)"
+    add_input_options(
+        parser, meta_help="metadata .csv/.parquet, one row per embedding (columns id, label)"
     )
     parser.add_argument("--k", type=int, required=True, help="number of k-means clusters")
     parser.add_argument(
@@ -70,8 +68,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="which duplicate survives: farthest from the centroid (keep_hard, default), "
         "nearest (keep_easy) or random",
     )
-    parser.add_argument("--backend", choices=BACKENDS, default="auto", help="k-means backend")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    add_backend_option(parser)
+    add_seed_option(parser)
     parser.add_argument(
         "--block-size",
         type=int,
@@ -81,7 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--removed", metavar="REMOVED", default=None, help="also write the removed rows here"
     )
-    parser.add_argument("--out", required=True, metavar="OUT", help="output CSV path")
+    add_out_option(parser)
     parser.set_defaults(func=run_dedup)
 
 
@@ -91,19 +89,21 @@ def run_dedup(args: argparse.Namespace) -> int:
         raise ValueError(f"--epsilon {args.epsilon} should be in [0, 1)")
     if args.block_size < 1:
         raise ValueError(f"--block-size {args.block_size} should be >= 1")
-    out = _checked_path(args.out, "--out", args)
-    removed_path = None if args.removed is None else _checked_path(args.removed, "--removed", args)
+    inputs = (args.embeddings, args.meta)
+    out = checked_out_path(args.out, inputs=inputs)
+    removed_path = (
+        None
+        if args.removed is None
+        else checked_out_path(args.removed, flag="--removed", inputs=inputs)
+    )
     manifest_path = out.with_name(f"{out.stem}.manifest.json")
     if removed_path is not None and removed_path.resolve() in (
         out.resolve(),
         manifest_path.resolve(),
     ):
         raise ValueError(f"--removed {removed_path} would overwrite the --out files")
-    dataset = load_dataset(
-        args.embeddings, args.meta, id_column=args.id_column, label_column=args.label_column
-    )
-    if not 1 <= args.k <= dataset.n:
-        raise ValueError(f"--k {args.k} should be in [1, n_examples={dataset.n}]")
+    dataset = load_dataset_from_args(args)
+    check_k(args.k, dataset.n)
 
     result = _dedup(args, dataset)
     scores, selection = _as_scores_and_selection(result)
@@ -151,30 +151,8 @@ def run_dedup(args: argparse.Namespace) -> int:
     return 0
 
 
-def _checked_path(given: str, flag: str, args: argparse.Namespace) -> Path:
-    """An output path, checked before any work so a bad one fails fast and writes nothing."""
-    path = Path(given)
-    if not path.parent.is_dir():
-        raise ValueError(f"{flag} {path}: directory {path.parent} does not exist")
-    if path.is_dir():
-        raise ValueError(f"{flag} {path} is a directory; give a file path such as {path}/kept.csv")
-    targets = {path.resolve(), path.with_name(f"{path.stem}.manifest.json").resolve()}
-    for source in (args.embeddings, args.meta):
-        if source is not None and Path(source).resolve() in targets:
-            raise ValueError(f"{flag} {path} would overwrite the input file {source}")
-    return path
-
-
 def _dedup(args: argparse.Namespace, dataset: Dataset) -> DedupResult:
-    # The bar opens on the first progress report, so input errors print just one line.
-    with contextlib.ExitStack() as stack:
-        bars: list[ProgressFn] = []
-
-        def progress(fraction: float, message: str) -> None:
-            if not bars:
-                bars.append(stack.enter_context(progress_bar("dedup (SemDeDup)")))
-            bars[0](fraction, message)
-
+    with lazy_progress_bar("dedup (SemDeDup)") as progress:
         return semdedup(
             dataset.embeddings,
             k=args.k,

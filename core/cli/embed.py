@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.cli._common import add_out_option, add_seed_option
+
 EMBED_METHODS_HELP = "ssl (train prunescope's SimCLR encoder), pixels, or model:PATH"
 
 
@@ -30,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     embed.add_argument("images", help="folder or .zip of images")
     embed.add_argument("--method", default="ssl", help=EMBED_METHODS_HELP)
-    embed.add_argument("--out", required=True, help="output .npy")
+    add_out_option(embed, help="output .npy")
     embed.add_argument("--labels", default=None, help="CSV with columns file,label or id,label")
     embed.add_argument(
         "--size",
@@ -39,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="resize every image to SIZE x SIZE (default: keep a common size, else 32)",
     )
     embed.add_argument("--epochs", type=int, default=10, help="SSL training epochs")
-    embed.add_argument("--seed", type=int, default=0)
+    add_seed_option(embed)
     embed.add_argument(
         "--hflip",
         action="store_true",
@@ -74,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     text.add_argument("texts", help="CSV file")
     text.add_argument("--column", default="text", help="column holding the texts")
     text.add_argument("--label-column", default=None)
-    text.add_argument("--out", required=True, help="output .npy")
+    add_out_option(text, help="output .npy")
     text.add_argument("--batch-size", type=int, default=64)
     text.set_defaults(func=run_embed_text)
 
@@ -86,7 +88,7 @@ def ids_path_for(out: Path) -> Path:
 
 def run_embed(args: argparse.Namespace) -> int:
     from core.cli._progress_bar import progress_bar
-    from core.images import load_images
+    from core.images import load_images, pixel_embeddings
 
     out = _checked_out(args.out)
     method = str(args.method)
@@ -106,7 +108,7 @@ def run_embed(args: argparse.Namespace) -> int:
         image_set = load_images(args.images, labels_path=args.labels, size=args.size, progress=bar)
     print(image_set.summary(), file=sys.stderr)
     if method == "pixels":
-        embeddings = image_set.images.reshape(image_set.n, -1).astype(np.float32) / 255.0
+        embeddings = pixel_embeddings(image_set.images)
     elif method == "ssl":
         embeddings = _embed_ssl(args, image_set.images)
     else:

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from pathlib import Path
 
 import numpy as np
 
 from core import metrics
 from core._progress import ProgressFn
-from core.cli._progress_bar import progress_bar
-from core.data import Dataset, load_dataset
+from core.cli._common import (
+    add_backend_option,
+    add_input_options,
+    add_out_option,
+    add_pin_options,
+    add_seed_option,
+    check_k,
+    checked_out_path,
+    ids_to_indices,
+    load_dataset_from_args,
+)
+from core.cli._progress_bar import lazy_progress_bar
+from core.data import Dataset
 from core.export import write_prune_outputs
 from core.metrics import DISTANCES, METRICS, Scores, compute_scores
 from core.select import STRATEGIES, kept_count, select_kept
 
-BACKENDS = ("auto", "faiss", "sklearn")
 BALANCE_BY = ("label", "cluster")
 DEFAULT_MIN_RATIO = 0.5  # used when --balance-by is given without --min-ratio
 
@@ -79,29 +88,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --balance-by: every group keeps at least min(size, ceil(R * kept / groups)) "
         f"(default {DEFAULT_MIN_RATIO})",
     )
-    for flag, what in (("--always-keep", "kept"), ("--always-drop", "dropped")):
-        prune.add_argument(
-            flag,
-            action="append",
-            default=[],
-            metavar="ID,...",
-            help=f"comma-separated ids that are always {what} (repeatable); the kept count "
-            "stays exact",
-        )
+    add_pin_options(
+        prune,
+        help_template="comma-separated ids that are always {what} (repeatable); the kept count "
+        "stays exact",
+    )
     prune.set_defaults(func=run_prune)
 
 
 def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("embeddings", metavar="EMB", help="embeddings: .npy .npz .parquet .csv")
-    parser.add_argument(
-        "--meta",
-        metavar="META",
-        default=None,
-        help="metadata .csv/.parquet, one row per embedding (columns id, label, path/image/text)",
-    )
-    parser.add_argument("--id-column", default="id", help="metadata id column (default: id)")
-    parser.add_argument(
-        "--label-column", default="label", help="metadata label column (default: label)"
+    add_input_options(
+        parser,
+        meta_help="metadata .csv/.parquet, one row per embedding (columns id, label, path/image/text)",
     )
     parser.add_argument("--metric", choices=METRICS, default="ssp", help="default: ssp")
     parser.add_argument(
@@ -112,8 +110,8 @@ def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
         "else round(sqrt(n/2)) clipped to [2, 1000]",
     )
     parser.add_argument("--distance", choices=DISTANCES, default="cosine", help="default: cosine")
-    parser.add_argument("--backend", choices=BACKENDS, default="auto", help="k-means backend")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    add_backend_option(parser)
+    add_seed_option(parser)
     parser.add_argument(
         "--dask",
         action="store_true",
@@ -134,12 +132,12 @@ def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
         help="with --dask: run on a distributed scheduler such as tcp://HOST:8786 (needs the "
         "distributed package; workers must read EMB at the same path)",
     )
-    parser.add_argument("--out", required=True, metavar="OUT", help="output CSV path")
+    add_out_option(parser)
 
 
 def run_score(args: argparse.Namespace) -> int:
     """Validate inputs, score, then write ``OUT`` and its manifest; return the exit code."""
-    out = _checked_out(args)
+    out = checked_out_path(args.out, inputs=(args.embeddings, args.meta))
     dataset = _load(args)
     _check_scoring(args, dataset)
     scores = _score(args, dataset)
@@ -157,7 +155,7 @@ def run_prune(args: argparse.Namespace) -> int:
     min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
     if not 0.0 <= min_ratio <= 1.0:
         raise ValueError(f"--min-ratio {min_ratio} should be in [0, 1]")
-    out = _checked_out(args)
+    out = checked_out_path(args.out, inputs=(args.embeddings, args.meta))
     dataset = _load(args)
     _check_scoring(args, dataset)
     if args.balance_by == "label" and dataset.labels is None:
@@ -166,8 +164,8 @@ def run_prune(args: argparse.Namespace) -> int:
         )
     if args.balance_by == "cluster" and args.metric == "random":
         raise ValueError("--balance-by cluster needs a prototype metric; --metric random has none")
-    always_keep = _ids_to_indices(dataset, args.always_keep, "--always-keep")
-    always_drop = _ids_to_indices(dataset, args.always_drop, "--always-drop")
+    always_keep = ids_to_indices(dataset, args.always_keep, "--always-keep")
+    always_drop = ids_to_indices(dataset, args.always_drop, "--always-drop")
     both = np.intersect1d(always_keep, always_drop)
     if both.size:
         raise ValueError(
@@ -213,52 +211,25 @@ def run_prune(args: argparse.Namespace) -> int:
     return 0
 
 
-def _checked_out(args: argparse.Namespace) -> Path:
-    """The output path, checked before any work so a bad one fails fast and writes nothing."""
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise ValueError(f"--out {out}: directory {out.parent} does not exist")
-    if out.is_dir():
-        raise ValueError(f"--out {out} is a directory; give a file path such as {out}/kept.csv")
-    manifest = out.with_name(f"{out.stem}.manifest.json")
-    for given in (args.embeddings, args.meta):
-        if given is not None and Path(given).resolve() in (out.resolve(), manifest.resolve()):
-            raise ValueError(f"--out {out} would overwrite the input file {given}")
-    return out
-
-
 def _load(args: argparse.Namespace) -> Dataset:
     if args.dask or args.dask_chunk_rows is not None or args.dask_scheduler is not None:
         return _load_dask(args)
-    return load_dataset(
-        args.embeddings,
-        args.meta,
-        id_column=args.id_column,
-        label_column=args.label_column,
-    )
+    return load_dataset_from_args(args)
 
 
 def _check_scoring(args: argparse.Namespace, dataset: Dataset) -> None:
-    label_metrics = getattr(metrics, "LABEL_METRICS", ("class_prototype",))
-    if args.metric in label_metrics and dataset.labels is None:
+    if args.metric in metrics.LABEL_METRICS and dataset.labels is None:
         raise ValueError(
             f"--metric {args.metric} needs labels: pass --meta with a {args.label_column!r} column"
         )
-    if args.k is not None and not 1 <= args.k <= dataset.n:
-        raise ValueError(f"--k {args.k} should be in [1, n_examples={dataset.n}]")
+    if args.k is not None:
+        check_k(args.k, dataset.n)
 
 
 def _score(args: argparse.Namespace, dataset: Dataset) -> Scores:
     # The bar opens on the first progress report, so input errors found by compute_scores
     # before any work still print just one line on stderr.
-    with contextlib.ExitStack() as stack:
-        bars: list[ProgressFn] = []
-
-        def progress(fraction: float, message: str) -> None:
-            if not bars:
-                bars.append(stack.enter_context(progress_bar(f"scoring ({args.metric})")))
-            bars[0](fraction, message)
-
+    with lazy_progress_bar(f"scoring ({args.metric})") as progress:
         if args.dask:
             return _score_dask(args, dataset, progress)
         return compute_scores(
@@ -271,22 +242,6 @@ def _score(args: argparse.Namespace, dataset: Dataset) -> Scores:
             seed=args.seed,
             progress=progress,
         )
-
-
-def _ids_to_indices(dataset: Dataset, values: list[str], flag: str) -> np.ndarray:
-    """Row indices (sorted int64) of the comma-separated ids given to a repeatable flag."""
-    wanted = [part.strip() for value in values for part in value.split(",") if part.strip()]
-    if not wanted:
-        return np.zeros(0, dtype=np.int64)
-    position = {str(identifier): row for row, identifier in enumerate(dataset.ids)}
-    unknown = [identifier for identifier in wanted if identifier not in position]
-    if unknown:
-        shown = ", ".join(repr(identifier) for identifier in unknown[:5])
-        raise ValueError(
-            f"{flag}: {len(unknown)} unknown ids ({shown}); ids come from the metadata id "
-            "column, else they are row numbers 0..n-1"
-        )
-    return np.unique(np.array([position[identifier] for identifier in wanted], dtype=np.int64))
 
 
 def _load_dask(args: argparse.Namespace) -> Dataset:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-from collections.abc import Iterator
-from pathlib import Path
 
-from core._progress import ProgressFn
-from core.cli._progress_bar import progress_bar
+from core.cli._common import (
+    add_backend_option,
+    add_input_options,
+    add_out_option,
+    add_pin_options,
+    checked_out_path,
+    ids_to_indices,
+    load_dataset_from_args,
+    parse_numbers,
+)
+from core.cli._progress_bar import lazy_progress_bar
 from core.export import write_atomic
 
 CURVE_EPILOG = """examples:
@@ -53,12 +59,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=CURVE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    curve.add_argument("embeddings", metavar="EMB", help="embeddings: .npy .npz .parquet .csv")
-    curve.add_argument(
-        "--meta", metavar="META", required=True, help="metadata .csv/.parquet with a label column"
+    add_input_options(
+        curve, meta_help="metadata .csv/.parquet with a label column", meta_required=True
     )
-    curve.add_argument("--id-column", default="id", help="metadata id column (default: id)")
-    curve.add_argument("--label-column", default="label", help="label column (default: label)")
     curve.add_argument("--metric", choices=METRICS, default="ssp", help="default: ssp")
     curve.add_argument(
         "--compare-metrics",
@@ -100,9 +103,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     curve.add_argument("--k", type=int, default=None, help="k-means clusters (default: classes)")
     curve.add_argument("--distance", choices=DISTANCES, default="cosine", help="default: cosine")
-    curve.add_argument(
-        "--backend", choices=("auto", "faiss", "sklearn"), default="auto", help="k-means backend"
-    )
+    add_backend_option(curve)
     curve.add_argument("--test-size", type=float, default=0.2, help="test fraction (default 0.2)")
     curve.add_argument(
         "--probe-l2", type=float, default=1e-3, help="probe weight decay (default 1e-3)"
@@ -110,16 +111,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     curve.add_argument(
         "--probe-max-iter", type=int, default=100, help="probe L-BFGS iterations (default 100)"
     )
-    for flag, what in (("--always-keep", "kept"), ("--always-drop", "dropped")):
-        curve.add_argument(
-            flag,
-            action="append",
-            default=[],
-            metavar="ID,...",
-            help=f"comma-separated ids always {what} in the train split (repeatable); pins in "
-            "a seed's test split are ignored for that seed",
-        )
-    curve.add_argument("--out", required=True, metavar="OUT", help="output CSV path")
+    add_pin_options(
+        curve,
+        help_template="comma-separated ids always {what} in the train split (repeatable); pins "
+        "in a seed's test split are ignored for that seed",
+    )
+    add_out_option(curve)
     curve.set_defaults(func=run_curve)
 
     theory = subparsers.add_parser(
@@ -155,29 +152,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     theory.add_argument(
         "--sweep", choices=("alpha", "keep", "both"), default="both", help="default: both"
     )
-    theory.add_argument("--out", required=True, metavar="OUT", help="output CSV path")
+    add_out_option(theory)
     theory.set_defaults(func=run_theory)
 
 
 def run_curve(args: argparse.Namespace) -> int:
     """Validate inputs, compute the pruning curve, write ``OUT``; return the exit code."""
-    from core.cli.prune import _ids_to_indices
     from core.curve import curve_csv_bytes, curve_summary, pruning_curve
-    from core.data import load_dataset
 
-    fractions = _floats(args.fractions, "--fractions")
-    seeds = _ints(args.seeds, "--seeds")
+    fractions = parse_numbers(args.fractions, "--fractions", float)
+    seeds = parse_numbers(args.seeds, "--seeds", int)
     strategies = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
     compare_metrics = tuple(m.strip() for m in args.compare_metrics.split(",") if m.strip())
-    out = _checked_out(args.out, (args.embeddings, args.meta))
-    dataset = load_dataset(
-        args.embeddings, args.meta, id_column=args.id_column, label_column=args.label_column
+    # Only the CSV is written (no manifest beside it).
+    out = checked_out_path(
+        args.out, inputs=(args.embeddings, args.meta), with_manifest=False, example="curve.csv"
     )
+    dataset = load_dataset_from_args(args)
     if dataset.labels is None:
         raise ValueError(f"the curve needs labels: {args.meta} has no {args.label_column!r} column")
-    always_keep = _ids_to_indices(dataset, args.always_keep, "--always-keep")
-    always_drop = _ids_to_indices(dataset, args.always_drop, "--always-drop")
-    with _lazy_progress_bar("pruning curve") as progress:
+    always_keep = ids_to_indices(dataset, args.always_keep, "--always-keep")
+    always_drop = ids_to_indices(dataset, args.always_drop, "--always-drop")
+    with lazy_progress_bar("pruning curve") as progress:
         result = pruning_curve(
             dataset.embeddings,
             dataset.labels,
@@ -231,11 +227,11 @@ def run_theory(args: argparse.Namespace) -> int:
 
     if args.seeds < 1:
         raise ValueError(f"--seeds {args.seeds} should be >= 1 (the number of seeds)")
-    alphas = _floats(args.alphas, "--alphas")
-    fractions = _floats(args.fractions, "--fractions")
+    alphas = parse_numbers(args.alphas, "--alphas", float)
+    fractions = parse_numbers(args.fractions, "--fractions", float)
     sweeps = ("alpha", "keep") if args.sweep == "both" else (args.sweep,)
-    out = _checked_out(args.out, ())
-    with _lazy_progress_bar("theory") as progress:
+    out = checked_out_path(args.out, inputs=(), with_manifest=False, example="curve.csv")
+    with lazy_progress_bar("theory") as progress:
         result = theory_curve(
             n=args.n,
             alphas=alphas,
@@ -263,51 +259,3 @@ def run_theory(args: argparse.Namespace) -> int:
         print("warning: some max-margin fits failed their KKT check (column converged)")
     print(f"wrote {out} ({len(result.table)} rows)")
     return 0
-
-
-@contextlib.contextmanager
-def _lazy_progress_bar(description: str) -> Iterator[ProgressFn]:
-    """A progress bar drawn on the first report, so input errors (raised before any report)
-    print one clean line with no bar."""
-    with contextlib.ExitStack() as stack:
-        bar: list[ProgressFn] = []
-
-        def _update(fraction: float, message: str) -> None:
-            if not bar:
-                bar.append(stack.enter_context(progress_bar(description)))
-            bar[0](fraction, message)
-
-        yield _update
-
-
-def _floats(text: str, flag: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise ValueError(f"{flag} {text!r} should be comma-separated numbers") from None
-    if not values:
-        raise ValueError(f"{flag} {text!r} should list at least one number")
-    return values
-
-
-def _ints(text: str, flag: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise ValueError(f"{flag} {text!r} should be comma-separated integers") from None
-    if not values:
-        raise ValueError(f"{flag} {text!r} should list at least one integer")
-    return values
-
-
-def _checked_out(out_arg: str, inputs: tuple[str | None, ...]) -> Path:
-    """The output path, checked before any work so a bad one fails fast and writes nothing."""
-    out = Path(out_arg)
-    if not out.parent.is_dir():
-        raise ValueError(f"--out {out}: directory {out.parent} does not exist")
-    if out.is_dir():
-        raise ValueError(f"--out {out} is a directory; give a file path such as {out}/curve.csv")
-    for given in inputs:
-        if given is not None and Path(given).resolve() == out.resolve():
-            raise ValueError(f"--out {out} would overwrite the input file {given}")
-    return out

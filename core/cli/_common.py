@@ -1,0 +1,135 @@
+"""Options, parsers and checks shared by the CLI command modules (one wording for every command)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import numpy as np
+
+from core.kmeans import BACKENDS
+
+if TYPE_CHECKING:
+    from core.data import Dataset
+
+_Number = TypeVar("_Number", int, float)
+
+
+# ----------------------------------------------------------------------------- options
+
+
+def add_input_options(
+    parser: argparse.ArgumentParser, *, meta_help: str, meta_required: bool = False
+) -> None:
+    """The embeddings file ``EMB``, ``--meta`` and the metadata ``--id-column``/``--label-column``."""
+    parser.add_argument("embeddings", metavar="EMB", help="embeddings: .npy .npz .parquet .csv")
+    parser.add_argument(
+        "--meta", metavar="META", required=meta_required, default=None, help=meta_help
+    )
+    parser.add_argument("--id-column", default="id", help="metadata id column (default: id)")
+    parser.add_argument(
+        "--label-column", default="label", help="metadata label column (default: label)"
+    )
+
+
+def add_backend_option(parser: argparse.ArgumentParser) -> None:
+    """``--backend`` of the k-means / k-NN search (default auto)."""
+    parser.add_argument("--backend", choices=BACKENDS, default="auto", help="k-means backend")
+
+
+def add_seed_option(parser: argparse.ArgumentParser) -> None:
+    """``--seed`` (default 0)."""
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+
+
+def add_pin_options(parser: argparse.ArgumentParser, *, help_template: str) -> None:
+    """Repeatable ``--always-keep`` / ``--always-drop ID,...``; ``{what}`` in the help is
+    "kept" or "dropped"."""
+    for flag, what in (("--always-keep", "kept"), ("--always-drop", "dropped")):
+        parser.add_argument(
+            flag,
+            action="append",
+            default=[],
+            metavar="ID,...",
+            help=help_template.format(what=what),
+        )
+
+
+def add_out_option(parser: argparse.ArgumentParser, *, help: str = "output CSV path") -> None:
+    """The required ``--out OUT``."""
+    parser.add_argument("--out", required=True, metavar="OUT", help=help)
+
+
+# ----------------------------------------------------------------------------- checks and parsing
+
+
+def checked_out_path(
+    given: str,
+    *,
+    inputs: tuple[str | None, ...],
+    flag: str = "--out",
+    with_manifest: bool = True,
+    example: str = "kept.csv",
+) -> Path:
+    """An output path, checked before any work so a bad one fails fast and writes nothing.
+
+    Its folder must exist, it must not be a folder, and neither it nor (``with_manifest``) its
+    ``<stem>.manifest.json`` may be one of the ``inputs``.
+    """
+    path = Path(given)
+    if not path.parent.is_dir():
+        raise ValueError(f"{flag} {path}: directory {path.parent} does not exist")
+    if path.is_dir():
+        raise ValueError(f"{flag} {path} is a directory; give a file path such as {path}/{example}")
+    targets = {path.resolve()}
+    if with_manifest:
+        targets.add(path.with_name(f"{path.stem}.manifest.json").resolve())
+    for source in inputs:
+        if source is not None and Path(source).resolve() in targets:
+            raise ValueError(f"{flag} {path} would overwrite the input file {source}")
+    return path
+
+
+def load_dataset_from_args(args: argparse.Namespace) -> Dataset:
+    """``core.data.load_dataset`` of ``EMB`` and ``--meta`` with the given id/label columns."""
+    from core.data import load_dataset
+
+    return load_dataset(
+        args.embeddings, args.meta, id_column=args.id_column, label_column=args.label_column
+    )
+
+
+def check_k(k: int, n: int) -> None:
+    """``--k`` must be in [1, n]."""
+    if not 1 <= k <= n:
+        raise ValueError(f"--k {k} should be in [1, n_examples={n}]")
+
+
+def ids_to_indices(dataset: Dataset, values: list[str], flag: str) -> np.ndarray:
+    """Row indices (sorted int64) of the comma-separated ids given to a repeatable flag."""
+    wanted = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    if not wanted:
+        return np.zeros(0, dtype=np.int64)
+    position = {str(identifier): row for row, identifier in enumerate(dataset.ids)}
+    unknown = [identifier for identifier in wanted if identifier not in position]
+    if unknown:
+        shown = ", ".join(repr(identifier) for identifier in unknown[:5])
+        raise ValueError(
+            f"{flag}: {len(unknown)} unknown ids ({shown}); ids come from the metadata id "
+            "column, else they are row numbers 0..n-1"
+        )
+    return np.unique(np.array([position[identifier] for identifier in wanted], dtype=np.int64))
+
+
+def parse_numbers(text: str, flag: str, kind: Callable[[str], _Number]) -> tuple[_Number, ...]:
+    """The comma-separated numbers of ``text`` (``kind`` is ``float`` or ``int``), at least one."""
+    noun = "integer" if kind is int else "number"
+    try:
+        values = tuple(kind(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"{flag} {text!r} should be comma-separated {noun}s") from None
+    if not values:
+        raise ValueError(f"{flag} {text!r} should list at least one {noun}")
+    return values
