@@ -259,6 +259,20 @@ def load_image_zip(
         )
 
 
+def pixel_embeddings(images: np.ndarray) -> np.ndarray:
+    """The raw-pixel embedding: each image flattened and scaled to [0, 1].
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, h, w) or (n, h, w, 3), uint8
+
+    Returns
+    -------
+    ndarray of shape (n, h * w) or (n, h * w * 3), float32
+    """
+    return images.reshape(images.shape[0], -1).astype(np.float32) / 255.0
+
+
 def image_set_to_dataset(
     image_set: ImageSet,
     embeddings: np.ndarray,

@@ -273,9 +273,7 @@ def score_knn_density(
     """
     x = _as_embeddings(embeddings)
     n_neighbors, distance, backend = _check_knn_args(x, n_neighbors, distance, backend)
-    dist, _ = _knn(x, n_neighbors, distance, backend)
-    params = {"k": n_neighbors, "distance": distance, "backend": backend}
-    return Scores("knn_density", dist.mean(axis=1, dtype=np.float64), None, None, params)
+    return _score_knn(x, "knn_density", None, [], n_neighbors, distance, backend)
 
 
 def score_knn_disagreement(
@@ -313,9 +311,7 @@ def score_knn_disagreement(
     x = _as_embeddings(embeddings)
     codes, classes = _encode_labels(labels, x.shape[0])
     n_neighbors, distance, backend = _check_knn_args(x, n_neighbors, distance, backend)
-    _, neighbors = _knn(x, n_neighbors, distance, backend)
-    params = {"k": n_neighbors, "distance": distance, "backend": backend, "classes": classes}
-    return Scores("knn_disagreement", _disagreement(codes, neighbors), codes, None, params)
+    return _score_knn(x, "knn_disagreement", codes, classes, n_neighbors, distance, backend)
 
 
 def compute_scores(
@@ -389,15 +385,9 @@ def compute_scores(
         n_neighbors = min(DEFAULT_NEIGHBORS, n - 1) if k is None else k
         n_neighbors, distance, resolved = _check_knn_args(x, n_neighbors, distance, backend)
         report(progress, 0.0, f"{n_neighbors}-NN search")
-        dist, neighbors = _knn(x, n_neighbors, distance, resolved)
+        scores = _score_knn(x, metric, codes, classes, n_neighbors, distance, resolved)
         report(progress, 1.0, "k-NN scores done")
-        params: dict[str, object] = {"k": n_neighbors, "distance": distance, "backend": resolved}
-        if metric == "knn_density":
-            return Scores(metric, dist.mean(axis=1, dtype=np.float64), None, None, params)
-        if codes is None:  # unreachable: label metrics without labels were rejected above
-            raise ValueError(f"metric={metric!r} needs labels")
-        params["classes"] = classes
-        return Scores(metric, _disagreement(codes, neighbors), codes, None, params)
+        return scores
 
     if k is None:
         k = default_k(n, len(classes) if codes is not None else None)
@@ -516,6 +506,27 @@ def _score_class_prototype(
             values[start:stop] = np.linalg.norm(block - own, axis=1)
     params: dict[str, object] = {"k": n_classes, "distance": distance, "classes": classes}
     return Scores("class_prototype", values, codes, means, params)
+
+
+def _score_knn(
+    x: np.ndarray,
+    metric: str,
+    codes: np.ndarray | None,
+    classes: list[object],
+    n_neighbors: int,
+    distance: str,
+    backend: str,
+) -> Scores:
+    """knn_density, or knn_disagreement (needs ``codes``), from one exact k-NN search; assumes
+    validated input."""
+    dist, neighbors = _knn(x, n_neighbors, distance, backend)
+    params: dict[str, object] = {"k": n_neighbors, "distance": distance, "backend": backend}
+    if metric == "knn_density":
+        return Scores(metric, dist.mean(axis=1, dtype=np.float64), None, None, params)
+    if codes is None:  # unreachable from the public functions: they reject missing labels
+        raise ValueError(f"metric={metric!r} needs labels")
+    params["classes"] = classes
+    return Scores(metric, _disagreement(codes, neighbors), codes, None, params)
 
 
 def _disagreement(codes: np.ndarray, neighbors: np.ndarray) -> np.ndarray:

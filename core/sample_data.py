@@ -183,6 +183,53 @@ def load_sample(
     return dataset
 
 
+def make_synthetic(n: int, d: int, n_classes: int, seed: int = 0) -> Dataset:
+    """Gaussian blobs with labels: a small, seeded stand-in dataset for tests and benchmarks.
+
+    Class centres are drawn from ``N(0, 4^2 I)``, example ``i`` belongs to class ``i % n_classes``
+    and sits at its centre plus ``N(0, I)`` noise. Same arguments, same arrays.
+
+    Parameters
+    ----------
+    n : int
+        Number of examples, >= 2.
+    d : int
+        Embedding dimension, >= 1.
+    n_classes : int
+        Number of classes, >= 1.
+    seed : int
+        Seed of the centres and the noise.
+
+    Returns
+    -------
+    Dataset
+        embeddings (n, d) float32, ids ``"x000000"``, ``"x000001"``, ..., labels ``"class0"``,
+        ``"class1"``, ... (balanced), name ``"synthetic blobs (n=..., d=...)"``.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` < 2, ``d`` < 1 or ``n_classes`` < 1, or the seed is not an int in
+        [0, 2**31 - 1].
+    """
+    from core.data import make_dataset
+    from core.kmeans import _check_int, _check_seed
+
+    n = _check_int("n", n, low=2)
+    d = _check_int("d", d, low=1)
+    n_classes = _check_int("n_classes", n_classes, low=1)
+    rng = np.random.default_rng(_check_seed(seed))
+    centers = rng.normal(size=(n_classes, d)) * 4.0
+    labels = np.arange(n) % n_classes
+    embeddings = centers[labels] + rng.normal(size=(n, d))
+    return make_dataset(
+        embeddings,
+        ids=np.array([f"x{i:06d}" for i in range(n)]),
+        labels=np.array([f"class{c}" for c in labels]),
+        name=f"synthetic blobs (n={n}, d={d})",
+    )
+
+
 def read_checksums(root: str | Path | None = None) -> dict[str, dict[str, object]]:
     """``checksums.json``: relative path -> ``{"sha256": hex, "bytes": size}``."""
     path = (SAMPLE_DATA_DIR if root is None else Path(root)) / CHECKSUMS_FILE
@@ -266,6 +313,7 @@ def build_all(
 def _build_one(
     info: SampleInfo, folder: Path, seed: int, epochs: int | None, progress: ProgressFn | None
 ) -> SampleBuild:
+    from core.images import pixel_embeddings
     from core.ssl import embed_images, encoder_bytes, knn_accuracy, train_ssl_encoder
 
     images, labels = _source_images(info.name)
@@ -273,7 +321,7 @@ def _build_one(
     width = 5 if n >= 10_000 else 4
     ids = [f"{info.id_prefix}-{i:0{width}d}" for i in range(n)]
     pixels = _pixel_embeddings(images, pca=info.name == "animal_mnist", seed=seed)
-    raw = images.reshape(n, -1).astype(np.float32) / 255.0
+    raw = pixel_embeddings(images)
 
     start = time.perf_counter()
     encoder = train_ssl_encoder(

@@ -4,7 +4,8 @@ A dataset is named by a *dataset key* string:
 
 - ``"sample:<name>:<embedding>"`` a shipped sample (``core.sample_data.load_sample``),
 - ``"upload:<sha256>"`` built from uploaded bytes in this session (see :mod:`ui.uploads`),
-- ``"synthetic:<n>:<d>:<n_classes>:<seed>"`` Gaussian blobs, for tests and benchmarks.
+- ``"synthetic:<n>:<d>:<n_classes>:<seed>"`` Gaussian blobs (``core.sample_data.make_synthetic``),
+  for tests and benchmarks.
 
 Datasets are kept with ``st.cache_resource`` (shared, never copied: the arrays are large and only
 read). Scores, projections and map subsamples use ``st.cache_data`` keyed by the dataset key and the
@@ -85,18 +86,9 @@ def _sample_dataset(name: str, embedding: str) -> Dataset:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _synthetic_dataset(n: int, d: int, n_classes: int, seed: int) -> Dataset:
-    from core.data import make_dataset
+    from core.sample_data import make_synthetic
 
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(size=(n_classes, d)) * 4.0
-    labels = np.arange(n) % n_classes
-    embeddings = centers[labels] + rng.normal(size=(n, d))
-    return make_dataset(
-        embeddings,
-        ids=np.array([f"x{i:06d}" for i in range(n)]),
-        labels=np.array([f"class{c}" for c in labels]),
-        name=f"synthetic blobs (n={n}, d={d})",
-    )
+    return make_synthetic(n, d, n_classes, seed)
 
 
 def register_upload(dataset_key: str, dataset: Dataset) -> None:
@@ -262,20 +254,9 @@ def knn_accuracy_cached(dataset_key: str, seed: int) -> float | None:
     dataset = get_dataset(dataset_key)
     if dataset.labels is None or dataset.n_classes < 2:
         return None
-    try:
-        from core.ssl import knn_accuracy
-    except ImportError:  # core.ssl needs torch; fall back to scikit-learn's k-NN
-        pass
-    else:
-        return float(knn_accuracy(dataset.embeddings, dataset.labels, seed=seed))
-    from sklearn.model_selection import cross_val_score
-    from sklearn.neighbors import KNeighborsClassifier
+    from core.ssl import knn_accuracy  # torch is imported lazily, so this needs only sklearn
 
-    n_folds = int(min(5, np.bincount(dataset.labels).min()))
-    if n_folds < 2:
-        return None
-    model = KNeighborsClassifier(n_neighbors=min(10, dataset.n - 1), metric="cosine")
-    return float(cross_val_score(model, dataset.embeddings, dataset.labels, cv=n_folds).mean())
+    return float(knn_accuracy(dataset.embeddings, dataset.labels, seed=seed))
 
 
 # --- Validate & Theory ---
@@ -309,10 +290,11 @@ def curve_cached(
     ``always_keep``/``always_drop`` are the Map page's pins (sorted row-index tuples).
     """
     from core.curve import pruning_curve
+    from ui.state import K_METRICS
 
     # k means clusters (ssp, prototype_margin) or neighbours (k-NN metrics); None for the others
     # keeps their results (and params) independent of an unused sidebar value.
-    uses_k = {"ssp", "prototype_margin", "knn_density", "knn_disagreement"}
+    uses_k = set(K_METRICS)
 
     dataset = get_dataset(dataset_key)
     if dataset.labels is None:

@@ -14,6 +14,9 @@ from typing import Any
 
 import streamlit as st
 
+from core.kmeans import BACKENDS
+from core.metrics import DISTANCES, LABEL_METRICS
+
 #: Environment variables read once per session for the defaults (tests and benchmarks use them).
 ENV_DATASET = "PRUNESCOPE_SAMPLE"  # a dataset key ("synthetic:2000:16:5:0") or a sample name
 ENV_PROJECTION = "PRUNESCOPE_PROJECTION"  # "umap" (default) or "pca"
@@ -35,8 +38,7 @@ METRIC_HELP = {
     "knn_disagreement": "share of the k nearest neighbours with another label (possible mislabels)",
     "random": "seeded uniform scores: the baseline to beat",
 }
-#: Metrics needing labels; metrics using k (clusters, or neighbours for the k-NN ones).
-LABEL_METRICS = ("class_prototype", "knn_disagreement")
+#: Metrics using k (clusters, or neighbours for the k-NN ones); LABEL_METRICS need labels.
 K_METRICS = ("ssp", "prototype_margin", "knn_density", "knn_disagreement")
 STRATEGY_LABELS = {
     "keep_hard": "Keep hard (highest scores)",
@@ -50,8 +52,6 @@ COLOR_LABELS = {
     "label": "Label",
     "kept": "Kept / pruned",
 }
-DISTANCES = ("cosine", "euclidean")
-BACKENDS = ("auto", "faiss", "sklearn")
 PROJECTIONS = ("umap", "pca")
 
 #: Map page: above this many points plot a stratified subsample (hardest and easiest included).

@@ -14,8 +14,6 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from ui.cache import register_upload
 from ui.state import MAX_UPLOAD_MB
 
@@ -98,7 +96,7 @@ def dataset_from_image_zip(
     """
     from core._progress import sub_progress
     from core.data import file_info
-    from core.images import image_set_to_dataset, load_image_zip
+    from core.images import image_set_to_dataset, load_image_zip, pixel_embeddings
 
     if embedding not in ("pixels", "ssl"):
         raise ValueError(f"embedding={embedding!r} should be 'pixels' or 'ssl'")
@@ -109,7 +107,7 @@ def dataset_from_image_zip(
         image_set = load_image_zip(path, progress=sub_progress(progress, 0.0, 0.2))
         sources = (file_info(path),)
     if embedding == "pixels":
-        embeddings = image_set.images.reshape(image_set.n, -1).astype(np.float32) / 255.0
+        embeddings = pixel_embeddings(image_set.images)
     else:
         from core.ssl import embed_images, train_ssl_encoder
 

@@ -17,6 +17,7 @@ from core.images import (  # noqa: E402
     load_image_folder,
     load_image_zip,
     load_images,
+    pixel_embeddings,
 )
 
 
@@ -197,3 +198,12 @@ def test_image_set_to_dataset(tmp_path) -> None:
     assert dataset.thumbnails.shape == (3, 5, 6)
     assert dataset.labels is None
     assert dataset.name == "mine"
+
+
+def test_pixel_embeddings_flatten_and_scale_to_unit_interval() -> None:
+    images = np.array([[[0, 255], [51, 102]], [[255, 0], [0, 0]]], dtype=np.uint8)
+    embeddings = pixel_embeddings(images)
+    assert embeddings.dtype == np.float32
+    expected = np.array([[0.0, 1.0, 0.2, 0.4], [1.0, 0.0, 0.0, 0.0]], dtype=np.float32)
+    np.testing.assert_array_equal(embeddings, expected)
+    assert pixel_embeddings(np.zeros((3, 2, 2, 3), dtype=np.uint8)).shape == (3, 12)

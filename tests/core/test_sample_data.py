@@ -19,6 +19,7 @@ from core.sample_data import (
     list_samples,
     load_sample,
     load_sample_images,
+    make_synthetic,
     read_checksums,
 )
 
@@ -142,3 +143,37 @@ def test_build_is_deterministic(tmp_path) -> None:
     assert dataset.n == 1797
     with pytest.raises(ValueError, match="epochs=0 should be >= 1"):
         build_all(tmp_path / "c", epochs=0)
+
+
+def test_make_synthetic_is_seeded_labelled_blobs() -> None:
+    dataset = make_synthetic(7, 3, 3, seed=5)
+    assert dataset.embeddings.shape == (7, 3)
+    assert dataset.embeddings.dtype == np.float32
+    assert dataset.ids.tolist() == [f"x00000{i}" for i in range(7)]
+    assert dataset.class_names == ("class0", "class1", "class2")
+    assert dataset.labels.tolist() == [0, 1, 2, 0, 1, 2, 0]
+    assert dataset.name == "synthetic blobs (n=7, d=3)"
+    again = make_synthetic(7, 3, 3, seed=5)
+    assert again.embeddings.tobytes() == dataset.embeddings.tobytes()
+    assert make_synthetic(7, 3, 3, seed=6).embeddings.tobytes() != dataset.embeddings.tobytes()
+
+
+def test_make_synthetic_blobs_are_separated() -> None:
+    # Centres spread 4x wider than the noise: each point's own class mean is nearest.
+    dataset = make_synthetic(300, 8, 4, seed=0)
+    means = np.stack([dataset.embeddings[dataset.labels == c].mean(axis=0) for c in range(4)])
+    distances = np.linalg.norm(dataset.embeddings[:, None, :] - means[None], axis=2)
+    assert (distances.argmin(axis=1) == dataset.labels).all()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((1, 3, 2), "n=1 should be >= 2"),
+        ((5, 0, 2), "d=0 should be >= 1"),
+        ((5, 3, 0), "n_classes=0"),
+    ],
+)
+def test_make_synthetic_rejects_bad_sizes(args: tuple[int, int, int], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make_synthetic(*args)
