@@ -65,8 +65,8 @@ if TYPE_CHECKING:
 DEFAULT_FRACTIONS = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)
 #: Balance modes: per class (labels), per cluster (the metric's clusters) or none.
 BALANCES = ("class", "cluster", "none")
-#: Strategies that rank by the scores (repeated for every compare metric); random is not.
-RANKED_STRATEGIES = ("keep_hard", "keep_easy")
+#: Strategies that use the scores (repeated for every compare metric); random does not.
+RANKED_STRATEGIES = ("keep_hard", "keep_easy", "ccs", "moderate")
 #: Columns of :attr:`CurveResult.table`, in order.
 CURVE_COLUMNS = ("metric", "strategy", "balance", "keep_fraction", "seed", "n_kept", "accuracy")
 # Metrics whose scores use k-means (and so take k); the others take labels or nothing.
@@ -187,14 +187,15 @@ def pruning_curve(
     metric : str, default "ssp"
         A :data:`core.metrics.METRICS` name; scores are computed on the train split only.
     compare_metrics : sequence of str, default ()
-        Other :data:`core.metrics.METRICS` names (distinct, not ``metric``) whose ``keep_hard``
-        and ``keep_easy`` rows are added on the same splits, groups, pins and probe; random rows
-        are not repeated (see the module docstring). Needs keep_hard or keep_easy in
-        ``strategies``.
+        Other :data:`core.metrics.METRICS` names (distinct, not ``metric``) whose rows for the
+        score-using strategies (:data:`RANKED_STRATEGIES`: keep_hard, keep_easy, ccs, moderate)
+        are added on the same splits, groups, pins and probe; random rows are not repeated (see
+        the module docstring). Needs one of those in ``strategies``.
     fractions : sequence of float, default (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)
         Kept fractions in (0, 1] of the train split.
     strategies : sequence of str, default ("keep_hard", "keep_easy", "random")
-        :data:`core.select.STRATEGIES` names.
+        :data:`core.select.STRATEGIES` names (``ccs`` uses the default beta 0.1 and 50 strata;
+        with balance, ``ccs`` and ``moderate`` run within each group).
     seeds : sequence of int, default (0, 1, 2)
         Each seed draws its own split, k-means, random selection; the probe is deterministic.
     test_size : float, default 0.2
@@ -307,7 +308,8 @@ def pruning_curve(
         raise ValueError(f"strategies={strategies} should be distinct values from {STRATEGIES}")
     if compare and not set(strategies) & set(RANKED_STRATEGIES):
         raise ValueError(
-            f"compare_metrics={compare} need keep_hard or keep_easy in strategies={strategies} "
+            f"compare_metrics={compare} need one of {', '.join(RANKED_STRATEGIES)} in "
+            f"strategies={strategies} "
             "(random pruning ignores the metric)"
         )
     seeds = tuple(int(s) for s in seeds)

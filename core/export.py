@@ -231,6 +231,7 @@ def build_manifest(
         "seed": params.get("seed"),
         "score_params": params,
         "strategy": None if selection is None else selection.strategy,
+        "strategy_params": _strategy_params(selection),
         "keep_fraction": None if selection is None else float(selection.keep_fraction),
         "balance_by": balance_by,
         "min_ratio": None if selection is None else float(selection.min_ratio),
@@ -255,6 +256,15 @@ def build_manifest(
     manifest = json.loads(json.dumps(manifest, default=_json_default))
     manifest["content_sha256"] = _content_sha256(manifest)
     return manifest
+
+
+def _strategy_params(selection: Selection | None) -> dict[str, Any] | None:
+    """Options of the strategy beyond its name (only ``ccs`` has some); None without selection."""
+    if selection is None:
+        return None
+    if selection.strategy != "ccs":
+        return {}
+    return {"ccs_beta": selection.ccs_beta, "ccs_strata": selection.ccs_strata}
 
 
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:

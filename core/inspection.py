@@ -24,13 +24,17 @@ class CutNeighbours:
     just_pruned : ndarray of shape (m,), int64
         Pruned rows nearest the cut, nearest first.
     threshold : float or None
-        Midpoint between the two rows nearest the cut; None when there is no cut (random
-        strategy, or everything / nothing kept).
+        Midpoint between the two rows nearest the cut; None when there is no single cut
+        (``random``, ``ccs``, ``moderate``, or everything / nothing kept).
+    band : tuple of float, or None
+        ``moderate`` only: (lowest, highest) score of the kept unpinned rows -- the edges of the
+        middle band (with balance groups each group has its own band inside these edges).
     """
 
     just_kept: np.ndarray
     just_pruned: np.ndarray
     threshold: float | None
+    band: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -86,13 +90,18 @@ def cut_neighbours(
     dropped whatever their score, so they are left out: an always-keep pin with a low score would
     otherwise move the cut.
 
+    ``random`` and ``ccs`` (a stratified sample over the whole score range) have no cut: empty
+    arrays. ``moderate`` keeps a middle band: ``band`` holds its edges, ``just_kept`` the kept
+    rows nearest an edge (from inside) and ``just_pruned`` the pruned rows nearest the band
+    (distance to the interval; 0 inside it, which happens with per-group bands).
+
     Parameters
     ----------
     values : ndarray of shape (n_examples,)
         Scores, higher = harder. Finite.
     kept_mask : ndarray of shape (n_examples,), bool
         ``Selection.mask()``.
-    strategy : {"keep_hard", "keep_easy", "random"}
+    strategy : {"keep_hard", "keep_easy", "random", "ccs", "moderate"}
     n : int
         How many of each side, >= 0.
     pinned : array-like of int
@@ -101,7 +110,8 @@ def cut_neighbours(
     Returns
     -------
     CutNeighbours
-        Empty arrays and ``threshold=None`` for ``random`` or when one side is empty.
+        Empty arrays and ``threshold=None`` for ``random`` and ``ccs`` or when one side is
+        empty; ``threshold=None`` and ``band`` set for ``moderate``.
 
     Raises
     ------
@@ -130,8 +140,19 @@ def cut_neighbours(
     kept_rows = np.flatnonzero(kept_mask & free)
     pruned_rows = np.flatnonzero(~kept_mask & free)
     empty = np.zeros(0, np.int64)
-    if strategy == "random" or not len(kept_rows) or not len(pruned_rows):
+    if strategy in ("random", "ccs") or not len(kept_rows) or not len(pruned_rows):
         return CutNeighbours(empty, empty, None)
+    if strategy == "moderate":
+        kept_values, pruned_values = values[kept_rows], values[pruned_rows]
+        low, high = float(kept_values.min()), float(kept_values.max())
+        inside = np.minimum(kept_values - low, high - kept_values)  # 0 on an edge
+        outside = np.maximum(np.maximum(low - pruned_values, pruned_values - high), 0.0)
+        return CutNeighbours(
+            just_kept=kept_rows[np.argsort(inside, kind="stable")[:n]].astype(np.int64),
+            just_pruned=pruned_rows[np.argsort(outside, kind="stable")[:n]].astype(np.int64),
+            threshold=None,
+            band=(low, high),
+        )
     sign = 1.0 if strategy == "keep_hard" else -1.0  # keep_easy: mirror the score axis
     kept_order = np.argsort(sign * values[kept_rows], kind="stable")
     pruned_order = np.argsort(-sign * values[pruned_rows], kind="stable")

@@ -9,7 +9,10 @@ from numbers import Integral, Real
 
 import numpy as np
 
-STRATEGIES = ("keep_hard", "keep_easy", "random")
+STRATEGIES = ("keep_hard", "keep_easy", "random", "ccs", "moderate")
+#: CCS defaults (Zheng et al., ICLR 2023): hard-cutoff fraction beta and number of score strata.
+DEFAULT_CCS_BETA = 0.1
+DEFAULT_CCS_STRATA = 50
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -34,6 +37,10 @@ class Selection:
     always_keep : ndarray of shape (p,), int64, sorted unique
     always_drop : ndarray of shape (q,), int64, sorted unique
     seed : int
+    ccs_beta : float or None
+        Hard-cutoff fraction of the ``ccs`` strategy (None for the other strategies).
+    ccs_strata : int or None
+        Number of equal-width score strata of the ``ccs`` strategy (None for the others).
     """
 
     kept_indices: np.ndarray
@@ -46,6 +53,8 @@ class Selection:
     always_keep: np.ndarray
     always_drop: np.ndarray
     seed: int
+    ccs_beta: float | None = None
+    ccs_strata: int | None = None
 
     @property
     def n_kept(self) -> int:
@@ -97,14 +106,41 @@ def select_kept(
     seed: int = 0,
     always_keep: Sequence[int] | np.ndarray = (),
     always_drop: Sequence[int] | np.ndarray = (),
+    ccs_beta: float = DEFAULT_CCS_BETA,
+    ccs_strata: int = DEFAULT_CCS_STRATA,
 ) -> Selection:
     """Keep exactly ``kept_count(n, keep_fraction)`` examples chosen by ``strategy``.
 
     Order of preference: ``keep_hard`` = highest scores first (scores are higher = harder),
-    ``keep_easy`` = lowest first, ``random`` = a permutation seeded by ``seed`` (scores ignored).
-    Equal scores are ordered by index (lower first), so results are deterministic. Without
-    ``groups`` the kept set is the first K of that order: for the same scores, strategy, seed and
-    pins, the set kept at a smaller fraction is a subset of the set kept at a larger one.
+    ``keep_easy`` = lowest first, ``random`` = a permutation seeded by ``seed`` (scores ignored),
+    ``ccs`` and ``moderate`` as below. Equal scores are ordered by index (lower first), so
+    results are deterministic. Without ``groups`` the kept set is the first K of that order: for
+    the same scores, strategy, seed and pins, the set kept at a smaller fraction is a subset of
+    the set kept at a larger one. ``ccs`` and ``moderate`` are nested in the same way, also with
+    ``groups`` as long as ``min_ratio`` is 0.
+
+    The last two strategies are run on the *pool*: the examples not pinned either way (pins are
+    set aside first, and the K - p places left after p keep-pins are filled from the pool).
+    With ``groups`` they run within each group (the group's own cutoff, strata or median), and
+    balance quotas then apply as for every strategy.
+
+    ``ccs`` -- coverage-centric coreset selection (Zheng et al., ICLR 2023): the hardest
+    ``ccs_beta`` fraction of the pool, ``floor(ccs_beta * m + 0.5)`` of its m examples (highest
+    scores, ties by index), is cut first (likely mislabelled or unlearnable); the range
+    [min, max] of the remaining scores is split into ``ccs_strata`` equal-width strata and the
+    budget is water-filled over them: every non-empty stratum gets an equal share, capped by its
+    size, until the budget is spent, and the members kept inside a stratum are a uniform random
+    sample seeded by ``seed``. It is implemented as a round-robin order (round j takes the j-th
+    member of a seeded permutation of every stratum still holding one, the strata of one round
+    in seeded random order), whose first K give each stratum ``min(size, L)`` places and one
+    more to some of the strata larger than L -- the water-filling allocation -- so every
+    non-empty stratum keeps at least one example when K >= the number of non-empty strata. If K
+    exceeds the examples left after the cut, the cut examples are taken back least hard first
+    (lowest score, ties by index), so the count stays exact.
+
+    ``moderate`` -- Moderate-DS (Xia et al., ICLR 2023): examples ordered by ``|score - median|``
+    ascending (the median of the pool, or of the example's group in the pool with ``groups``),
+    ties by index; the first K form a middle band around the median.
 
     Balance: with ``groups`` (class labels or clusters) and ratio r = ``min_ratio``, each of the G
     groups present gets the quota ``q_g = min(a_g, ceil(r * K / G))``, where ``a_g`` is its number
@@ -125,17 +161,22 @@ def select_kept(
         Finite real scores, higher = harder.
     keep_fraction : float
         In [0, 1].
-    strategy : {"keep_hard", "keep_easy", "random"}
+    strategy : {"keep_hard", "keep_easy", "random", "ccs", "moderate"}
     groups : array_like of shape (n,) of int, or None
-        Group of each example, for balancing.
+        Group of each example, for balancing (and the units within which ``ccs`` and
+        ``moderate`` run).
     balance_by : str or None
         Name recorded in the Selection (needs ``groups``).
     min_ratio : float
         Balance ratio r in [0, 1] (> 0 needs ``groups``); 0 means no quotas.
     seed : int
-        Seed of the ``random`` strategy.
+        Seed of the ``random`` and ``ccs`` strategies.
     always_keep, always_drop : sequence of int
         Indices in [0, n); duplicates are ignored.
+    ccs_beta : float
+        ``ccs`` only: hard-cutoff fraction in [0, 1) (default 0.1). Validated for every strategy.
+    ccs_strata : int
+        ``ccs`` only: number of equal-width score strata, >= 1 (default 50).
 
     Returns
     -------
@@ -147,8 +188,8 @@ def select_kept(
         Bad scores (not 1-D, empty, non-finite), keep_fraction outside [0, 1], unknown strategy,
         groups of the wrong length or not integers, min_ratio outside [0, 1] or > 0 without
         groups, balance_by without groups, pin indices out of range, an index in both pin lists,
-        more keep-pins than K, or fewer than K examples left after always_drop (the messages
-        name the counts).
+        more keep-pins than K, fewer than K examples left after always_drop (the messages
+        name the counts), ccs_beta outside [0, 1) or ccs_strata not an integer >= 1.
     """
     values = _check_scores(scores)
     n = values.shape[0]
@@ -158,6 +199,8 @@ def select_kept(
     if not isinstance(seed, Integral) or isinstance(seed, bool) or int(seed) < 0:
         raise ValueError(f"seed={seed!r} should be a non-negative integer")
     min_ratio = _check_ratio(min_ratio)
+    ccs_beta = _check_beta(ccs_beta)
+    ccs_strata = _check_strata(ccs_strata)
     codes: np.ndarray | None = None
     group_ids: np.ndarray | None = None
     if groups is not None:
@@ -172,7 +215,12 @@ def select_kept(
     k = _kept_count(n, keep_fraction)
     _check_pin_counts(keep_pins, drop_pins, n, k, keep_fraction)
 
-    order = _preference_order(values, strategy, int(seed))
+    if strategy in ("ccs", "moderate"):
+        order = _pool_order(
+            values, strategy, int(seed), codes, keep_pins, drop_pins, ccs_beta, ccs_strata
+        )
+    else:
+        order = _preference_order(values, strategy, int(seed))
     kept, quota = _select(order, k, keep_pins, drop_pins, codes, group_ids, min_ratio)
     return Selection(
         kept_indices=kept,
@@ -185,6 +233,8 @@ def select_kept(
         always_keep=keep_pins,
         always_drop=drop_pins,
         seed=int(seed),
+        ccs_beta=ccs_beta if strategy == "ccs" else None,
+        ccs_strata=ccs_strata if strategy == "ccs" else None,
     )
 
 
@@ -217,6 +267,21 @@ def _check_ratio(min_ratio: object) -> float:
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"min_ratio={value} should be in [0, 1]")
     return value
+
+
+def _check_beta(ccs_beta: object) -> float:
+    if isinstance(ccs_beta, bool) or not isinstance(ccs_beta, Real):
+        raise ValueError(f"ccs_beta={ccs_beta!r} should be a number in [0, 1)")
+    value = float(ccs_beta)
+    if not 0.0 <= value < 1.0:  # also rejects NaN
+        raise ValueError(f"ccs_beta={value} should be in [0, 1)")
+    return value
+
+
+def _check_strata(ccs_strata: object) -> int:
+    if not isinstance(ccs_strata, Integral) or isinstance(ccs_strata, bool) or ccs_strata < 1:
+        raise ValueError(f"ccs_strata={ccs_strata!r} should be an integer >= 1")
+    return int(ccs_strata)
 
 
 def _check_scores(scores: object) -> np.ndarray:
@@ -295,6 +360,69 @@ def _preference_order(values: np.ndarray, strategy: str, seed: int) -> np.ndarra
     if strategy == "keep_easy":
         return np.lexsort((index, values))
     return np.random.default_rng(seed).permutation(values.shape[0])
+
+
+def _pool_order(
+    values: np.ndarray,
+    strategy: str,
+    seed: int,
+    codes: np.ndarray | None,
+    keep_pins: np.ndarray,
+    drop_pins: np.ndarray,
+    beta: float,
+    n_strata: int,
+) -> np.ndarray:
+    """Preference order of ``ccs`` / ``moderate`` over the unpinned pool (per group when
+    ``codes`` is given), pinned indices appended last (``_select`` skips them)."""
+    n = values.shape[0]
+    pinned = np.zeros(n, dtype=bool)
+    pinned[keep_pins] = True
+    pinned[drop_pins] = True
+    pool = np.flatnonzero(~pinned)
+    unit = np.zeros(n, dtype=np.int64) if codes is None else codes
+    if strategy == "moderate":
+        distance = np.zeros(n)
+        for u in np.unique(unit[pool]):
+            members = pool[unit[pool] == u]
+            distance[members] = np.abs(values[members] - np.median(values[members]))
+        order = pool[np.lexsort((pool, distance[pool]))]
+    else:
+        order = _ccs_order(values, pool, unit, beta, n_strata, seed)
+    return np.concatenate([order, np.flatnonzero(pinned)]).astype(np.int64)
+
+
+def _ccs_order(
+    values: np.ndarray, pool: np.ndarray, unit: np.ndarray, beta: float, n_strata: int, seed: int
+) -> np.ndarray:
+    """Round-robin over the score strata of every unit, then the cut examples least hard first."""
+    rng = np.random.default_rng(seed)
+    n = values.shape[0]
+    cell = np.full(n, -1, dtype=np.int64)  # stratum id (unique across units); -1 = cut
+    for u_i, u in enumerate(np.unique(unit[pool])):
+        members = pool[unit[pool] == u]
+        hardest_first = members[np.lexsort((members, -values[members]))]
+        rest = hardest_first[_kept_count(members.shape[0], beta) :]
+        if not rest.size:
+            continue
+        low, high = float(values[rest].min()), float(values[rest].max())
+        stratum = np.zeros(rest.shape[0], dtype=np.int64)
+        if high > low:  # equal-width strata; the maximum belongs to the last one
+            # Halved so that the span of extreme finite scores cannot overflow to inf.
+            position = (values[rest] / 2 - low / 2) / (high / 2 - low / 2) * n_strata
+            stratum = np.minimum(np.floor(position), n_strata - 1).astype(np.int64)
+        cell[rest] = u_i * n_strata + stratum
+    # Both keys are drawn for every index so the order depends on the pool only through `cell`.
+    within: np.ndarray = rng.random(size=(n,))
+    across: np.ndarray = rng.random(size=(n,))
+    rows = pool[cell[pool] >= 0]
+    by_cell = rows[np.lexsort((within[rows], cell[rows]))]  # seeded permutation of each stratum
+    sorted_cells = cell[by_cell]
+    starts = np.searchsorted(sorted_cells, sorted_cells, side="left")
+    round_of = np.empty(n, dtype=np.int64)
+    round_of[by_cell] = np.arange(by_cell.shape[0]) - starts  # rank inside its stratum
+    stratified = rows[np.lexsort((across[rows], round_of[rows]))]
+    cut = pool[cell[pool] < 0]
+    return np.concatenate([stratified, cut[np.lexsort((cut, values[cut]))]])
 
 
 def _water_fill(extra: np.ndarray, budget: int) -> np.ndarray:

@@ -10,6 +10,12 @@ from ui import charts, gallery, state
 from ui.errors import user_errors
 from ui.page import SCORE_NOTE, current_selection, load_scores, start_page
 
+NO_CUT_NOTES = {
+    "random": "A random selection has no score cut.",
+    "ccs": "CCS has no single score cut: after dropping the hardest examples it samples evenly "
+    "across score strata (Zheng et al. 2023).",
+}
+
 settings, dataset = start_page("Prune & export")
 st.title("Prune & export")
 st.caption(SCORE_NOTE)
@@ -43,13 +49,20 @@ with readouts:
         st.plotly_chart(counts, key="group_counts")
 
 st.subheader("At the cut")
-if cut.threshold is None:
-    st.caption("A random selection has no score cut.")
+pinned_note = "; pinned examples are left out." if pinned else "."
+if cut.band is not None:
+    st.caption(
+        f"Kept band: scores {cut.band[0]:.4g} to {cut.band[1]:.4g} (higher = harder), the "
+        "examples closest to the median (per group when balanced); nearest the band edges first"
+        + pinned_note
+    )
+elif cut.threshold is None:
+    st.caption(NO_CUT_NOTES.get(selection.strategy, NO_CUT_NOTES["random"]))
 else:
     st.caption(
-        f"Cut at score ≈ {cut.threshold:.4g} (higher = harder); nearest the cut first"
-        + ("; pinned examples are left out." if pinned else ".")
+        f"Cut at score ≈ {cut.threshold:.4g} (higher = harder); nearest the cut first" + pinned_note
     )
+if cut.just_kept.size or cut.just_pruned.size:
     kept_col, pruned_col = st.columns(2)
     with kept_col:
         st.markdown("**Just kept**")

@@ -44,6 +44,8 @@ STRATEGY_LABELS = {
     "keep_hard": "Keep hard (highest scores)",
     "keep_easy": "Keep easy (lowest scores)",
     "random": "Random",
+    "ccs": "CCS (coverage-centric, stratified)",
+    "moderate": "Moderate (middle band)",
 }
 BALANCE_LABELS = {"none": "No balancing", "label": "Balance classes", "cluster": "Balance clusters"}
 COLOR_LABELS = {
@@ -73,6 +75,8 @@ _WIDGET_DEFAULTS: dict[str, Any] = {
     "color_by": "score",
     "projection": "umap",
     "cluster": 0,
+    "dedup_epsilon": 0.002,  # Deduplicate page: SemDeDup's epsilon (cosine > 1 - epsilon)
+    "dedup_order": "keep_hard",  # Deduplicate page: which duplicate survives
 }
 # Plain values (never bound to a widget).
 _VALUE_DEFAULTS: dict[str, Any] = {

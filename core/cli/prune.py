@@ -24,7 +24,7 @@ from core.cli._progress_bar import lazy_progress_bar
 from core.data import Dataset
 from core.export import write_prune_outputs
 from core.metrics import DISTANCES, METRICS, Scores, compute_scores
-from core.select import STRATEGIES, kept_count, select_kept
+from core.select import DEFAULT_CCS_BETA, STRATEGIES, kept_count, select_kept
 
 BALANCE_BY = ("label", "cluster")
 DEFAULT_MIN_RATIO = 0.5  # used when --balance-by is given without --min-ratio
@@ -73,7 +73,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FRACTION",
         help="fraction of examples to keep, in (0, 1]; kept count = floor(FRACTION * n + 0.5)",
     )
-    prune.add_argument("--strategy", choices=STRATEGIES, default="keep_hard")
+    prune.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="keep_hard",
+        help="keep_hard / keep_easy: highest / lowest scores; random: seeded baseline; ccs: "
+        "coverage-centric (cut the hardest --ccs-beta, then sample 50 score strata evenly); "
+        "moderate: closest to the median score (default: keep_hard)",
+    )
+    prune.add_argument(
+        "--ccs-beta",
+        type=float,
+        default=None,
+        metavar="BETA",
+        help=f"with --strategy ccs: fraction of hardest examples cut first, in [0, 1) "
+        f"(default {DEFAULT_CCS_BETA})",
+    )
     prune.add_argument(
         "--balance-by",
         choices=BALANCE_BY,
@@ -155,6 +170,11 @@ def run_prune(args: argparse.Namespace) -> int:
     min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
     if not 0.0 <= min_ratio <= 1.0:
         raise ValueError(f"--min-ratio {min_ratio} should be in [0, 1]")
+    if args.ccs_beta is not None and args.strategy != "ccs":
+        raise ValueError(f"--ccs-beta needs --strategy ccs (got --strategy {args.strategy})")
+    ccs_beta = DEFAULT_CCS_BETA if args.ccs_beta is None else args.ccs_beta
+    if not 0.0 <= ccs_beta < 1.0:
+        raise ValueError(f"--ccs-beta {ccs_beta} should be in [0, 1)")
     out = checked_out_path(args.out, inputs=(args.embeddings, args.meta))
     dataset = _load(args)
     _check_scoring(args, dataset)
@@ -202,6 +222,7 @@ def run_prune(args: argparse.Namespace) -> int:
         seed=args.seed,
         always_keep=always_keep,
         always_drop=always_drop,
+        ccs_beta=ccs_beta,
     )
     csv_path, manifest_path = write_prune_outputs(out, dataset, scores, selection)
     print(

@@ -108,6 +108,35 @@ def test_prune_in_process_balance_and_pins(
     assert (manifest["balance_by"], manifest["min_ratio"]) == ("label", 1.0)
 
 
+@pytest.mark.parametrize("strategy", ["ccs", "moderate"])
+def test_prune_ccs_and_moderate_match_core(
+    strategy: str, inputs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from core.data import load_dataset
+    from core.metrics import compute_scores
+    from core.select import select_kept
+
+    emb, meta = inputs
+    out = emb.parent / "kept.csv"
+    extra = ["--ccs-beta", "0.2"] if strategy == "ccs" else []
+    argv = ["prune", str(emb), "--meta", str(meta), "--keep", "0.4", "--k", "3"]
+    code = main([*argv, "--strategy", strategy, *extra, "--seed", "2", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    kept = _read_csv(out)
+    assert len(kept) == 12  # floor(0.4 * 31 + 0.5)
+    scores = compute_scores(load_dataset(emb, meta).embeddings, "ssp", k=3, seed=2)
+    expected = select_kept(
+        scores.values, 0.4, strategy=strategy, seed=2, ccs_beta=0.2 if extra else 0.1
+    )
+    assert kept["index"].tolist() == expected.kept_indices.tolist()
+    manifest = json.loads((emb.parent / "kept.manifest.json").read_text())
+    assert manifest["strategy"] == strategy
+    params = {"ccs_beta": 0.2, "ccs_strata": 50} if strategy == "ccs" else {}
+    assert manifest["strategy_params"] == params
+    if strategy == "ccs":  # the planted far point is the hardest: cut by the hard cutoff
+        assert FAR not in kept["index"].tolist()
+
+
 def test_score_writes_every_row_and_a_manifest(
     inputs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -152,6 +181,14 @@ BAD_INPUTS = {
         r"--metric class_prototype needs labels",
     ),
     "k too large": ("score {d}/emb.npy --k 99", r"--k 99 should be in \[1, n_examples=31\]"),
+    "ccs beta out of range": (
+        "prune {d}/emb.npy --keep 0.5 --strategy ccs --ccs-beta 1",
+        r"--ccs-beta 1.0 should be in \[0, 1\)",
+    ),
+    "ccs beta without ccs": (
+        "prune {d}/emb.npy --keep 0.5 --ccs-beta 0.2",
+        r"--ccs-beta needs --strategy ccs \(got --strategy keep_hard\)",
+    ),
 }
 
 

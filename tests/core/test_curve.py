@@ -288,7 +288,7 @@ def test_rejects_bad_compare_metrics(data, compare, match: str) -> None:
 
 def test_compare_metrics_need_a_ranked_strategy(data) -> None:
     x, labels = data
-    with pytest.raises(ValueError, match="keep_hard or keep_easy"):
+    with pytest.raises(ValueError, match="need one of keep_hard, keep_easy, ccs, moderate"):
         pruning_curve(x, labels, compare_metrics=("random",), strategies=("random",), seeds=(0,))
 
 
@@ -327,3 +327,30 @@ def test_too_many_keep_pins_for_the_smallest_fraction(data) -> None:
         pruning_curve(
             x, labels, fractions=(0.1, 1.0), seeds=(0,), always_keep=tuple(range(0, 300, 5))
         )
+
+
+@pytest.mark.parametrize("strategy", ["ccs", "moderate"])
+def test_ccs_and_moderate_curves(data, strategy: str) -> None:
+    """Any STRATEGIES entry runs; kept counts are exact, class balance holds, f = 1 is unpruned."""
+    x, labels = data
+    result = pruning_curve(
+        x,
+        labels,
+        fractions=(0.1, 0.5, 1.0),
+        seeds=(0,),
+        k=3,
+        strategies=(strategy,),
+        min_ratio=1.0,
+        compare_metrics=("random",),
+        return_kept=True,
+    )
+    table = result.table
+    assert set(table["strategy"]) == {strategy}
+    assert set(table["metric"]) == {"ssp", "random"}  # score-using: repeated per compare metric
+    n_train = result.splits[0].train_indices.size
+    ssp = table[table["metric"] == "ssp"]
+    assert ssp["n_kept"].tolist() == [kept_count(n_train, f) for f in (0.1, 0.5, 1.0)]
+    full = ssp[ssp["keep_fraction"] == 1.0]["accuracy"].to_numpy()
+    np.testing.assert_array_equal(full, result.unpruned_accuracy)
+    _, counts = np.unique(labels[result.kept_indices[0]], return_counts=True)
+    assert counts.tolist() == [8, 8, 8]  # ceil(1.0 * 24 / 3) per class

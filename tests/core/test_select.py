@@ -231,3 +231,187 @@ def test_kept_count_rejects_bad_input() -> None:
         kept_count(-1, 0.5)
     with pytest.raises(ValueError, match=r"keep_fraction=2.0 should be in \[0, 1\]"):
         kept_count(10, 2.0)
+
+
+# ----------------------------------------------------------------------------- ccs and moderate
+
+
+def _cut_and_strata(
+    scores: np.ndarray, beta: float, n_strata: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reference CCS partition of all rows: (cut rows hardest first, stratum of every row or -1)."""
+    n = scores.size
+    hardest_first = np.lexsort((np.arange(n), -scores))
+    n_cut = math.floor(beta * n + 0.5)
+    cut, rest = hardest_first[:n_cut], hardest_first[n_cut:]
+    strata = np.full(n, -1)
+    if rest.size:
+        low, high = scores[rest].min(), scores[rest].max()
+        strata[rest] = 0
+        if high > low:
+            position = (scores[rest] - low) / (high - low) * n_strata
+            strata[rest] = np.minimum(np.floor(position), n_strata - 1).astype(int)
+    return cut, strata
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    n=st.integers(1, 400),
+    fraction=fractions,
+    beta=st.floats(0.0, 0.99),
+    n_strata=st.integers(1, 60),
+    seed=st.integers(0, 20),
+    ties=st.booleans(),
+    grouped=st.booleans(),
+)
+def test_ccs_exact_count_cut_coverage_and_water_filling(
+    n: int, fraction: float, beta: float, n_strata: int, seed: int, ties: bool, grouped: bool
+) -> None:
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(0, 7, n).astype(float) if ties else rng.normal(size=n) ** 3
+    k = kept_count(n, fraction)
+    groups = np.arange(n) % 3 if grouped else None
+    sel = select_kept(
+        scores,
+        fraction,
+        strategy="ccs",
+        ccs_beta=beta,
+        ccs_strata=n_strata,
+        seed=seed,
+        groups=groups,
+    )
+    assert sel.n_kept == k
+    assert sel.kept_indices.dtype == np.int64
+    assert (np.diff(sel.kept_indices) > 0).all()
+    assert (sel.ccs_beta, sel.ccs_strata) == (beta, n_strata)
+    if grouped:
+        return  # per-group partitions: see test_ccs_runs_within_each_group
+    cut, strata = _cut_and_strata(scores, beta, n_strata)
+    kept = sel.mask()
+    n_rest = n - cut.size
+    if k <= n_rest:  # the hard cutoff holds
+        assert not kept[cut].any()
+        sizes = np.bincount(strata[strata >= 0], minlength=n_strata)
+        taken = np.bincount(strata[kept], minlength=n_strata)
+        non_empty = sizes > 0
+        if k >= non_empty.sum():  # coverage: every non-empty stratum keeps one
+            assert (taken[non_empty] >= 1).all()
+        # Water-filling: a stratum with room never has 2+ fewer than another stratum.
+        open_ = non_empty & (taken < sizes)
+        if open_.any():
+            assert taken.max() <= taken[open_].min() + 1
+    else:  # K forces cut rows back: all the rest, then the least hard of the cut
+        assert kept[strata >= 0].all()
+        back = np.lexsort((cut, scores[cut]))[: k - n_rest]
+        assert set(np.flatnonzero(kept & (strata < 0)).tolist()) == set(cut[back].tolist())
+
+
+def test_ccs_hand_example_and_takeback() -> None:
+    """20 scores 0..19, beta=0.1 cuts 19 and 18; two strata [0, 8.5) and [8.5, 17]."""
+    scores = np.arange(20, dtype=float)
+    sel = select_kept(scores, 0.2, strategy="ccs", ccs_strata=2, seed=3)
+    kept = sel.kept_indices
+    assert kept.size == 4
+    assert ((kept < 9).sum(), (kept >= 9).sum()) == (2, 2)
+    assert not np.isin([18, 19], kept).any()
+    # K = 19 > 18 left after the cut: 18 (the least hard cut example) comes back, 19 does not.
+    sel = select_kept(scores, 0.95, strategy="ccs", seed=3)
+    assert sel.kept_indices.tolist() == list(range(19))
+    # Uneven strata: 1 member in the low one, 9 in the high one; K=4 -> 1 + 3.
+    scores = np.array([0.0] + [10.0 + i for i in range(9)] + [100.0])
+    sel = select_kept(scores, 4 / 11, strategy="ccs", ccs_strata=2, ccs_beta=0.05, seed=0)
+    assert sel.kept_indices.size == 4
+    assert 0 in sel.kept_indices
+    assert 10 not in sel.kept_indices
+
+
+def test_ccs_is_seeded_and_uniform_within_strata() -> None:
+    scores = np.repeat(np.arange(5, dtype=float), 40)  # 5 equal strata of 40 ties
+    a = select_kept(scores, 0.25, strategy="ccs", ccs_strata=5, ccs_beta=0.0, seed=1)
+    b = select_kept(scores, 0.25, strategy="ccs", ccs_strata=5, ccs_beta=0.0, seed=1)
+    c = select_kept(scores, 0.25, strategy="ccs", ccs_strata=5, ccs_beta=0.0, seed=2)
+    np.testing.assert_array_equal(a.kept_indices, b.kept_indices)
+    assert not np.array_equal(a.kept_indices, c.kept_indices)
+    assert np.bincount(scores[a.kept_indices].astype(int)).tolist() == [10] * 5
+    # Not the first members of each stratum: a random sample inside it.
+    assert a.kept_indices.tolist() != [i for s in range(5) for i in range(40 * s, 40 * s + 10)]
+
+
+def test_ccs_runs_within_each_group() -> None:
+    """Group 1 scores far above group 0; balanced CCS cuts each group's own hardest tenth."""
+    scores = np.concatenate([np.arange(10.0), 100 + np.arange(10.0)])
+    groups = np.repeat([0, 1], 10)
+    sel = select_kept(scores, 0.5, strategy="ccs", groups=groups, min_ratio=1.0, ccs_strata=3)
+    kept = sel.kept_indices
+    assert sel.group_quota == {0: 5, 1: 5}
+    assert 9 not in kept
+    assert 19 not in kept
+    assert ((kept < 10).sum(), (kept >= 10).sum()) == (5, 5)
+    # Strata of group 0's range [0, 8] are [0, 3), [3, 6), [6, 8]: all three are covered.
+    assert set((scores[kept[kept < 10]] // 3).astype(int).tolist()) == {0, 1, 2}
+
+
+def test_ccs_pins_set_aside_before_the_cut() -> None:
+    scores = np.arange(20, dtype=float)
+    # Dropping 19 leaves a pool of 19: the cut is round(1.9) = 2 rows, 18 and 17.
+    sel = select_kept(scores, 0.5, strategy="ccs", always_drop=[19], seed=0)
+    assert sel.n_kept == 10
+    assert not np.isin([17, 18, 19], sel.kept_indices).any()
+    # A keep-pin inside the cut is kept and uses a place; the pool (19 rows) cuts 18 and 17.
+    sel = select_kept(scores, 0.5, strategy="ccs", always_keep=[19], seed=0)
+    assert 19 in sel.kept_indices
+    assert sel.n_kept == 10
+    assert not np.isin([17, 18], sel.kept_indices).any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 300),
+    fraction=fractions,
+    ties=st.booleans(),
+    grouped=st.booleans(),
+    seed=st.integers(0, 10),
+)
+def test_moderate_keeps_the_k_closest_to_the_median(
+    n: int, fraction: float, ties: bool, grouped: bool, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(0, 9, n).astype(float) if ties else rng.normal(size=n)
+    groups = rng.integers(0, 4, n) if grouped else np.zeros(n, dtype=np.int64)
+    medians = {g: np.median(scores[groups == g]) for g in np.unique(groups)}
+    distance = np.abs(scores - np.array([medians[g] for g in groups]))
+    k = kept_count(n, fraction)
+    expected = np.sort(np.lexsort((np.arange(n), distance))[:k])
+    sel = select_kept(
+        scores, fraction, strategy="moderate", groups=groups if grouped else None, seed=seed
+    )
+    np.testing.assert_array_equal(sel.kept_indices, expected)
+    assert sel.ccs_beta is None
+    assert sel.ccs_strata is None
+
+
+def test_moderate_hand_example_and_pins() -> None:
+    scores = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 100.0])  # median 3
+    assert select_kept(scores, 3 / 7, strategy="moderate").kept_indices.tolist() == [2, 3, 4]
+    # Ties at distance 1 (rows 2 and 4) go to the lower index.
+    assert select_kept(scores, 2 / 7, strategy="moderate").kept_indices.tolist() == [2, 3]
+    # Pins are set aside first: the pool {0, 1, 2, 4, 5} has median 2, so 2 then 1 join pin 6.
+    sel = select_kept(scores, 3 / 7, strategy="moderate", always_keep=[6], always_drop=[3])
+    assert sel.kept_indices.tolist() == [1, 2, 6]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"ccs_beta": 1.0}, r"ccs_beta=1.0 should be in \[0, 1\)"),
+        ({"ccs_beta": -0.1}, r"ccs_beta=-0.1 should be in \[0, 1\)"),
+        ({"ccs_beta": float("nan")}, r"ccs_beta=nan should be in \[0, 1\)"),
+        ({"ccs_beta": "0.1"}, "ccs_beta='0.1' should be a number"),
+        ({"ccs_strata": 0}, "ccs_strata=0 should be an integer >= 1"),
+        ({"ccs_strata": 2.5}, "ccs_strata=2.5 should be an integer >= 1"),
+        ({"ccs_strata": True}, "ccs_strata=True should be an integer >= 1"),
+    ],
+)
+def test_bad_ccs_options_raise_value_error(kwargs: dict[str, object], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        select_kept(np.arange(10.0), 0.5, strategy="ccs", **kwargs)  # type: ignore[arg-type]

@@ -103,3 +103,23 @@ def test_pins_are_honoured_and_listed_in_the_manifest(monkeypatch) -> None:
     assert 0 in rows
     assert 1 in rows
     assert 2 not in rows
+
+
+def test_ccs_and_moderate_strategies_show_their_notes(monkeypatch) -> None:
+    downloads = _record_downloads(monkeypatch)
+    at = _run()
+    at.slider(key="keep_fraction").set_value(0.3).run()
+    at.radio(key="strategy").set_value("ccs").run()
+    assert not at.exception
+    assert _kept_metric(at) == f"{kept_count(N, 0.3):,}"
+    assert any("CCS has no single score cut" in c.value for c in at.caption)
+    dataset = _synthetic_dataset(*(int(p) for p in DATASET_KEY.split(":")[1:]))
+    scores = compute_scores(dataset.embeddings, "ssp", k=4, labels=dataset.labels, seed=0)
+    selection = select_kept(scores.values, 0.3, strategy="ccs", seed=0)
+    assert downloads["kept.csv"] == kept_csv_bytes(dataset, scores, selection)
+    assert json.loads(downloads["kept.manifest.json"])["strategy_params"]["ccs_beta"] == 0.1
+    at.radio(key="strategy").set_value("moderate").run()
+    at.selectbox(key="balance_by").set_value("label").run()
+    assert not at.exception
+    assert _kept_metric(at) == f"{kept_count(N, 0.3):,}"
+    assert any(c.value.startswith("Kept band: scores") for c in at.caption)
