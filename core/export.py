@@ -221,7 +221,7 @@ def build_manifest(
             for info in dataset.sources
         ],
         "n": dataset.n,
-        "d": dataset.d,
+        "d": dataset.d or None,  # None: scored from records, no embeddings
         "n_classes": dataset.n_classes,
         "metric": scores.metric,
         "score_orientation": SCORE_ORIENTATION,

@@ -438,6 +438,11 @@ def _check_name(name: str) -> str:
     return name
 
 
+# The demo training records are made by core.dynamics (not by this build); the README keeps
+# their section so a rebuild does not drop it.
+_DEMO_RECORDS_README = "## `demo_training_records.npz` - training records for `score-dynamics`\n\nNot written by `core.sample_data`'s build: `python -m core.dynamics demo --out\nsample_data/demo_training_records.npz --seed 0` makes it (about 0.7 MB). It flips 90 of the 1,797\ndigits labels (5%, seeded) to another class, then trains a numpy softmax regression on the\nstandardised `digits/pixel_embeddings.npy` for 10 epochs (minibatch SGD, batch 32, learning\nrate 0.5) and records, for every example at every presentation, its `logits` (float32\n10x1797x10, taken before the update) and `correct` (argmax against the flipped label); `labels`\nholds the flipped labels, `ids` the `dg-...` ids. The flipped examples are those whose label\ndiffers from `digits/metadata.csv`; `python -m core.dynamics precision\nsample_data/demo_training_records.npz` prints how well each metric finds them (precision at\nk = 90: el2n 0.944, forgetting 0.878, aum 0.944)."
+
+
 def _readme(
     builds: Sequence[SampleBuild], checksums: dict[str, dict[str, object]], seed: int
 ) -> str:
@@ -475,6 +480,8 @@ def _readme(
         "codes follow that order (checked by viewing the images), and `metadata.csv` holds the",
         "lower-case names. Digits: sklearn's 0..16 intensities are scaled to 0..255",
         "(`rint(x * 255 / 16)`); labels are the digits 0-9.",
+        "",
+        _DEMO_RECORDS_README,
         "",
         "## The self-supervised encoder",
         "",

@@ -13,7 +13,13 @@ import sys
 from collections.abc import Sequence
 
 # Modules that register sub-commands; each owns its commands.
-_COMMAND_MODULES = ("core.cli.prune", "core.cli.embed", "core.cli.validate", "core.cli.dedup")
+_COMMAND_MODULES = (
+    "core.cli.prune",
+    "core.cli.embed",
+    "core.cli.validate",
+    "core.cli.dedup",
+    "core.cli.dynamics",
+)
 
 EPILOG = """examples:
   python -m core score sample_data/digits/ssl_embeddings.npy --meta sample_data/digits/metadata.csv --k 10 --seed 0 --out scores.csv
@@ -24,6 +30,7 @@ EPILOG = """examples:
   python -m core theory --alpha 16 --keep 0.25 --theta 0 --out theory.csv
   python -m core dedup emb.npy --meta meta.csv --k 100 --epsilon 0.05 --order keep_hard --out kept.csv
   python -m core score big.npy --dask --dask-chunk-rows 65536 --k 1000 --out scores.csv
+  python -m core score-dynamics sample_data/demo_training_records.npz --metric aum --out scores.csv
 
 Every score is oriented so that higher = harder."""
 

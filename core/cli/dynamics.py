@@ -1,0 +1,256 @@
+"""The ``score-dynamics`` command: EL2N, forgetting or -AUM scores from training records."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from core.cli._common import (
+    add_out_option,
+    add_pin_options,
+    add_seed_option,
+    checked_out_path,
+    ids_to_indices,
+    parse_numbers,
+)
+from core.dynamics import (
+    DYNAMICS_METRICS,
+    load_training_records,
+    records_dataset,
+    score_records,
+    write_dynamics_outputs,
+)
+from core.select import DEFAULT_CCS_BETA, STRATEGIES, kept_count, select_kept
+
+if TYPE_CHECKING:
+    from core.data import Dataset
+    from core.dynamics import TrainingRecords
+
+DEFAULT_MIN_RATIO = 0.5  # as for ``prune``: used when --balance-by is given without --min-ratio
+
+EPILOG = """examples:
+  python -m core score-dynamics sample_data/demo_training_records.npz --metric aum --out scores.csv
+  python -m core score-dynamics records.npz --metric el2n --epochs 3 --meta meta.csv \\
+      --keep 0.7 --strategy keep_hard --balance-by label --out kept.csv
+
+RECORDS is an .npz with logits (epochs, n, c) and/or probs (epochs, n, c) and/or correct
+(epochs, n), labels (n,) int in [0, c), optional ids (n,) (see core/dynamics.py). Metrics:
+el2n = mean |softmax - onehot(label)|_2; forgetting = number of correct -> wrong transitions
+(never-learned examples score n_epochs + 1); aum = -AUM, minus the mean margin (assigned logit -
+largest other logit). Every score is higher = harder.
+
+Writes OUT (columns index,id,score,cluster,label; with --keep only the kept rows) and
+<OUT stem>.manifest.json beside it (d is null: training records have no embeddings)."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``score-dynamics`` command to the CLI's sub-parsers."""
+    parser = subparsers.add_parser(
+        "score-dynamics",
+        help="EL2N / forgetting / -AUM scores (higher = harder) from per-example training records",
+        description="Score examples from training records (higher = harder); optionally prune.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("records", metavar="RECORDS", help="training records .npz")
+    parser.add_argument("--metric", choices=DYNAMICS_METRICS, required=True)
+    parser.add_argument(
+        "--epochs",
+        default=None,
+        metavar="N | I,J,...",
+        help="records to use along axis 0: N = the first N (e.g. early training for el2n); "
+        "several comma-separated numbers = those indices (default: all)",
+    )
+    parser.add_argument(
+        "--meta",
+        metavar="META",
+        default=None,
+        help="metadata .csv/.parquet, one row per example: ids (checked against the records' ids), "
+        "and labels when the records have none",
+    )
+    parser.add_argument("--id-column", default="id", help="metadata id column (default: id)")
+    parser.add_argument(
+        "--label-column", default="label", help="metadata label column (default: label)"
+    )
+    parser.add_argument(
+        "--keep",
+        type=float,
+        default=None,
+        metavar="FRACTION",
+        help="also prune: keep this fraction in (0, 1] and write only the kept rows "
+        "(kept count = floor(FRACTION * n + 0.5))",
+    )
+    parser.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="keep_hard",
+        help="with --keep, as for prune: keep_hard / keep_easy: highest / lowest scores; random: "
+        "seeded baseline; ccs: coverage-centric; moderate: closest to the median score "
+        "(default: keep_hard)",
+    )
+    parser.add_argument(
+        "--ccs-beta",
+        type=float,
+        default=None,
+        metavar="BETA",
+        help=f"with --strategy ccs: fraction of hardest examples cut first, in [0, 1) "
+        f"(default {DEFAULT_CCS_BETA})",
+    )
+    parser.add_argument(
+        "--balance-by",
+        choices=("label",),
+        default=None,
+        help="with --keep: guarantee every label a minimum share of the kept examples",
+    )
+    parser.add_argument(
+        "--min-ratio",
+        type=float,
+        default=None,
+        metavar="R",
+        help="with --balance-by: every label keeps at least min(size, ceil(R * kept / labels)) "
+        f"(default {DEFAULT_MIN_RATIO})",
+    )
+    add_pin_options(
+        parser,
+        help_template="with --keep: comma-separated ids that are always {what} (repeatable); "
+        "the kept count stays exact",
+    )
+    add_seed_option(parser)
+    add_out_option(parser, help="output CSV path (all scores, or the kept rows with --keep)")
+    parser.set_defaults(func=run_score_dynamics)
+
+
+def run_score_dynamics(args: argparse.Namespace) -> int:
+    """Validate inputs, score, optionally select, then write ``OUT`` and its manifest."""
+    pruning = args.keep is not None
+    _check_selection_flags(args, pruning)
+    epochs = _parse_epochs(args.epochs)
+    out = checked_out_path(args.out, inputs=(args.records, args.meta), example="scores.csv")
+    records = load_training_records(args.records)
+    dataset = _dataset(args, records)
+    if args.balance_by == "label" and dataset.labels is None:
+        raise ValueError(
+            "--balance-by label needs labels: the records have none; pass --meta with a "
+            f"{args.label_column!r} column"
+        )
+    scores = score_records(records, args.metric, epochs=epochs)
+    if not pruning:
+        csv_path, manifest_path = write_dynamics_outputs(out, dataset, scores, None)
+        print(
+            f"wrote {csv_path} ({dataset.n} {args.metric} scores, higher = harder) "
+            f"and {manifest_path}"
+        )
+        return 0
+
+    always_keep = ids_to_indices(dataset, args.always_keep, "--always-keep")
+    always_drop = ids_to_indices(dataset, args.always_drop, "--always-drop")
+    both = np.intersect1d(always_keep, always_drop)
+    if both.size:
+        raise ValueError(
+            f"ids in both --always-keep and --always-drop: {', '.join(dataset.ids[both][:5])}"
+        )
+    n_kept = kept_count(dataset.n, args.keep)
+    if always_keep.size > n_kept:
+        raise ValueError(
+            f"--always-keep pins {always_keep.size} ids but --keep {args.keep} keeps only "
+            f"{n_kept} of {dataset.n}"
+        )
+    if dataset.n - always_drop.size < n_kept:
+        raise ValueError(
+            f"--always-drop pins {always_drop.size} ids, leaving {dataset.n - always_drop.size} "
+            f"examples, fewer than the {n_kept} that --keep {args.keep} keeps"
+        )
+    min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
+    selection = select_kept(
+        scores.values,
+        args.keep,
+        strategy=args.strategy,
+        groups=dataset.labels if args.balance_by == "label" else None,
+        balance_by=args.balance_by,
+        min_ratio=min_ratio if args.balance_by else 0.0,
+        seed=args.seed,
+        always_keep=always_keep,
+        always_drop=always_drop,
+        ccs_beta=DEFAULT_CCS_BETA if args.ccs_beta is None else args.ccs_beta,
+    )
+    csv_path, manifest_path = write_dynamics_outputs(out, dataset, scores, selection)
+    print(
+        f"wrote {csv_path} ({selection.n_kept} of {dataset.n} kept, {args.strategy}, "
+        f"{args.metric}) and {manifest_path}"
+    )
+    return 0
+
+
+def _check_selection_flags(args: argparse.Namespace, pruning: bool) -> None:
+    """Selection flags need --keep; their values are checked before any file is read."""
+    if not pruning:
+        given = [
+            flag
+            for flag, value in (
+                ("--balance-by", args.balance_by),
+                ("--min-ratio", args.min_ratio),
+                ("--always-keep", args.always_keep or None),
+                ("--always-drop", args.always_drop or None),
+                ("--strategy", None if args.strategy == "keep_hard" else args.strategy),
+                ("--ccs-beta", args.ccs_beta),
+            )
+            if value is not None
+        ]
+        if given:
+            raise ValueError(f"{', '.join(given)} need --keep FRACTION")
+        return
+    if not 0.0 < args.keep <= 1.0:
+        raise ValueError(f"--keep {args.keep} should be in (0, 1]")
+    if args.min_ratio is not None and args.balance_by is None:
+        raise ValueError("--min-ratio needs --balance-by label")
+    if args.min_ratio is not None and not 0.0 <= args.min_ratio <= 1.0:
+        raise ValueError(f"--min-ratio {args.min_ratio} should be in [0, 1]")
+    if args.ccs_beta is not None and args.strategy != "ccs":
+        raise ValueError(f"--ccs-beta needs --strategy ccs (got --strategy {args.strategy})")
+    if args.ccs_beta is not None and not 0.0 <= args.ccs_beta < 1.0:
+        raise ValueError(f"--ccs-beta {args.ccs_beta} should be in [0, 1)")
+    if args.seed < 0:
+        raise ValueError(f"--seed {args.seed} should be >= 0")
+
+
+def _parse_epochs(text: str | None) -> int | tuple[int, ...] | None:
+    if text is None:
+        return None
+    values = parse_numbers(text, "--epochs", int)
+    if len(values) == 1 and "," not in text:
+        return values[0]  # N: the first N records
+    return values
+
+
+def _dataset(args: argparse.Namespace, records: TrainingRecords) -> Dataset:
+    """Ids and labels for export: the records', checked against / completed by --meta."""
+    if args.meta is None:
+        if args.id_column != "id" or args.label_column != "label":
+            raise ValueError("--id-column and --label-column need --meta")
+        return records_dataset(records)
+    from core.data import file_info, load_metadata
+
+    meta = load_metadata(args.meta, n_rows=records.n)
+    columns = [str(column) for column in meta.columns]
+    where = f"metadata {Path(args.meta).name}"
+    ids = labels = None
+    if args.id_column in meta.columns:
+        ids = meta[args.id_column].to_numpy()
+    elif args.id_column != "id":
+        raise ValueError(f"{where} has no column {args.id_column!r}; columns: {columns}")
+    if args.label_column in meta.columns:
+        labels = meta[args.label_column].to_numpy()
+    elif args.label_column != "label":
+        raise ValueError(f"{where} has no column {args.label_column!r}; columns: {columns}")
+    try:
+        return records_dataset(
+            records,
+            ids=ids,
+            labels=labels,
+            sources=(*records.sources, file_info(args.meta)),
+        )
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
