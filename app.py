@@ -72,3 +72,4 @@ st.page_link("pages/2_Clusters.py", label="Clusters: score distributions per pro
 st.page_link("pages/3_Prune_and_export.py", label="Prune & export: choose what to keep, download")
 st.page_link("pages/4_Validate.py", label="Validate: probe accuracy against the kept fraction")
 st.page_link("pages/5_Theory.py", label="Theory: the paper's teacher-student perceptron, live")
+st.page_link("pages/6_Deduplicate.py", label="Deduplicate: near-duplicates (SemDeDup), download")

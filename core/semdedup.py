@@ -25,7 +25,8 @@ size does not change which pairs are compared, only (at most) the last bit of a 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Real
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,6 +42,11 @@ from core.kmeans import (
     _normalize_rows,
     _resolve_backend,
 )
+
+if TYPE_CHECKING:
+    from core.data import Dataset
+    from core.metrics import Scores
+    from core.select import Selection
 
 ORDERS = ("keep_hard", "keep_easy", "random")
 #: Rows (and columns) of one similarity block: 2048^2 float64 = 32 MiB.
@@ -92,6 +98,32 @@ class DedupResult:
     def kept_indices(self) -> np.ndarray:
         """Indices of the kept examples, shape (m,), int64, ascending."""
         return np.flatnonzero(self.keep_mask).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class DuplicatePairs:
+    """Removed examples next to the earlier member each one duplicates, most similar first.
+
+    Attributes
+    ----------
+    removed : ndarray of shape (m,), int64
+        Rows removed at ``epsilon``, by decreasing ``max_similarity`` (increasing with
+        ``nearest_threshold=True``; ties: lower row first).
+    duplicate_of : ndarray of shape (m,), int64
+        For each, the row ``semdedup(..., epsilon=epsilon).duplicate_of`` names: the first
+        member earlier in the cluster's order with cosine similarity ``> 1 - epsilon``.
+    similarity : ndarray of shape (m,), float64
+        Cosine similarity of each removed row to its ``duplicate_of`` row.
+    max_similarity : ndarray of shape (m,), float64
+        Each removed row's largest similarity to any earlier member (``>= similarity``).
+    epsilon : float
+    """
+
+    removed: np.ndarray
+    duplicate_of: np.ndarray
+    similarity: np.ndarray
+    max_similarity: np.ndarray
+    epsilon: float
 
 
 # ----------------------------------------------------------------------------- public functions
@@ -156,7 +188,246 @@ def semdedup(
     return _semdedup(x, k, epsilon, order, seed, backend, block_size, progress)
 
 
+def removed_at(result: DedupResult, epsilon: float) -> np.ndarray:
+    """The removal mask at another ``epsilon``, from ``result.max_similarity`` alone.
+
+    Exactly ``~semdedup(...).keep_mask`` of a run with the same embeddings, k, order, seed and
+    backend at this ``epsilon`` (module docstring, step 3): no k-means, no similarities.
+
+    Parameters
+    ----------
+    result : DedupResult
+        A run at any epsilon (0 is fine: it only fixes the clusters and the order).
+    epsilon : float
+        In [0, 1).
+
+    Returns
+    -------
+    ndarray of shape (n,), bool
+        True for the examples removed at ``epsilon``.
+
+    Raises
+    ------
+    ValueError
+        If epsilon is not a number in [0, 1).
+    """
+    return _removed_at(result.max_similarity, _check_epsilon(epsilon))
+
+
+def removed_counts(result: DedupResult, epsilons: object) -> np.ndarray:
+    """How many examples are removed at each of ``epsilons`` (the removal curve), exactly.
+
+    Parameters
+    ----------
+    result : DedupResult
+    epsilons : array_like of shape (m,)
+        Each in [0, 1).
+
+    Returns
+    -------
+    ndarray of shape (m,), int64
+        ``removed_at(result, e).sum()`` for each ``e``, from one sort of ``max_similarity``.
+
+    Raises
+    ------
+    ValueError
+        If an epsilon is not a number in [0, 1).
+    """
+    values = [_check_epsilon(e) for e in np.asarray(epsilons, dtype=object).ravel()]
+    similarity = np.sort(result.max_similarity[~np.isnan(result.max_similarity)])
+    thresholds = 1.0 - np.asarray(values, dtype=np.float64)
+    # Count of similarity > threshold: everything right of the last value <= threshold.
+    return (similarity.size - np.searchsorted(similarity, thresholds, side="right")).astype(
+        np.int64
+    )
+
+
+def duplicate_pairs(
+    embeddings: np.ndarray,
+    result: DedupResult,
+    epsilon: float,
+    *,
+    n: int = 24,
+    nearest_threshold: bool = False,
+) -> DuplicatePairs:
+    """The ``n`` most similar examples removed at ``epsilon``, each with the row it duplicates.
+
+    ``duplicate_of`` is what a fresh :func:`semdedup` run at ``epsilon`` reports (same
+    embeddings, k, order, seed, backend), found for these rows only, so it is cheap for small
+    ``n`` whatever epsilon ``result`` was computed at.
+
+    Parameters
+    ----------
+    embeddings : array_like of shape (n_examples, d)
+        The embeddings ``result`` was computed from.
+    result : DedupResult
+    epsilon : float
+        In [0, 1).
+    n : int
+        At most this many pairs, >= 0.
+    nearest_threshold : bool
+        Instead the ``n`` least similar removed rows (just above ``1 - epsilon``), least
+        similar first: what this epsilon removes that a smaller one would keep.
+
+    Returns
+    -------
+    DuplicatePairs
+
+    Raises
+    ------
+    ValueError
+        Bad embeddings or a row count other than the result's, epsilon not in [0, 1), n < 0.
+    """
+    x = _as_embeddings(embeddings)
+    n_examples = result.keep_mask.shape[0]
+    if x.shape[0] != n_examples:
+        raise ValueError(
+            f"embeddings have {x.shape[0]} rows but the SemDeDup result has {n_examples}"
+        )
+    epsilon = _check_epsilon(epsilon)
+    if isinstance(n, bool) or not isinstance(n, Integral) or n < 0:
+        raise ValueError(f"n={n!r} should be an int >= 0")
+    return _duplicate_pairs(x, result, epsilon, int(n), bool(nearest_threshold))
+
+
+def dedup_outputs(
+    dataset: Dataset,
+    result: DedupResult,
+    *,
+    epsilon: float | None = None,
+    csv_name: str = "kept.csv",
+    extra: dict[str, Any] | None = None,
+) -> tuple[bytes, bytes]:
+    """The kept-rows CSV and manifest bytes that ``python -m core dedup`` writes.
+
+    The CLI and the app both call this, so the same data, k, epsilon, order, seed and backend
+    give the same CSV bytes and the same manifest except ``created_at``.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The dataset ``result`` was computed from (ids, labels and sources are recorded).
+    result : DedupResult
+    epsilon : float, optional
+        Export the removal at this epsilon (:func:`removed_at`); default the result's own.
+    csv_name : str
+        The CSV's file name, recorded in the manifest.
+    extra : dict, optional
+        More JSON-serialisable entries for the manifest's ``extra`` (beside ``semdedup``).
+
+    Returns
+    -------
+    (csv_bytes, manifest_bytes)
+        CSV columns ``index,id,score,cluster,label`` of the kept rows sorted by index (score =
+        cosine distance to the cluster centroid, the SSP score, higher = harder); the manifest
+        as :func:`core.export.manifest_bytes` writes it.
+
+    Raises
+    ------
+    ValueError
+        If epsilon is not a number in [0, 1) or the dataset's row count differs.
+    """
+    from core.export import build_manifest, kept_csv_bytes, manifest_bytes
+
+    if dataset.n != result.keep_mask.shape[0]:
+        raise ValueError(
+            f"dataset has {dataset.n} rows but the SemDeDup result has {result.keep_mask.shape[0]}"
+        )
+    eps = float(str(result.params["epsilon"])) if epsilon is None else _check_epsilon(epsilon)
+    removed = _removed_at(result.max_similarity, eps)
+    scores, selection = _as_scores_and_selection(result, removed, eps)
+    data = kept_csv_bytes(dataset, scores, selection)
+    manifest_extra: dict[str, Any] = {
+        "semdedup": {
+            "rule": "within each k-means cluster, ordered by --order, a member is removed when "
+            "its cosine similarity to any earlier member (removed or not) exceeds 1 - epsilon",
+            "n_removed": int(removed.sum()),
+            "n_kept": int(selection.kept_indices.size),
+            "score": "cosine distance to the cluster centroid (SSP; higher = harder)",
+        },
+        **(extra or {}),
+    }
+    manifest = build_manifest(
+        dataset, scores, selection, csv_bytes=data, csv_name=csv_name, extra=manifest_extra
+    )
+    return data, manifest_bytes(manifest)
+
+
 # ----------------------------------------------------------------------------- private helpers
+
+
+def _removed_at(max_similarity: np.ndarray, epsilon: float) -> np.ndarray:
+    """``max_similarity > 1 - epsilon``; NaN (a cluster's first member) is never removed."""
+    return np.asarray(max_similarity > 1.0 - epsilon)
+
+
+def _as_scores_and_selection(
+    result: DedupResult, removed: np.ndarray, epsilon: float
+) -> tuple[Scores, Selection]:
+    """The export module's view: SSP distances as scores, the kept rows as a selection."""
+    from core.metrics import Scores
+    from core.select import Selection
+
+    n = int(result.keep_mask.shape[0])
+    params = dict(result.params)
+    params["epsilon"] = epsilon
+    params["threshold"] = 1.0 - epsilon
+    params["distance"] = "cosine"
+    scores = Scores("semdedup", result.distances, result.clusters, result.centroids, params)
+    kept = np.flatnonzero(~removed).astype(np.int64)
+    selection = Selection(
+        kept_indices=kept,
+        keep_fraction=kept.size / n,
+        strategy=str(result.params["order"]),
+        n_total=n,
+        balance_by=None,
+        min_ratio=0.0,
+        group_quota=None,
+        always_keep=np.zeros(0, dtype=np.int64),
+        always_drop=np.zeros(0, dtype=np.int64),
+        seed=int(str(result.params["seed"])),
+    )
+    return scores, selection
+
+
+def _duplicate_pairs(
+    x: np.ndarray, result: DedupResult, epsilon: float, n: int, nearest_threshold: bool
+) -> DuplicatePairs:
+    """:func:`duplicate_pairs` on validated input."""
+    removed_mask = _removed_at(result.max_similarity, epsilon)
+    candidates = np.flatnonzero(removed_mask)
+    similarity_key = result.max_similarity[candidates]
+    # Most (or least) similar first; the stable sort keeps lower rows first among ties.
+    key = similarity_key if nearest_threshold else -similarity_key
+    removed = candidates[np.argsort(key, kind="stable")][:n]
+    ordered = _member_order(
+        result.clusters,
+        result.distances,
+        str(result.params["order"]),
+        int(str(result.params["seed"])),
+    )
+    position = np.empty_like(ordered)
+    position[ordered] = np.arange(ordered.size)
+    starts = np.searchsorted(result.clusters[ordered], result.clusters[removed], side="left")
+    threshold = 1.0 - epsilon
+    duplicate_of = np.full(removed.size, -1, dtype=np.int64)
+    similarity = np.full(removed.size, np.nan, dtype=np.float64)
+    for i, row in enumerate(removed.tolist()):
+        earlier = ordered[starts[i] : position[row]]
+        unit = _normalize_rows(np.array(x[np.append(earlier, row)], dtype=np.float32, copy=True))
+        sims = np.clip(unit[:-1].astype(np.float64) @ unit[-1].astype(np.float64), -1.0, 1.0)
+        above = np.flatnonzero(sims > threshold)
+        # The blocked pass may differ in the last bit; fall back to the most similar member.
+        pick = int(above[0]) if above.size else int(np.argmax(sims))
+        duplicate_of[i] = earlier[pick]
+        similarity[i] = sims[pick]
+    return DuplicatePairs(
+        removed=removed.astype(np.int64),
+        duplicate_of=duplicate_of,
+        similarity=similarity,
+        max_similarity=result.max_similarity[removed].astype(np.float64),
+        epsilon=epsilon,
+    )
 
 
 def _check_epsilon(epsilon: object) -> float:
@@ -195,15 +466,7 @@ def _semdedup(
     distances = dist[:, 0].astype(np.float64)
     unit = _normalize_rows(np.array(x, dtype=np.float32, copy=True))
 
-    index = np.arange(n)
-    if order == "keep_hard":
-        key = -distances
-    elif order == "keep_easy":
-        key = distances
-    else:
-        key = np.random.default_rng([seed, 2]).permutation(n).astype(np.float64)
-    # Grouped by cluster, then by the order's key, then by index.
-    ordered = np.lexsort((index, key, clusters))
+    ordered = _member_order(clusters, distances, order, seed)
     sizes = np.bincount(clusters, minlength=k)
     starts = np.concatenate([[0], np.cumsum(sizes)])
 
@@ -247,6 +510,18 @@ def _semdedup(
         n_removed=int(n - keep_mask.sum()),
         params=params,
     )
+
+
+def _member_order(clusters: np.ndarray, distances: np.ndarray, order: str, seed: int) -> np.ndarray:
+    """Row numbers grouped by cluster, then by the order's key, then by index (ties)."""
+    n = clusters.shape[0]
+    if order == "keep_hard":
+        key = -distances
+    elif order == "keep_easy":
+        key = distances
+    else:
+        key = np.random.default_rng([seed, 2]).permutation(n).astype(np.float64)
+    return np.lexsort((np.arange(n), key, clusters))
 
 
 def _cluster_duplicates(

@@ -338,3 +338,36 @@ def theory_cached(
         seeds=range(n_seeds),
         progress=_progress,
     )
+
+
+# --- Deduplicate ---
+
+if TYPE_CHECKING:
+    from core.semdedup import DedupResult
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def dedup_cached(
+    dataset_key: str,
+    k: int,
+    seed: int,
+    backend: str,
+    order: str,
+    _progress: LiveProgress | None = None,
+) -> DedupResult:
+    """``core.semdedup.semdedup`` at epsilon 0, computed once per key.
+
+    Its ``max_similarity`` gives the removal at any epsilon (``core.semdedup.removed_at``), so the
+    page's epsilon slider never reruns k-means or the similarity pass.
+    """
+    from core.semdedup import semdedup
+
+    return semdedup(
+        get_dataset(dataset_key).embeddings,
+        k=k,
+        epsilon=0.0,
+        order=order,
+        seed=seed,
+        backend=backend,
+        progress=_progress,
+    )

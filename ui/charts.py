@@ -482,3 +482,82 @@ def theory_figure(
         legend={"orientation": "h", "y": -0.25},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )
+
+
+# --- Deduplicate ---
+
+#: Epsilons the removal curve is drawn at (log-spaced; the page's slider stays inside).
+EPSILON_GRID = np.geomspace(1e-4, 0.3, 121)
+
+
+def removal_curve_figure(
+    epsilons: np.ndarray,
+    removed_counts: np.ndarray,
+    n: int,
+    *,
+    epsilon: float,
+    n_removed: int,
+    title: str = "Fraction removed vs ε (duplicates: cosine similarity > 1 − ε)",
+) -> go.Figure:
+    """Line of the removed fraction against epsilon (log axis), the current epsilon marked.
+
+    Parameters
+    ----------
+    epsilons : ndarray of shape (m,)
+        Increasing, > 0.
+    removed_counts : ndarray of shape (m,)
+        Examples removed at each epsilon (``core.semdedup.removed_counts``).
+    n : int
+        Number of examples.
+    epsilon, n_removed : float, int
+        The current slider position and its removed count, drawn as a marker.
+    """
+    fig = go.Figure()
+    fig.add_scatter(
+        x=epsilons,
+        y=np.asarray(removed_counts) / n,
+        mode="lines",
+        line={"color": KEPT_COLOR, "shape": "hv"},
+        name="removed",
+        hovertemplate="ε %{x:.4g}<br>removed %{y:.1%}<extra></extra>",
+    )
+    fig.add_scatter(
+        x=[epsilon],
+        y=[n_removed / n],
+        mode="markers",
+        marker={"color": CUT_COLOR, "size": 11},
+        name="current ε",
+        hovertemplate=f"ε {epsilon:g}<br>removed {n_removed:,} of {n:,} (%{{y:.1%}})<extra></extra>",
+    )
+    fig.add_vline(x=epsilon, line_color=CUT_COLOR, line_dash="dash")
+    ticks = [v for v in (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3) if v <= epsilons[-1]]
+    fig.update_xaxes(
+        title="ε (log scale)", type="log", tickvals=ticks, ticktext=[f"{v:g}" for v in ticks]
+    )
+    fig.update_yaxes(title="fraction removed", range=[0, 1.02], tickformat=".0%")
+    return _layout(fig, title=title, showlegend=False)
+
+
+def removed_per_group_figure(
+    groups: np.ndarray, group_names: list[str], removed_mask: np.ndarray, *, group_title: str
+) -> go.Figure:
+    """Removed examples per group (class or cluster); hover and labels give the group's share."""
+    n_groups = len(group_names)
+    sizes = np.bincount(groups, minlength=n_groups)
+    removed = np.bincount(groups[removed_mask], minlength=n_groups)
+    share = removed / np.maximum(sizes, 1)
+    fig = go.Figure(
+        go.Bar(
+            x=group_names,
+            y=removed,
+            marker_color=CUT_COLOR,
+            text=[f"{s:.0%}" for s in share],
+            textposition="outside",
+            customdata=np.column_stack([sizes, share]),
+            hovertemplate=f"{group_title} %{{x}}<br>removed %{{y:,}} of %{{customdata[0]:,}}"
+            " (%{customdata[1]:.1%})<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title=group_title, type="category")
+    fig.update_yaxes(title="removed examples", rangemode="tozero")
+    return _layout(fig, title=f"Removed per {group_title} (label: share of the {group_title})")

@@ -61,3 +61,66 @@ def render_gallery(
     # Nearest-neighbour enlargement keeps 8x8 digits crisp; the browser would blur them.
     images = upscale_nearest(dataset.thumbnails[rows], min_size=width)
     st.image(list(images), caption=captions, width=width)
+
+
+# --- Deduplicate ---
+
+
+def render_pairs(
+    dataset: Dataset,
+    removed: Sequence[int],
+    duplicate_of: Sequence[int],
+    similarity: Sequence[float],
+    max_similarity: Sequence[float],
+    *,
+    width: int = 84,
+    empty: str = "No duplicates at this ε.",
+) -> None:
+    """Each removed example beside the earlier one it duplicates, captioned with their cosine.
+
+    Images: one picture per pair (removed left, the one it duplicates right). Otherwise a table
+    with both ids, labels and text snippets. ``max_similarity`` (to any earlier member) is shown
+    too where it is higher than the similarity to ``duplicate_of`` (the first one over 1 - ε).
+    """
+    pairs = [(int(a), int(b), float(s)) for a, b, s in zip(removed, duplicate_of, similarity)]
+    best = [float(m) for m in max_similarity]
+    if not pairs:
+        st.caption(empty)
+        return
+    labels = dataset.label_strings()
+    if dataset.thumbnails is None:
+        table = pd.DataFrame(
+            {
+                "cosine": [s for _, _, s in pairs],
+                "max cosine": best[: len(pairs)],
+                "removed row": [a for a, _, _ in pairs],
+                "removed id": [str(dataset.ids[a]) for a, _, _ in pairs],
+                "duplicate of row": [b for _, b, _ in pairs],
+                "duplicate of id": [str(dataset.ids[b]) for _, b, _ in pairs],
+            }
+        )
+        if labels is not None:
+            table.insert(3, "removed label", [str(labels[a]) for a, _, _ in pairs])
+            table["duplicate of label"] = [str(labels[b]) for _, b, _ in pairs]
+        if dataset.media_kind == "text" and dataset.media is not None:
+            table["removed text"] = [str(dataset.media[a])[:200] for a, _, _ in pairs]
+            table["duplicate of text"] = [str(dataset.media[b])[:200] for _, b, _ in pairs]
+        st.dataframe(table, hide_index=True, width="stretch")
+        return
+    import numpy as np
+
+    from core.inspection import upscale_nearest
+
+    images = []
+    for a, b, _ in pairs:
+        left, right = upscale_nearest(dataset.thumbnails[[a, b]], min_size=width)
+        # A thin grey rule inside the pair; the gallery's own spacing separates pairs.
+        rule = np.full((left.shape[0], 2, *left.shape[2:]), 128, left.dtype)
+        images.append(np.concatenate([left, rule, right], axis=1))
+    captions = [
+        f"cos {s:.5f}"
+        + (f" (max {m:.5f})" if m > s + 5e-6 else "")
+        + (f" · {labels[a]} | {labels[b]}" if labels is not None else "")
+        for (a, b, s), m in zip(pairs, best)
+    ]
+    st.image(images, caption=captions, width=2 * width + 2)

@@ -21,10 +21,8 @@ from core.cli._common import (
 )
 from core.cli._progress_bar import lazy_progress_bar
 from core.data import Dataset
-from core.export import build_manifest, kept_csv_bytes, manifest_bytes, write_atomic
-from core.metrics import Scores
-from core.select import Selection
-from core.semdedup import DEFAULT_BLOCK_SIZE, ORDERS, DedupResult, semdedup
+from core.export import write_atomic
+from core.semdedup import DEFAULT_BLOCK_SIZE, ORDERS, DedupResult, dedup_outputs, semdedup
 
 #: Columns of the optional ``--removed`` CSV.
 REMOVED_COLUMNS = ("index", "id", "duplicate_of", "duplicate_of_id", "cluster", "label")
@@ -106,28 +104,16 @@ def run_dedup(args: argparse.Namespace) -> int:
     check_k(args.k, dataset.n)
 
     result = _dedup(args, dataset)
-    scores, selection = _as_scores_and_selection(result)
-    data = kept_csv_bytes(dataset, scores, selection)
     removed_data = None if removed_path is None else _removed_csv_bytes(dataset, result)
-    extra: dict[str, object] = {
-        "semdedup": {
-            "rule": "within each k-means cluster, ordered by --order, a member is removed when "
-            "its cosine similarity to any earlier member (removed or not) exceeds 1 - epsilon",
-            "n_removed": result.n_removed,
-            "n_kept": int(result.keep_mask.sum()),
-            "score": "cosine distance to the cluster centroid (SSP; higher = harder)",
-        }
-    }
+    extra: dict[str, object] = {}
     if removed_path is not None and removed_data is not None:
         extra["removed_output"] = {
             "name": removed_path.name,
             "size": len(removed_data),
             "sha256": hashlib.sha256(removed_data).hexdigest(),
         }
-    manifest = build_manifest(
-        dataset, scores, selection, csv_bytes=data, csv_name=out.name, extra=extra
-    )
-    manifest_data = manifest_bytes(manifest)
+    # The app's Deduplicate page calls the same function: same bytes for the same parameters.
+    data, manifest_data = dedup_outputs(dataset, result, csv_name=out.name, extra=extra)
 
     written: list[Path] = []
     try:
@@ -163,28 +149,6 @@ def _dedup(args: argparse.Namespace, dataset: Dataset) -> DedupResult:
             block_size=args.block_size,
             progress=progress,
         )
-
-
-def _as_scores_and_selection(result: DedupResult) -> tuple[Scores, Selection]:
-    """The export module's view: SSP distances as scores, the kept rows as a selection."""
-    n = int(result.keep_mask.shape[0])
-    params = dict(result.params)
-    params["distance"] = "cosine"
-    scores = Scores("semdedup", result.distances, result.clusters, result.centroids, params)
-    kept = result.kept_indices
-    selection = Selection(
-        kept_indices=kept,
-        keep_fraction=kept.size / n,
-        strategy=str(result.params["order"]),
-        n_total=n,
-        balance_by=None,
-        min_ratio=0.0,
-        group_quota=None,
-        always_keep=np.zeros(0, dtype=np.int64),
-        always_drop=np.zeros(0, dtype=np.int64),
-        seed=int(str(result.params["seed"])),
-    )
-    return scores, selection
 
 
 def _removed_csv_bytes(dataset: Dataset, result: DedupResult) -> bytes:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
-from core.semdedup import semdedup
+from core.data import make_dataset
+from core.semdedup import dedup_outputs, duplicate_pairs, removed_at, removed_counts, semdedup
 
 
 def _unit(degrees: float, plane: tuple[int, int] = (0, 1), d: int = 5) -> np.ndarray:
@@ -182,3 +185,80 @@ def test_bad_embeddings_raise(planted: np.ndarray) -> None:
         semdedup(planted[0], k=1, epsilon=0.05)
     with pytest.raises(ValueError, match=r"real-valued numeric"):
         semdedup(np.array([["a", "b"]]), k=1, epsilon=0.05)
+
+
+# --- thresholding one run at other epsilons (the app's Deduplicate page) --------------------
+
+
+@pytest.mark.parametrize("order", ["keep_hard", "keep_easy", "random"])
+def test_removed_at_and_removed_counts_equal_fresh_runs(order: str) -> None:
+    embeddings, _ = _noisy_copies()
+    base = semdedup(embeddings, k=4, epsilon=0.0, order=order, seed=3)
+    epsilons = [0.0, 0.0005, 0.001, 0.01, 0.05, 0.3]
+    for epsilon, count in zip(epsilons, removed_counts(base, epsilons), strict=True):
+        fresh = semdedup(embeddings, k=4, epsilon=epsilon, order=order, seed=3)
+        np.testing.assert_array_equal(removed_at(base, epsilon), ~fresh.keep_mask)
+        assert count == fresh.n_removed
+
+
+@pytest.mark.parametrize("order", ["keep_hard", "keep_easy", "random"])
+def test_duplicate_pairs_name_what_a_fresh_run_names(order: str) -> None:
+    embeddings, _ = _noisy_copies()
+    base = semdedup(embeddings, k=4, epsilon=0.0, order=order, seed=1)
+    for epsilon in (0.001, 0.05):
+        fresh = semdedup(embeddings, k=4, epsilon=epsilon, order=order, seed=1)
+        pairs = duplicate_pairs(embeddings, base, epsilon, n=1000)
+        assert pairs.removed.size == fresh.n_removed
+        np.testing.assert_array_equal(pairs.duplicate_of, fresh.duplicate_of[pairs.removed])
+        assert (np.diff(pairs.max_similarity) <= 0).all()  # most similar first
+        assert (pairs.similarity > 1 - epsilon).all()
+        assert (pairs.similarity <= pairs.max_similarity + 1e-12).all()
+    assert duplicate_pairs(embeddings, base, 0.05, n=5).removed.size == 5
+    nearest = duplicate_pairs(embeddings, base, 0.05, n=5, nearest_threshold=True)
+    np.testing.assert_array_equal(nearest.removed, pairs.removed[::-1][:5])  # no ties here
+    assert (np.diff(nearest.max_similarity) >= 0).all()
+
+
+def test_duplicate_pairs_on_planted_rows(planted: np.ndarray) -> None:
+    result = semdedup(planted, k=3, epsilon=0.0)
+    pairs = duplicate_pairs(planted, result, 0.01)
+    # Row 7 is an exact copy of row 5 (similarity 1) and comes first; rows 1 and 2 are 1 degree
+    # from rows 0 and 3 (equal similarities up to rounding, so either may come second).
+    assert pairs.removed[0] == 7
+    assert dict(zip(pairs.removed.tolist(), pairs.duplicate_of.tolist(), strict=True)) == {
+        7: 5,
+        1: 0,
+        2: 3,
+    }
+    np.testing.assert_allclose(pairs.similarity, [1.0, *[np.cos(np.deg2rad(1.0))] * 2], atol=1e-6)
+
+
+def test_dedup_outputs_thresholded_equal_a_fresh_run() -> None:
+    embeddings, _ = _noisy_copies()
+    dataset = make_dataset(embeddings, labels=np.arange(len(embeddings)) % 3)
+    base = semdedup(embeddings, k=4, epsilon=0.0)
+    fresh = semdedup(embeddings, k=4, epsilon=0.01)
+    csv_a, manifest_a = dedup_outputs(dataset, base, epsilon=0.01)
+    csv_b, manifest_b = dedup_outputs(dataset, fresh)
+    assert csv_a == csv_b
+    assert len(csv_a.decode().splitlines()) == 1 + len(embeddings) - fresh.n_removed
+    parsed_a, parsed_b = json.loads(manifest_a), json.loads(manifest_b)
+    assert parsed_a.pop("created_at")
+    assert parsed_b.pop("created_at")
+    assert parsed_a == parsed_b
+    assert parsed_a["score_params"]["epsilon"] == 0.01
+    assert parsed_a["extra"]["semdedup"]["n_removed"] == fresh.n_removed
+
+
+def test_thresholding_bad_arguments_raise(planted: np.ndarray) -> None:
+    result = semdedup(planted, k=3, epsilon=0.0)
+    with pytest.raises(ValueError, match=r"epsilon=1.0 should be in \[0, 1\)"):
+        removed_at(result, 1.0)
+    with pytest.raises(ValueError, match=r"epsilon=-0.5 should be in \[0, 1\)"):
+        removed_counts(result, [0.1, -0.5])
+    with pytest.raises(ValueError, match=r"n=-1 should be an int >= 0"):
+        duplicate_pairs(planted, result, 0.01, n=-1)
+    with pytest.raises(ValueError, match=r"embeddings have 8 rows but the SemDeDup result has 9"):
+        duplicate_pairs(planted[:8], result, 0.01)
+    with pytest.raises(ValueError, match=r"dataset has 8 rows but the SemDeDup result has 9"):
+        dedup_outputs(make_dataset(planted[:8]), result)
