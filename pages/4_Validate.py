@@ -45,6 +45,15 @@ compare = left.multiselect(
     help="Adds their keep-hard and keep-easy curves on the same splits and probe (random "
     "pruning ignores the metric, so it is drawn once). Each metric adds scoring and probes.",
 )
+strategies = left.multiselect(
+    "Strategies",
+    list(state.STRATEGY_LABELS),
+    default=["keep_hard", "keep_easy", "random"],
+    format_func=state.STRATEGY_LABELS.__getitem__,
+    key="curve_strategies",
+    help="CCS and Moderate are score-based like keep hard / keep easy (CCS: beta = 0.1, "
+    "50 strata).",
+)
 overlay = right.checkbox(
     "Overlay the unbalanced curve", key="curve_unbalanced", disabled=balance == "none"
 )
@@ -74,6 +83,7 @@ request = (
     tuple(compare),
     always_keep,
     always_drop,
+    tuple(strategies),
 )
 run, cancel = st.columns([1, 8])
 if run.button("Run", type="primary", key="curve_run"):

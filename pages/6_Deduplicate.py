@@ -18,7 +18,7 @@ ORDER_LABELS = {
     "random": "Random survivor (seeded)",
 }
 
-settings, dataset = start_page("Deduplicate")
+settings, dataset = start_page("Deduplicate", needs_k=True)
 st.title("Deduplicate (SemDeDup)")
 st.caption(
     "Abbas et al. 2023: within each k-means cluster of the L2-normalised embeddings, members are "

@@ -281,6 +281,7 @@ def curve_cached(
     compare_metrics: tuple[str, ...] = (),
     always_keep: tuple[int, ...] = (),
     always_drop: tuple[int, ...] = (),
+    strategies: tuple[str, ...] = ("keep_hard", "keep_easy", "random"),
     _progress: LiveProgress | None = None,
 ) -> CurveResult:
     """``core.curve.pruning_curve`` for the dataset and settings, computed once per key.
@@ -304,6 +305,7 @@ def curve_cached(
         dataset.labels,
         metric=metric,
         compare_metrics=compare_metrics,
+        strategies=strategies,
         fractions=fractions,
         seeds=seeds,
         k=k if uses_k & {metric, *compare_metrics} else None,

@@ -288,8 +288,20 @@ def class_composition_figure(
 
 import pandas as pd  # noqa: E402  (appended section; streamlit already imports pandas)
 
-STRATEGY_COLORS = {"keep_hard": "#d62728", "keep_easy": "#2ca02c", "random": "#7f7f7f"}
-STRATEGY_NAMES = {"keep_hard": "keep hard", "keep_easy": "keep easy", "random": "random"}
+STRATEGY_COLORS = {
+    "keep_hard": "#d62728",
+    "keep_easy": "#2ca02c",
+    "random": "#7f7f7f",
+    "ccs": "#9467bd",
+    "moderate": "#ff7f0e",
+}
+STRATEGY_NAMES = {
+    "keep_hard": "keep hard",
+    "keep_easy": "keep easy",
+    "random": "random",
+    "ccs": "CCS",
+    "moderate": "moderate",
+}
 
 
 def _rgba(hex_color: str, alpha: float) -> str:

@@ -22,12 +22,19 @@ if TYPE_CHECKING:
 SCORE_NOTE = "Scores: **higher = harder** (farther from its prototype, less typical)."
 
 
-def start_page(title: str, *, layout: str = "wide") -> tuple[state.Settings, Dataset]:
-    """Configure the page, restore session state, load the current dataset, draw the sidebar."""
+def start_page(
+    title: str, *, layout: str = "wide", needs_k: bool = False
+) -> tuple[state.Settings, Dataset]:
+    """Configure the page, restore session state, load the current dataset, draw the sidebar.
+
+    ``needs_k``: the page runs k-means itself, so the sidebar's k stays editable.
+    """
     st.set_page_config(page_title=f"{title} · prunescope", layout=layout)  # type: ignore[arg-type]
     state.init_state()
     dataset = load_current_dataset()
-    state.render_sidebar(n_examples=dataset.n, has_labels=dataset.labels is not None)
+    state.render_sidebar(
+        n_examples=dataset.n, has_labels=dataset.labels is not None, needs_k=needs_k
+    )
     return state.settings(), dataset
 
 

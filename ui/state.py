@@ -184,8 +184,14 @@ def clear_pins() -> None:
     st.session_state["pins_drop"] = ()
 
 
-def render_sidebar(*, n_examples: int | None = None, has_labels: bool = True) -> None:
-    """Draw the shared score controls (metric, k, seed, distance, backend) in the sidebar."""
+def render_sidebar(
+    *, n_examples: int | None = None, has_labels: bool = True, needs_k: bool = False
+) -> None:
+    """Draw the shared score controls (metric, k, seed, distance, backend) in the sidebar.
+
+    ``needs_k``: the page itself runs k-means (Deduplicate), so k and backend stay editable
+    whatever the metric.
+    """
     state = st.session_state
     metrics = [m for m in METRIC_LABELS if has_labels or m not in LABEL_METRICS]
     if state["metric"] not in metrics:
@@ -200,7 +206,7 @@ def render_sidebar(*, n_examples: int | None = None, has_labels: bool = True) ->
             key="metric",
             help="\n".join(f"- **{METRIC_LABELS[m]}**: {METRIC_HELP[m]}" for m in metrics),
         )
-        uses_k = state["metric"] in K_METRICS
+        uses_k = needs_k or state["metric"] in K_METRICS
         uses_distance = state["metric"] != "random"
         st.number_input(
             "k (clusters; neighbours for k-NN metrics)",

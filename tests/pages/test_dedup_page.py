@@ -126,3 +126,19 @@ def test_download_equals_cli_output(
     n_kept = len(downloads["kept.csv"].decode().splitlines()) - 1
     assert _metric(at, "Kept") == f"{n_kept:,}"
     assert app_manifest["n_kept"] == n_kept
+
+
+def test_k_stays_editable_when_the_metric_ignores_it() -> None:
+    # SemDeDup always runs k-means, so the sidebar's k must not be disabled by a k-free metric.
+    at = _app(metric="random")
+    k_input = at.sidebar.number_input(key="k")
+    assert not k_input.disabled
+    k_input.set_value(3).run()
+    assert not at.exception
+    expected = semdedup(
+        _synthetic_dataset(*(int(p) for p in DATASET_KEY.split(":")[1:])).embeddings,
+        k=3,
+        epsilon=float(at.session_state["dedup_epsilon"]),
+        seed=0,
+    )
+    assert _metric(at, "Removed") == f"{expected.n_removed:,}"

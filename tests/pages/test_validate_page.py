@@ -135,3 +135,16 @@ def _figure(at: AppTest) -> dict:
 
     chart = at.get("plotly_chart")[0]
     return json.loads(chart.proto.spec)
+
+
+def test_chosen_strategies_are_the_curves_drawn() -> None:
+    at = _ready()
+    at.multiselect(key="curve_strategies").set_value(["ccs", "moderate", "random"])
+    at.button(key="curve_run").click().run()
+    assert not at.exception
+    assert not at.error
+    table = at.dataframe[0].value
+    assert set(table["strategy"]) == {"ccs", "moderate", "random"}
+    assert len(table) == 3 * 2  # strategies x fractions
+    full = table[table["keep_fraction"] == 1.0]["accuracy_mean"]
+    assert full.nunique() == 1  # f = 1 keeps the whole train split for every strategy
