@@ -1,7 +1,8 @@
 """prunescope landing page: what the tool does, the dataset picker and a summary of the data.
 
-Navigation comes from the ``pages/`` folder alone (no ``st.navigation``), so a deep link such as
-``/Map`` runs that page directly; every page restores the dataset and settings from session state.
+Navigation comes from the ``pages/`` folder alone (no programmatic navigation), so a deep link
+such as ``/Map`` runs that page directly; every page restores the dataset and settings from
+session state.
 """
 
 from __future__ import annotations

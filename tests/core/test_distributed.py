@@ -154,7 +154,9 @@ def test_open_npy_reads_lazily_and_pickles_as_path(tmp_path: Path, embeddings: n
 
 
 def test_open_npy_rejects_bad_files(tmp_path: Path) -> None:
-    np.save(tmp_path / "obj.npy", np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+    np.save(
+        tmp_path / "obj.npy", np.array([{"a": 1}, None], dtype=object)
+    )  # np.save pickles objects
     with pytest.raises(ValueError, match=r"pickled/object arrays are not accepted"):
         open_npy(tmp_path / "obj.npy")
     np.save(tmp_path / "flat.npy", np.zeros(4))

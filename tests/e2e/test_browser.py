@@ -1,11 +1,11 @@
 """One real-browser test: streamlit run app.py, select and pin on the map, prune, download, compare.
 
-Drives Debian's ``/usr/bin/chromium`` (never ``playwright install``). Without Chromium the test
-skips locally and fails when the ``CI`` environment variable is set. The dataset is the default
-shipped sample (``ui.state.default_dataset_key``) unless ``PRUNESCOPE_SAMPLE`` names another key;
-the projection is PCA unless ``PRUNESCOPE_PROJECTION`` says otherwise (UMAP's first run compiles
-numba kernels for 20-45 s). Screenshots of every page go to ``test-output/screenshots/``.
-"""
+Drives Debian's ``/usr/bin/chromium`` (Playwright's own browser downloads are never used). Without
+Chromium the test skips locally and fails when the ``CI`` environment variable is set. The dataset
+is the default shipped sample (``ui.state.default_dataset_key``) unless ``PRUNESCOPE_SAMPLE`` names
+another key; the projection is PCA unless ``PRUNESCOPE_PROJECTION`` says otherwise (UMAP's first
+run compiles numba kernels for 20-45 s). Screenshots of every page go to ``test-
+output/screenshots/``. """
 
 from __future__ import annotations
 
