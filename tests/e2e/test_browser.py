@@ -4,8 +4,9 @@ Drives Debian's ``/usr/bin/chromium`` (Playwright's own browser downloads are ne
 Chromium the test skips locally and fails when the ``CI`` environment variable is set. The dataset
 is the default shipped sample (``ui.state.default_dataset_key``) unless ``PRUNESCOPE_SAMPLE`` names
 another key; the projection is PCA unless ``PRUNESCOPE_PROJECTION`` says otherwise (UMAP's first
-run compiles numba kernels for 20-45 s). Screenshots of every page go to ``test-
-output/screenshots/``. """
+run compiles numba kernels for 20-45 s). Screenshots of every page go to
+``test-output/screenshots/``.
+"""
 
 from __future__ import annotations
 
