@@ -483,36 +483,13 @@ def records_dataset(
     )
 
 
-def dynamics_manifest(
-    dataset: Dataset,
-    scores: Scores,
-    selection: Selection | None,
-    *,
-    csv_bytes: bytes,
-    csv_name: str,
-    created_at: str | None = None,
-) -> dict[str, Any]:
-    """``core.export.build_manifest`` for scores from training records (``d`` is null)."""
-    from core.export import build_manifest
-
-    return build_manifest(
-        dataset,
-        scores,
-        selection,
-        csv_bytes=csv_bytes,
-        csv_name=csv_name,
-        created_at=created_at,
-        extra={"scored_from": "training records"},
-    )
-
-
 def write_dynamics_outputs(
     out_csv: str | Path, dataset: Dataset, scores: Scores, selection: Selection | None
 ) -> tuple[Path, Path]:
     """Write the scores CSV (``selection=None``) or kept CSV and ``<stem>.manifest.json``.
 
-    Same files and columns as :func:`core.export.write_prune_outputs`, each written atomically;
-    the only difference is the manifest's ``d`` (null) and ``extra`` (``scored_from``).
+    :func:`core.export.write_prune_outputs` with ``extra={"scored_from": "training records"}``;
+    the manifest's ``d`` is null because records carry no embeddings.
 
     Raises
     ------
@@ -521,25 +498,11 @@ def write_dynamics_outputs(
     OSError
         When a file cannot be written.
     """
-    from core.export import kept_csv_bytes, manifest_bytes, scores_csv_bytes, write_atomic
+    from core.export import write_prune_outputs
 
-    csv_path = Path(out_csv)
-    if not csv_path.parent.is_dir():
-        raise ValueError(f"output directory {csv_path.parent} does not exist")
-    manifest_path = csv_path.with_name(f"{csv_path.stem}.manifest.json")
-    if selection is None:
-        data = scores_csv_bytes(dataset, scores)
-    else:
-        data = kept_csv_bytes(dataset, scores, selection)
-    manifest = dynamics_manifest(dataset, scores, selection, csv_bytes=data, csv_name=csv_path.name)
-    manifest_data = manifest_bytes(manifest)
-    write_atomic(csv_path, data)
-    try:
-        write_atomic(manifest_path, manifest_data)
-    except BaseException:
-        csv_path.unlink(missing_ok=True)
-        raise
-    return csv_path, manifest_path
+    return write_prune_outputs(
+        out_csv, dataset, scores, selection, extra={"scored_from": "training records"}
+    )
 
 
 # ----------------------------------------------------------------------------- validation

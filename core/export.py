@@ -295,6 +295,8 @@ def write_prune_outputs(
     dataset: Dataset,
     scores: Scores,
     selection: Selection | None,
+    *,
+    extra: dict[str, Any] | None = None,
 ) -> tuple[Path, Path]:
     """Write the kept-index CSV and ``<stem>.manifest.json`` beside it, each atomically.
 
@@ -308,6 +310,8 @@ def write_prune_outputs(
         Path of the CSV; its directory must exist.
     dataset, scores : Dataset, Scores
     selection : Selection or None
+    extra : dict, optional
+        Recorded under the manifest's ``extra`` key.
 
     Returns
     -------
@@ -330,7 +334,9 @@ def write_prune_outputs(
         data = scores_csv_bytes(dataset, scores)
     else:
         data = kept_csv_bytes(dataset, scores, selection)
-    manifest = build_manifest(dataset, scores, selection, csv_bytes=data, csv_name=csv_path.name)
+    manifest = build_manifest(
+        dataset, scores, selection, csv_bytes=data, csv_name=csv_path.name, extra=extra
+    )
     manifest_data = manifest_bytes(manifest)
     write_atomic(csv_path, data)
     try:
