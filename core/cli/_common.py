@@ -123,6 +123,37 @@ def ids_to_indices(dataset: Dataset, values: list[str], flag: str) -> np.ndarray
     return np.unique(np.array([position[identifier] for identifier in wanted], dtype=np.int64))
 
 
+def pins_from_args(dataset: Dataset, args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
+    """``--always-keep``/``--always-drop`` as row indices, checked against ``--keep``'s count.
+
+    Raises
+    ------
+    ValueError
+        When an id is unknown, pinned both ways, or the pins cannot fit the kept count.
+    """
+    from core.select import kept_count
+
+    always_keep = ids_to_indices(dataset, args.always_keep, "--always-keep")
+    always_drop = ids_to_indices(dataset, args.always_drop, "--always-drop")
+    both = np.intersect1d(always_keep, always_drop)
+    if both.size:
+        raise ValueError(
+            f"ids in both --always-keep and --always-drop: {', '.join(dataset.ids[both][:5])}"
+        )
+    n_kept = kept_count(dataset.n, args.keep)
+    if always_keep.size > n_kept:
+        raise ValueError(
+            f"--always-keep pins {always_keep.size} ids but --keep {args.keep} keeps only "
+            f"{n_kept} of {dataset.n}"
+        )
+    if dataset.n - always_drop.size < n_kept:
+        raise ValueError(
+            f"--always-drop pins {always_drop.size} ids, leaving {dataset.n - always_drop.size} "
+            f"examples, fewer than the {n_kept} that --keep {args.keep} keeps"
+        )
+    return always_keep, always_drop
+
+
 def parse_numbers(text: str, flag: str, kind: Callable[[str], _Number]) -> tuple[_Number, ...]:
     """The comma-separated numbers of ``text`` (``kind`` is ``float`` or ``int``), at least one."""
     noun = "integer" if kind is int else "number"

@@ -6,15 +6,13 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from core.cli._common import (
     add_out_option,
     add_pin_options,
     add_seed_option,
     checked_out_path,
-    ids_to_indices,
     parse_numbers,
+    pins_from_args,
 )
 from core.dynamics import (
     DYNAMICS_METRICS,
@@ -23,7 +21,7 @@ from core.dynamics import (
     score_records,
     write_dynamics_outputs,
 )
-from core.select import DEFAULT_CCS_BETA, STRATEGIES, kept_count, select_kept
+from core.select import DEFAULT_CCS_BETA, STRATEGIES, select_kept
 
 if TYPE_CHECKING:
     from core.data import Dataset
@@ -145,24 +143,7 @@ def run_score_dynamics(args: argparse.Namespace) -> int:
         )
         return 0
 
-    always_keep = ids_to_indices(dataset, args.always_keep, "--always-keep")
-    always_drop = ids_to_indices(dataset, args.always_drop, "--always-drop")
-    both = np.intersect1d(always_keep, always_drop)
-    if both.size:
-        raise ValueError(
-            f"ids in both --always-keep and --always-drop: {', '.join(dataset.ids[both][:5])}"
-        )
-    n_kept = kept_count(dataset.n, args.keep)
-    if always_keep.size > n_kept:
-        raise ValueError(
-            f"--always-keep pins {always_keep.size} ids but --keep {args.keep} keeps only "
-            f"{n_kept} of {dataset.n}"
-        )
-    if dataset.n - always_drop.size < n_kept:
-        raise ValueError(
-            f"--always-drop pins {always_drop.size} ids, leaving {dataset.n - always_drop.size} "
-            f"examples, fewer than the {n_kept} that --keep {args.keep} keeps"
-        )
+    always_keep, always_drop = pins_from_args(dataset, args)
     min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
     selection = select_kept(
         scores.values,

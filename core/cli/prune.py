@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 
-import numpy as np
-
 from core import metrics
 from core._progress import ProgressFn
 from core.cli._common import (
@@ -17,14 +15,14 @@ from core.cli._common import (
     add_seed_option,
     check_k,
     checked_out_path,
-    ids_to_indices,
     load_dataset_from_args,
+    pins_from_args,
 )
 from core.cli._progress_bar import lazy_progress_bar
 from core.data import Dataset
 from core.export import write_prune_outputs
 from core.metrics import DISTANCES, METRICS, Scores, compute_scores
-from core.select import DEFAULT_CCS_BETA, STRATEGIES, kept_count, select_kept
+from core.select import DEFAULT_CCS_BETA, STRATEGIES, select_kept
 
 BALANCE_BY = ("label", "cluster")
 DEFAULT_MIN_RATIO = 0.5  # used when --balance-by is given without --min-ratio
@@ -184,25 +182,7 @@ def run_prune(args: argparse.Namespace) -> int:
         )
     if args.balance_by == "cluster" and args.metric == "random":
         raise ValueError("--balance-by cluster needs a prototype metric; --metric random has none")
-    always_keep = ids_to_indices(dataset, args.always_keep, "--always-keep")
-    always_drop = ids_to_indices(dataset, args.always_drop, "--always-drop")
-    both = np.intersect1d(always_keep, always_drop)
-    if both.size:
-        raise ValueError(
-            f"ids in both --always-keep and --always-drop: {', '.join(dataset.ids[both][:5])}"
-        )
-
-    n_kept = kept_count(dataset.n, args.keep)
-    if always_keep.size > n_kept:
-        raise ValueError(
-            f"--always-keep pins {always_keep.size} ids but --keep {args.keep} keeps only "
-            f"{n_kept} of {dataset.n}"
-        )
-    if dataset.n - always_drop.size < n_kept:
-        raise ValueError(
-            f"--always-drop pins {always_drop.size} ids, leaving {dataset.n - always_drop.size} "
-            f"examples, fewer than the {n_kept} that --keep {args.keep} keeps"
-        )
+    always_keep, always_drop = pins_from_args(dataset, args)
 
     scores = _score(args, dataset)
     groups = None
