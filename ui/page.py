@@ -95,6 +95,7 @@ def current_selection(dataset: Dataset, scores: Scores, settings: state.Settings
             seed=settings.seed,
             always_keep=always_keep,
             always_drop=always_drop,
+            ccs_beta=float(ss["ccs_beta"]),
         )
 
 

@@ -72,6 +72,7 @@ _WIDGET_DEFAULTS: dict[str, Any] = {
     "strategy": "keep_hard",
     "balance_by": "none",
     "min_ratio": 0.5,
+    "ccs_beta": 0.1,  # CCS: hardest fraction dropped first (core.select.DEFAULT_CCS_BETA)
     "color_by": "score",
     "projection": "umap",
     "cluster": 0,
@@ -233,6 +234,17 @@ def render_prune_controls() -> None:
     st.radio(
         "Strategy", list(STRATEGY_LABELS), format_func=STRATEGY_LABELS.__getitem__, key="strategy"
     )
+    if state["strategy"] == "ccs":
+        st.slider(
+            "CCS: hardest fraction dropped first (β)",
+            0.0,
+            0.5,
+            step=0.01,
+            key="ccs_beta",
+            help="Coverage-centric coreset selection (Zheng et al. 2023) first removes the "
+            "hardest β (likely mislabelled or noisy), then samples evenly across 50 score strata. "
+            "Same as `python -m core prune --strategy ccs --ccs-beta β`.",
+        )
     st.selectbox(
         "Balance", list(BALANCE_LABELS), format_func=BALANCE_LABELS.__getitem__, key="balance_by"
     )

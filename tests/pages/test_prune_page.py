@@ -123,3 +123,18 @@ def test_ccs_and_moderate_strategies_show_their_notes(monkeypatch) -> None:
     assert not at.exception
     assert _kept_metric(at) == f"{kept_count(N, 0.3):,}"
     assert any(c.value.startswith("Kept band: scores") for c in at.caption)
+
+
+def test_ccs_beta_slider_reaches_the_selection_and_manifest(monkeypatch) -> None:
+    downloads = _record_downloads(monkeypatch)
+    at = _run()
+    assert not any(s.key == "ccs_beta" for s in at.slider)  # only shown for CCS
+    at.slider(key="keep_fraction").set_value(0.3).run()
+    at.radio(key="strategy").set_value("ccs").run()
+    at.slider(key="ccs_beta").set_value(0.25).run()
+    assert not at.exception
+    dataset = _synthetic_dataset(*(int(p) for p in DATASET_KEY.split(":")[1:]))
+    scores = compute_scores(dataset.embeddings, "ssp", k=4, labels=dataset.labels, seed=0)
+    selection = select_kept(scores.values, 0.3, strategy="ccs", seed=0, ccs_beta=0.25)
+    assert downloads["kept.csv"] == kept_csv_bytes(dataset, scores, selection)
+    assert json.loads(downloads["kept.manifest.json"])["strategy_params"]["ccs_beta"] == 0.25
