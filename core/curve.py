@@ -400,6 +400,30 @@ def curve_summary(result: CurveResult) -> pd.DataFrame:
     return out
 
 
+def best_per_fraction(summary: pd.DataFrame) -> pd.DataFrame:
+    """The most accurate (metric, strategy) at each kept fraction below 1.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        :func:`curve_summary` rows; only the first balance mode listed is compared (the
+        unbalanced overlay, when present, comes second).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``keep_fraction, metric, strategy, accuracy_mean``, one row per fraction < 1,
+        sorted by fraction; ties go to the row listed first.
+    """
+    columns = ["keep_fraction", "metric", "strategy", "accuracy_mean"]
+    if summary.empty:
+        return summary.reindex(columns=columns)
+    main = summary[(summary["balance"] == summary["balance"].iloc[0])]
+    main = main[main["keep_fraction"] < 1]
+    best = main.loc[main.groupby("keep_fraction", sort=True)["accuracy_mean"].idxmax()]
+    return best[columns].reset_index(drop=True)
+
+
 def curve_csv_bytes(result: CurveResult) -> bytes:
     """The curve table as plain CSV (:data:`CURVE_COLUMNS`, floats ``%.9g``, ``\\n`` endings).
 

@@ -397,6 +397,72 @@ def theory_summary(result: TheoryResult) -> pd.DataFrame:
     return out
 
 
+@dataclass(frozen=True, eq=False, slots=True)
+class TheoryClaims:
+    """The paper's three qualitative claims, checked on one :func:`theory_summary`.
+
+    Errors are mean test errors (lower is better). ``imperfect_holds`` is None for a perfect
+    probe (``theta_deg == 0``), where claim 3 does not apply.
+    """
+
+    easy_small: float  # keep easy, smallest alpha_tot of the alpha sweep
+    hard_small: float  # keep hard, smallest alpha_tot
+    easy_large: float  # keep easy, largest alpha_tot
+    hard_large: float  # keep hard, largest alpha_tot
+    hard_few: float  # keep hard, smallest kept fraction of the keep sweep
+    random_few: float  # random, smallest kept fraction
+    scarce_holds: bool  # 1. scarce data: keep easy beats keep hard
+    abundant_holds: bool  # 2. abundant data: keep hard beats keep easy
+    imperfect_holds: bool | None  # 3. theta > 0: aggressive hard pruning is worse than random
+
+
+def theory_claims(summary: pd.DataFrame, *, theta_deg: float) -> TheoryClaims:
+    """Check Sorscher et al.'s claims on a :func:`theory_summary` of both sweeps.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        :func:`theory_summary` rows with both sweeps ("alpha" and "keep") and the strategies
+        keep_hard, keep_easy and random.
+    theta_deg : float
+        The probe angle the summary was simulated with.
+
+    Returns
+    -------
+    TheoryClaims
+
+    Raises
+    ------
+    ValueError
+        When a sweep or strategy the claims need is missing from ``summary``.
+    """
+
+    def error_at(sweep: str, strategy: str, column: str, first: bool) -> float:
+        rows = summary[(summary["sweep"] == sweep) & (summary["strategy"] == strategy)]
+        if rows.empty:
+            raise ValueError(f"the summary has no {strategy!r} rows in the {sweep!r} sweep")
+        rows = rows.sort_values(column)
+        return float(rows["error_mean"].iloc[0 if first else -1])
+
+    easy_small = error_at("alpha", "keep_easy", "alpha_tot", True)
+    hard_small = error_at("alpha", "keep_hard", "alpha_tot", True)
+    easy_large = error_at("alpha", "keep_easy", "alpha_tot", False)
+    hard_large = error_at("alpha", "keep_hard", "alpha_tot", False)
+    hard_few = error_at("keep", "keep_hard", "keep_fraction", True)
+    random_few = error_at("keep", "random", "keep_fraction", True)
+    return TheoryClaims(
+        easy_small=easy_small,
+        hard_small=hard_small,
+        easy_large=easy_large,
+        hard_large=hard_large,
+        hard_few=hard_few,
+        random_few=random_few,
+        scarce_holds=easy_small < hard_small,
+        abundant_holds=hard_large < easy_large,
+        imperfect_holds=(hard_few > random_few) if theta_deg > 0 else None,
+    )
+
+
 def theory_csv_bytes(result: TheoryResult) -> bytes:
     """The result table as plain CSV (:data:`THEORY_COLUMNS`, floats ``%.9g``, ``\\n`` endings).
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.curve import DEFAULT_FRACTIONS, curve_csv_bytes, curve_summary
+from core.curve import DEFAULT_FRACTIONS, best_per_fraction, curve_csv_bytes, curve_summary
 from core.metrics import METRICS
 from ui import cache, charts, state
 from ui.errors import user_errors
@@ -130,9 +130,8 @@ st.caption(
     "hard examples pays off when plenty of data are kept, keeping easy ones when data are scarce "
     "(aggressive pruning); see the Theory page."
 )
-main = summary[(summary["balance"] == summary["balance"].iloc[0]) & (summary["keep_fraction"] < 1)]
-if len(main):
-    best = main.loc[main.groupby("keep_fraction", sort=True)["accuracy_mean"].idxmax()]
+best = best_per_fraction(summary)
+if len(best):
     multi = summary["metric"].nunique() > 1
     names = [
         t.replace("_", " ") + (f" · {m}" if multi and t != "random" else "")

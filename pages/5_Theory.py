@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.theory import theory_csv_bytes, theory_summary
+from core.theory import theory_claims, theory_csv_bytes, theory_summary
 from ui import cache, charts, state
 from ui.errors import user_errors
 
@@ -12,13 +12,6 @@ PAPER = (
     "Sorscher, Geirhos, Shekhar, Ganguli & Morcos, *Beyond neural scaling laws: beating power "
     "law scaling via data pruning*, NeurIPS 2022 (arXiv:2206.14486), section 2 and Fig. 1"
 )
-
-
-def error_at(summary, sweep: str, strategy: str, column: str, pick: str) -> float:
-    """Mean error of ``strategy`` at the smallest (``pick="min"``) or largest grid value."""
-    rows = summary[(summary["sweep"] == sweep) & (summary["strategy"] == strategy)]
-    rows = rows.sort_values(column)
-    return float(rows["error_mean"].iloc[0 if pick == "min" else -1])
 
 
 def verdict(holds: bool) -> str:
@@ -84,26 +77,21 @@ figure = charts.theory_figure(
 )
 plot_keep.plotly_chart(figure, key="keep")
 
-easy_small = error_at(summary, "alpha", "keep_easy", "alpha_tot", "min")
-hard_small = error_at(summary, "alpha", "keep_hard", "alpha_tot", "min")
-easy_large = error_at(summary, "alpha", "keep_easy", "alpha_tot", "max")
-hard_large = error_at(summary, "alpha", "keep_hard", "alpha_tot", "max")
-hard_few = error_at(summary, "keep", "keep_hard", "keep_fraction", "min")
-random_few = error_at(summary, "keep", "random", "keep_fraction", "min")
-if theta > 0:
+c = theory_claims(summary, theta_deg=float(theta))
+if c.imperfect_holds is not None:
     imperfect = (
-        f"{verdict(hard_few > random_few)}: at the smallest f, keep hard ε = {hard_few:.3f} vs "
-        f"random ε = {random_few:.3f} (right plot)."
+        f"{verdict(c.imperfect_holds)}: at the smallest f, keep hard ε = {c.hard_few:.3f} vs "
+        f"random ε = {c.random_few:.3f} (right plot)."
     )
 else:
     imperfect = "set θ > 0 (try 20°) to test it; θ = 0 is a perfect metric."
 same = " — f = 1 keeps everything, so the strategies coincide: pick f < 1" if keep >= 1 else ""
 claims.markdown(
     f"**The paper's claims** (with f = {keep:.2f} kept in the left plot{same}):\n"
-    f"1. **Scarce data: keep easy examples.** {verdict(easy_small < hard_small)}: at the "
-    f"smallest α_tot, keep easy ε = {easy_small:.3f} vs keep hard ε = {hard_small:.3f}.\n"
-    f"2. **Abundant data: keep hard examples.** {verdict(hard_large < easy_large)}: at the "
-    f"largest α_tot, keep hard ε = {hard_large:.3f} vs keep easy ε = {easy_large:.3f}.\n"
+    f"1. **Scarce data: keep easy examples.** {verdict(c.scarce_holds)}: at the "
+    f"smallest α_tot, keep easy ε = {c.easy_small:.3f} vs keep hard ε = {c.hard_small:.3f}.\n"
+    f"2. **Abundant data: keep hard examples.** {verdict(c.abundant_holds)}: at the "
+    f"largest α_tot, keep hard ε = {c.hard_large:.3f} vs keep easy ε = {c.easy_large:.3f}.\n"
     "3. **An imperfect metric (θ > 0) makes aggressive hard pruning worse than random**: "
     f"{imperfect}"
 )

@@ -354,3 +354,25 @@ def test_ccs_and_moderate_curves(data, strategy: str) -> None:
     np.testing.assert_array_equal(full, result.unpruned_accuracy)
     _, counts = np.unique(labels[result.kept_indices[0]], return_counts=True)
     assert counts.tolist() == [8, 8, 8]  # ceil(1.0 * 24 / 3) per class
+
+
+def test_best_per_fraction_picks_the_most_accurate_row_of_the_first_balance() -> None:
+    import pandas as pd
+
+    from core.curve import best_per_fraction
+
+    summary = pd.DataFrame(
+        {
+            "metric": ["ssp"] * 6,
+            "balance": ["class", "class", "class", "class", "none", "class"],
+            "strategy": ["keep_hard", "random", "keep_hard", "random", "keep_easy", "keep_easy"],
+            "keep_fraction": [0.5, 0.5, 0.9, 0.9, 0.5, 1.0],
+            "accuracy_mean": [0.80, 0.85, 0.93, 0.91, 0.99, 0.95],
+        }
+    )
+    best = best_per_fraction(summary)
+    # The unbalanced 0.99 is an overlay, not a candidate; f = 1 is never "best".
+    assert best["keep_fraction"].tolist() == [0.5, 0.9]
+    assert best["strategy"].tolist() == ["random", "keep_hard"]
+    assert best["accuracy_mean"].tolist() == [0.85, 0.93]
+    assert best_per_fraction(summary.iloc[:0]).empty

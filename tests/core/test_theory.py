@@ -192,3 +192,35 @@ def test_cancel_and_progress() -> None:
 def test_theory_curve_rejects_bad_input(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         theory_curve(**kwargs)
+
+
+def test_theory_claims_read_the_sweeps_and_skip_claim_three_for_a_perfect_probe() -> None:
+    import pandas as pd
+
+    from core.theory import theory_claims
+
+    rows = []
+    for sweep, column, grid in (
+        ("alpha", "alpha_tot", (1.0, 16.0)),
+        ("keep", "keep_fraction", (0.1, 1.0)),
+    ):
+        for strategy, errors in (
+            ("keep_hard", (0.40, 0.03)),
+            ("keep_easy", (0.20, 0.05)),
+            ("random", (0.30, 0.10)),
+        ):
+            for value, error in zip(grid, errors):
+                rows.append(
+                    {"sweep": sweep, "strategy": strategy, column: value, "error_mean": error}
+                )
+    summary = pd.DataFrame(rows)
+    claims = theory_claims(summary, theta_deg=20)
+    assert (claims.easy_small, claims.hard_small) == (0.20, 0.40)
+    assert (claims.hard_large, claims.easy_large) == (0.03, 0.05)
+    assert (claims.hard_few, claims.random_few) == (0.40, 0.30)
+    assert claims.scarce_holds
+    assert claims.abundant_holds
+    assert claims.imperfect_holds
+    assert theory_claims(summary, theta_deg=0).imperfect_holds is None
+    with pytest.raises(ValueError, match="no 'random' rows in the 'keep' sweep"):
+        theory_claims(summary[summary["strategy"] != "random"], theta_deg=20)
