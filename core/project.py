@@ -89,6 +89,59 @@ def project_2d(
     return _umap(x, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist, progress=progress)
 
 
+def project_rows(
+    embeddings: np.ndarray,
+    rows: np.ndarray,
+    *,
+    method: str = "umap",
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+) -> Projection:
+    """Project only ``rows`` of the embeddings; every other row's coordinates are NaN.
+
+    For large datasets the Map draws a stratified subsample (:func:`stratified_subsample`), and
+    fitting UMAP on the plotted rows alone keeps a 1M-row dataset interactive (UMAP on all rows
+    would take hours on a laptop). The layout of the projected rows is exactly
+    ``project_2d(embeddings[rows], ...)``.
+
+    Parameters
+    ----------
+    embeddings : ndarray of shape (n, d)
+    rows : ndarray of shape (m,), int
+        Distinct row indices in [0, n), m >= 2.
+    method, seed, progress
+        As for :func:`project_2d`.
+
+    Returns
+    -------
+    Projection
+        ``coords`` of shape (n, 2), NaN outside ``rows``; ``params["projected_rows"] = m``.
+
+    Raises
+    ------
+    ValueError
+        When ``rows`` is not 1-D, has fewer than 2 entries, repeats or is out of range.
+    """
+    x = np.asarray(embeddings)
+    if x.ndim != 2:
+        raise ValueError(f"embeddings should be 2-D (n, d), got shape {x.shape}")
+    picked = np.asarray(rows)
+    if picked.ndim != 1 or picked.size < 2 or picked.dtype.kind not in "iu":
+        raise ValueError(
+            f"rows should be a 1-D integer array of at least 2 indices, got {picked!r}"
+        )
+    if picked.min() < 0 or picked.max() >= x.shape[0]:
+        raise ValueError(
+            f"rows should lie in [0, {x.shape[0]}), got {picked.min()}..{picked.max()}"
+        )
+    if np.unique(picked).size != picked.size:
+        raise ValueError("rows should not repeat")
+    part = project_2d(x[picked], method=method, seed=seed, progress=progress)
+    coords = np.full((x.shape[0], 2), np.nan, dtype=np.float32)
+    coords[picked] = part.coords
+    return Projection(coords, part.method, {**part.params, "projected_rows": int(picked.size)})
+
+
 def _normalise(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.where(norms > 0, norms, 1.0)

@@ -20,7 +20,7 @@ right.radio(
     "Colour by", colours, format_func=state.COLOR_LABELS.get, key="color_by", horizontal=True
 )
 method = st.session_state["projection"]
-projection = load_projection(settings.dataset_key, method, settings.seed)
+projection = load_projection(settings, method)
 st.caption(
     "UMAP (umap-learn) with random_state = seed and n_jobs = 1: single-threaded, so the layout "
     "is reproducible. "
@@ -32,12 +32,15 @@ rows = cache.map_points_cached(*settings.key(), state.MAX_MAP_POINTS)
 if len(rows) < dataset.n:
     st.info(
         f"Showing {len(rows):,} of {dataset.n:,} points: above {state.MAX_MAP_POINTS:,} the map "
-        "plots a subsample stratified by score that always includes the hardest and easiest."
+        "projects and plots a subsample stratified by score that always includes the hardest "
+        "and easiest."
     )
 kept_mask = None
 if st.session_state["color_by"] == "kept":
     kept_mask = current_selection(dataset, scores, settings).mask()
-centroid_ids, centroid_xy = cache.centroid_coords_cached(method, *settings.key())
+centroid_ids, centroid_xy = cache.centroid_coords_cached(
+    method, *settings.key(), state.MAX_MAP_POINTS
+)
 figure = charts.map_figure(
     projection.coords,
     rows,

@@ -208,6 +208,29 @@ def projection_cached(
     )
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def map_projection_cached(
+    method: str,
+    dataset_key: str,
+    metric: str,
+    k: int,
+    distance: str,
+    backend: str,
+    seed: int,
+    max_points: int,
+    _progress: LiveProgress | None = None,
+) -> Projection:
+    """The Map's 2-D layout: the whole dataset up to ``max_points`` rows (shared by every
+    metric setting), else only the plotted stratified subsample is projected (NaN elsewhere)."""
+    from core.project import project_rows
+
+    dataset = get_dataset(dataset_key)
+    if dataset.n <= max_points:
+        return projection_cached(dataset_key, method, seed, _progress=_progress)
+    rows = map_points_cached(dataset_key, metric, k, distance, backend, seed, max_points)
+    return project_rows(dataset.embeddings, rows, method=method, seed=seed, progress=_progress)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def map_points_cached(
     dataset_key: str,
@@ -234,8 +257,9 @@ def centroid_coords_cached(
     distance: str,
     backend: str,
     seed: int,
+    max_points: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each cluster's 2-D marker: the median of its members' projected coordinates.
+    """Each cluster's 2-D marker: the median of its plotted members' projected coordinates.
 
     Returns ``(cluster_ids (c,), coords (c, 2))`` for the non-empty clusters
     (``core.inspection.cluster_medians``: no stored model needed, works for PCA and UMAP alike).
@@ -245,7 +269,10 @@ def centroid_coords_cached(
     scores = scores_cached(dataset_key, metric, k, distance, backend, seed)
     if scores.clusters is None:
         return np.zeros(0, dtype=np.int64), np.zeros((0, 2), dtype=np.float32)
-    return cluster_medians(projection_cached(dataset_key, method, seed).coords, scores.clusters)
+    settings = (dataset_key, metric, k, distance, backend, seed)
+    rows = map_points_cached(*settings, max_points)
+    coords = map_projection_cached(method, *settings, max_points).coords
+    return cluster_medians(coords[rows], scores.clusters[rows])
 
 
 @st.cache_data(show_spinner="Measuring k-NN label accuracy…", max_entries=16)

@@ -99,8 +99,9 @@ def current_selection(dataset: Dataset, scores: Scores, settings: state.Settings
         )
 
 
-def load_projection(dataset_key: str, method: str, seed: int) -> Projection:
-    """The cached 2-D projection; the first UMAP in a process shows its numba compile time."""
+def load_projection(settings: state.Settings, method: str) -> Projection:
+    """The Map's cached 2-D layout (only the plotted rows above ``state.MAX_MAP_POINTS``);
+    the first UMAP in a process shows its numba compile time."""
     note = (
         "UMAP compiles its numba kernels the first time in a fresh process (20-45 s)."
         if method == "umap"
@@ -108,6 +109,8 @@ def load_projection(dataset_key: str, method: str, seed: int) -> Projection:
     )
     progress = cache.LiveProgress(f"Projecting to 2-D ({method.upper()})", note=note)
     with user_errors():
-        projection = cache.projection_cached(dataset_key, method, seed, _progress=progress)
+        projection = cache.map_projection_cached(
+            method, *settings.key(), state.MAX_MAP_POINTS, _progress=progress
+        )
     progress.done()
     return projection

@@ -51,3 +51,23 @@ def test_selected_rows_reads_customdata_as_the_browser_sends_it() -> None:
     assert selected_rows(SimpleNamespace(selection={"points": points})) == [3, 7]
     assert selected_rows(SimpleNamespace(selection={})) == []
     assert selected_rows(None) == []
+
+
+def test_above_the_point_cap_only_the_plotted_subsample_is_projected(monkeypatch) -> None:
+    import core.project
+    from ui import state
+
+    projected: list[int] = []
+    real = core.project.project_2d
+
+    def spy(embeddings, **kwargs):
+        projected.append(len(embeddings))
+        return real(embeddings, **kwargs)
+
+    monkeypatch.setattr(state, "MAX_MAP_POINTS", 200)
+    monkeypatch.setattr(core.project, "project_2d", spy)
+    at = _run()
+    assert not at.error
+    assert projected == [200]  # never the whole 600-row dataset
+    assert any("Showing 200 of 600 points" in info.value for info in at.info)
+    assert at.get("plotly_chart")
