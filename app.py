@@ -62,7 +62,12 @@ if dataset.labels is not None:
         "k-NN label accuracy",
         "n/a" if accuracy is None else f"{accuracy:.1%}",
         help="Held-out accuracy of a 10-nearest-neighbour classifier (cosine) on the embeddings: "
-        "how well the embedding separates the classes.",
+        "how well the embedding separates the classes"
+        + (
+            f" (measured on a seeded sample of {cache.KNN_MAX_EXAMPLES:,} examples)."
+            if dataset.n > cache.KNN_MAX_EXAMPLES
+            else "."
+        ),
     )
 if dataset.sources:
     st.caption("Files: " + ", ".join(f"{s.name} ({s.size:,} bytes)" for s in dataset.sources))

@@ -455,6 +455,7 @@ def knn_accuracy(
     k: int = 10,
     seed: int = 0,
     test_size: float = 0.2,
+    max_examples: int | None = None,
 ) -> float:
     """Held-out accuracy of a cosine k-nearest-neighbour classifier on the embeddings.
 
@@ -472,6 +473,9 @@ def knn_accuracy(
     seed : int
     test_size : float
         Fraction in (0, 1) held out.
+    max_examples : int or None
+        When n exceeds it, measure on a seeded uniform sample of this many examples first (the
+        brute-force search costs O(n^2 d); the app passes 20,000 so 1M-row datasets stay fast).
 
     Returns
     -------
@@ -481,7 +485,7 @@ def knn_accuracy(
     from sklearn.model_selection import train_test_split
     from sklearn.neighbors import KNeighborsClassifier
 
-    embeddings = np.asarray(embeddings, dtype=np.float64)
+    embeddings = np.asarray(embeddings)  # float64 only after any sampling (1M rows: no 1 GB copy)
     labels = np.asarray(labels)
     if embeddings.ndim != 2:
         raise ValueError(f"embeddings should be 2-D (n, d), got shape={embeddings.shape}")
@@ -492,6 +496,13 @@ def knn_accuracy(
         raise ValueError(f"k={k} should be >= 1")
     if not 0.0 < test_size < 1.0:
         raise ValueError(f"test_size={test_size} should be in (0, 1)")
+    if max_examples is not None:
+        if max_examples < 2:
+            raise ValueError(f"max_examples={max_examples} should be >= 2")
+        if n > max_examples:
+            sample = np.sort(np.random.default_rng(seed).choice(n, max_examples, replace=False))
+            embeddings, labels, n = embeddings[sample], labels[sample], max_examples
+    embeddings = embeddings.astype(np.float64)
     n_test = math.ceil(test_size * n)
     if n < 2 or n_test >= n:
         raise ValueError(f"k-NN accuracy needs a non-empty train and test split, got n={n}")

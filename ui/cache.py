@@ -275,6 +275,10 @@ def centroid_coords_cached(
     return cluster_medians(coords[rows], scores.clusters[rows])
 
 
+#: The landing page measures k-NN accuracy on at most this many examples (seeded sample).
+KNN_MAX_EXAMPLES = 20_000
+
+
 @st.cache_data(show_spinner="Measuring k-NN label accuracy…", max_entries=16)
 def knn_accuracy_cached(dataset_key: str, seed: int) -> float | None:
     """Held-out k-NN label accuracy of the embeddings (None without labels or classes < 2)."""
@@ -283,7 +287,9 @@ def knn_accuracy_cached(dataset_key: str, seed: int) -> float | None:
         return None
     from core.ssl import knn_accuracy  # torch is imported lazily, so this needs only sklearn
 
-    return float(knn_accuracy(dataset.embeddings, dataset.labels, seed=seed))
+    return float(
+        knn_accuracy(dataset.embeddings, dataset.labels, seed=seed, max_examples=KNN_MAX_EXAMPLES)
+    )
 
 
 # --- Validate & Theory ---

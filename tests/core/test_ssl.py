@@ -159,3 +159,20 @@ def test_knn_accuracy_bad_inputs() -> None:
         knn_accuracy(x, np.zeros(9))
     with pytest.raises(ValueError, match=r"test_size=1\.5"):
         knn_accuracy(x, np.zeros(10), test_size=1.5)
+
+
+def test_knn_accuracy_on_a_sample_equals_knn_accuracy_of_that_sample() -> None:
+    from core.ssl import knn_accuracy
+
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 3, 400)
+    embeddings = rng.normal(size=(400, 5)) + 2.0 * np.eye(5)[labels]
+    sample = np.sort(np.random.default_rng(7).choice(400, 120, replace=False))
+    assert knn_accuracy(embeddings, labels, seed=7, max_examples=120) == knn_accuracy(
+        embeddings[sample], labels[sample], seed=7
+    )
+    assert knn_accuracy(embeddings, labels, seed=7, max_examples=400) == knn_accuracy(
+        embeddings, labels, seed=7
+    )
+    with pytest.raises(ValueError, match="max_examples=1 should be >= 2"):
+        knn_accuracy(embeddings, labels, max_examples=1)
