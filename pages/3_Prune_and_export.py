@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.export import build_manifest, kept_csv_bytes, manifest_bytes
 from core.inspection import count_groups, cut_neighbours
 from ui import charts, gallery, state
-from ui.errors import user_errors
-from ui.page import SCORE_NOTE, current_selection, load_scores, start_page
+from ui.page import SCORE_NOTE, current_selection, deferred_exports, load_scores, start_page
 
 NO_CUT_NOTES = {
     "random": "A random selection has no score cut.",
@@ -72,9 +70,8 @@ if cut.just_kept.size or cut.just_pruned.size:
         gallery.render_gallery(dataset, cut.just_pruned, scores.values)
 
 st.subheader("Download")
-with user_errors():
-    csv = kept_csv_bytes(dataset, scores, selection)
-    manifest = build_manifest(dataset, scores, selection, csv_bytes=csv, csv_name="kept.csv")
+# Built when clicked, not on every slider move (a 1M-row CSV takes about a second to write).
+csv, manifest = deferred_exports(dataset, scores, selection)
 st.caption(
     "The same CSV bytes as `python -m core prune ... --out kept.csv` with these parameters; "
     "the manifest differs only in `created_at`."
@@ -85,7 +82,7 @@ first.download_button(
 )
 second.download_button(
     "Manifest (JSON)",
-    manifest_bytes(manifest),
+    manifest,
     "kept.manifest.json",
     "application/json",
     key="download_manifest",

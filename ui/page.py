@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -97,6 +98,26 @@ def current_selection(dataset: Dataset, scores: Scores, settings: state.Settings
             always_drop=always_drop,
             ccs_beta=float(ss["ccs_beta"]),
         )
+
+
+def deferred_exports(
+    dataset: Dataset, scores: Scores, selection: Selection
+) -> tuple[Callable[[], bytes], Callable[[], bytes]]:
+    """The kept CSV and its manifest as callables for ``st.download_button(data=...)``.
+
+    Streamlit runs them on click, on another thread without session state, so they close over
+    plain values. The bytes equal ``python -m core prune``'s for the same parameters.
+    """
+    from core.export import build_manifest, kept_csv_bytes, manifest_bytes
+
+    def csv() -> bytes:
+        return kept_csv_bytes(dataset, scores, selection)
+
+    def manifest() -> bytes:
+        built = build_manifest(dataset, scores, selection, csv_bytes=csv(), csv_name="kept.csv")
+        return manifest_bytes(built)
+
+    return csv, manifest
 
 
 def load_projection(settings: state.Settings, method: str) -> Projection:

@@ -29,7 +29,7 @@ def _record_downloads(monkeypatch) -> dict[str, bytes]:
     original = DeltaGenerator.download_button
 
     def spy(self, label, data, file_name=None, *args, **kwargs):
-        downloads[file_name] = data
+        downloads[file_name] = data() if callable(data) else data  # deferred: built on click
         return original(self, label, data, file_name, *args, **kwargs)
 
     monkeypatch.setattr(DeltaGenerator, "download_button", spy)
@@ -138,3 +138,18 @@ def test_ccs_beta_slider_reaches_the_selection_and_manifest(monkeypatch) -> None
     selection = select_kept(scores.values, 0.3, strategy="ccs", seed=0, ccs_beta=0.25)
     assert downloads["kept.csv"] == kept_csv_bytes(dataset, scores, selection)
     assert json.loads(downloads["kept.manifest.json"])["strategy_params"]["ccs_beta"] == 0.25
+
+
+def test_downloads_are_built_on_click_not_on_every_slider_move(monkeypatch) -> None:
+    kinds: dict[str, bool] = {}
+    original = DeltaGenerator.download_button
+
+    def spy(self, label, data, file_name=None, *args, **kwargs):
+        kinds[file_name] = callable(data)
+        return original(self, label, data, file_name, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", spy)
+    at = _run()
+    at.slider(key="keep_fraction").set_value(0.4).run()
+    assert not at.exception
+    assert kinds == {"kept.csv": True, "kept.manifest.json": True}
