@@ -7,7 +7,13 @@ from collections.abc import Callable
 import streamlit as st
 
 from ui import cache, state
-from ui.uploads import dataset_from_embedding_upload, dataset_from_image_zip, dataset_from_text_csv
+from ui.uploads import (
+    dataset_from_embedding_upload,
+    dataset_from_image_zip,
+    dataset_from_local_files,
+    dataset_from_text_csv,
+    local_files_enabled,
+)
 
 
 def _finish(make: Callable[..., tuple[str, object]], label: str, **kwargs: object) -> None:
@@ -31,7 +37,11 @@ def _finish(make: Callable[..., tuple[str, object]], label: str, **kwargs: objec
 def render_upload_panel() -> None:
     """Three upload tabs; a bad file shows core's message as an error box (no traceback)."""
     with st.expander(f"Upload your own data (up to {state.MAX_UPLOAD_MB} MB per file)"):
-        embeddings_tab, images_tab, text_tab = st.tabs(["Embeddings", "Image zip", "Text CSV"])
+        names = ["Embeddings", "Image zip", "Text CSV"]
+        if local_files_enabled():
+            names.append("Files on this machine")
+        tabs = st.tabs(names)
+        embeddings_tab, images_tab, text_tab = tabs[:3]
         with embeddings_tab:
             emb = st.file_uploader("Embeddings (.npy, .npz, .parquet, .csv)", key="up_embeddings")
             meta = st.file_uploader("Metadata, optional (.csv, .parquet: id, label)", key="up_meta")
@@ -74,3 +84,18 @@ def render_upload_panel() -> None:
                     csv_bytes=texts.getvalue(),
                     text_column=column,
                 )
+        if local_files_enabled():
+            with tabs[3]:
+                st.caption(
+                    "For files over the upload limit (1M+ rows): paths on the machine running "
+                    "the app. Turn this off with PRUNESCOPE_LOCAL_FILES=0 when serving others."
+                )
+                emb_path = st.text_input("Embeddings path", key="local_embeddings")
+                meta_path = st.text_input("Metadata path, optional", key="local_meta")
+                if st.button("Open files", disabled=not emb_path.strip(), key="local_open"):
+                    _finish(
+                        dataset_from_local_files,
+                        "Reading local files",
+                        embeddings_path=emb_path,
+                        meta_path=meta_path or None,
+                    )

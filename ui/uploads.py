@@ -10,6 +10,7 @@ input file in export manifests), calls core, and registers the result with
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -76,6 +77,46 @@ def dataset_from_embedding_upload(
             dataset = load_dataset(embeddings_path, meta_path, name=Path(embeddings_name).stem)
         except (KeyError, TypeError, EOFError) as exc:  # parsers' own errors on corrupt files
             raise ValueError(f"could not read {embeddings_name}: {exc}") from exc
+    register_upload(key, dataset)
+    return key, dataset
+
+
+def local_files_enabled() -> bool:
+    """Whether the landing page offers to open files on the machine running the app.
+
+    On by default (prunescope runs on the user's own laptop, and a 1M-row embedding file is
+    far over the upload limit); ``PRUNESCOPE_LOCAL_FILES=0`` turns it off when the app is
+    served to other people.
+    """
+    return os.environ.get("PRUNESCOPE_LOCAL_FILES", "1") != "0"
+
+
+def dataset_from_local_files(
+    embeddings_path: str,
+    meta_path: str | None = None,
+    *,
+    progress: ProgressFn | None = None,
+) -> tuple[str, Dataset]:
+    """Embeddings (+ optional metadata) read from paths on this machine: no upload size limit.
+
+    The key hashes the files' SHA-256 (core records them in ``dataset.sources``), so the same
+    files give the same key and exports name the real files. Raises ``ValueError`` naming a
+    missing path, or core's message for a bad file.
+    """
+    from core._progress import report
+    from core.data import load_dataset
+
+    if not local_files_enabled():
+        raise ValueError("opening local files is turned off (PRUNESCOPE_LOCAL_FILES=0)")
+    paths = [Path(p.strip()).expanduser() for p in (embeddings_path, meta_path or "") if p.strip()]
+    if not paths:
+        raise ValueError("give the path of an embeddings file (.npy, .npz, .parquet, .csv)")
+    for path in paths:
+        if not path.is_file():
+            raise ValueError(f"no such file: {path}")
+    report(progress, 0.0, f"reading {paths[0].name}")
+    dataset = load_dataset(paths[0], paths[1] if len(paths) > 1 else None, name=paths[0].stem)
+    key = _upload_key(*(source.sha256 for source in dataset.sources))
     register_upload(key, dataset)
     return key, dataset
 

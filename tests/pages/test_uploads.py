@@ -156,3 +156,34 @@ def test_rejected_upload_is_an_error_box_and_the_page_goes_on() -> None:
     assert not at.exception
     assert at.error[0].value.startswith("Upload rejected: bad.zip: not a valid zip file")
     assert at.markdown[-1].value == "still drawn"
+
+
+def test_local_files_open_without_an_upload_and_name_the_real_files(registered, tmp_path) -> None:
+    embeddings = np.arange(12, dtype=np.float32).reshape(4, 3)
+    np.save(tmp_path / "emb.npy", embeddings)
+    (tmp_path / "meta.csv").write_text("id,label\na,x\nb,y\nc,x\nd,y\n")
+    key, dataset = uploads.dataset_from_local_files(
+        str(tmp_path / "emb.npy"), f"  {tmp_path / 'meta.csv'}  "
+    )
+    np.testing.assert_array_equal(dataset.embeddings, embeddings)
+    assert list(dataset.ids) == ["a", "b", "c", "d"]
+    assert [s.name for s in dataset.sources] == ["emb.npy", "meta.csv"]
+    assert registered[key] is dataset
+    again, _ = uploads.dataset_from_local_files(
+        str(tmp_path / "emb.npy"), str(tmp_path / "meta.csv")
+    )
+    assert again == key  # same files, same key
+
+
+def test_local_files_bad_paths_and_switch(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match=r"no such file: .*missing\.npy"):
+        uploads.dataset_from_local_files(str(tmp_path / "missing.npy"))
+    with pytest.raises(ValueError, match="give the path of an embeddings file"):
+        uploads.dataset_from_local_files("   ")
+    (tmp_path / "bad.npy").write_bytes(b"not numpy at all")
+    with pytest.raises(ValueError, match=r"bad\.npy"):
+        uploads.dataset_from_local_files(str(tmp_path / "bad.npy"))
+    monkeypatch.setenv("PRUNESCOPE_LOCAL_FILES", "0")
+    assert not uploads.local_files_enabled()
+    with pytest.raises(ValueError, match="turned off"):
+        uploads.dataset_from_local_files(str(tmp_path / "bad.npy"))
