@@ -33,14 +33,16 @@ fractions = left.multiselect(
     "Kept fractions", FRACTION_CHOICES, default=DEFAULT_FRACTIONS, key="curve_fractions"
 )
 n_seeds = middle.number_input("Seeds", 1, 10, 3, key="curve_seeds")
-balance = right.selectbox("Balance", list(BALANCES), format_func=BALANCES.get, key="curve_balance")
+balance = right.selectbox(
+    "Balance", list(BALANCES), format_func=BALANCES.__getitem__, key="curve_balance"
+)
 others = [m for m in METRICS if m != settings.metric]
 ss["curve_compare"] = [m for m in ss.get("curve_compare", []) if m in others]
 left, right = st.columns([2, 2])
 compare = left.multiselect(
     "Also compare metrics",
     others,
-    format_func=SHORT_METRIC.get,
+    format_func=SHORT_METRIC.__getitem__,
     key="curve_compare",
     help="Adds their keep-hard and keep-easy curves on the same splits and probe (random "
     "pruning ignores the metric, so it is drawn once). Each metric adds scoring and probes.",

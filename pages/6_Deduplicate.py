@@ -57,7 +57,6 @@ with user_errors():
     at_threshold = duplicate_pairs(
         dataset.embeddings, result, epsilon, n=20, nearest_threshold=True
     )
-    csv, manifest = dedup_outputs(dataset, result, epsilon=epsilon, csv_name="kept.csv")
 n_removed = int(removed.sum())
 
 with readouts:
@@ -113,12 +112,18 @@ st.caption(
     "centroid (higher = harder)."
 )
 left, right = st.columns(2)
+# Built when clicked (deferred), not on every move of the epsilon slider.
 left.download_button(
-    "Kept indices (CSV)", csv, "kept.csv", "text/csv", key="download_csv", on_click="ignore"
+    "Kept indices (CSV)",
+    lambda: dedup_outputs(dataset, result, epsilon=epsilon, csv_name="kept.csv")[0],
+    "kept.csv",
+    "text/csv",
+    key="download_csv",
+    on_click="ignore",
 )
 right.download_button(
     "Manifest (JSON)",
-    manifest,
+    lambda: dedup_outputs(dataset, result, epsilon=epsilon, csv_name="kept.csv")[1],
     "kept.manifest.json",
     "application/json",
     key="download_manifest",

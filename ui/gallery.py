@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -15,7 +16,9 @@ if TYPE_CHECKING:
 MAX_GALLERY = 48
 
 
-def examples_table(dataset: Dataset, rows: Sequence[int], scores: Sequence[float]) -> pd.DataFrame:
+def examples_table(
+    dataset: Dataset, rows: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray
+) -> pd.DataFrame:
     """One row per example: row, id, label, score (higher = harder), and text when present."""
     rows = list(rows)
     table = pd.DataFrame(
@@ -35,8 +38,8 @@ def examples_table(dataset: Dataset, rows: Sequence[int], scores: Sequence[float
 
 def render_gallery(
     dataset: Dataset,
-    rows: Sequence[int],
-    scores: Sequence[float],
+    rows: Sequence[int] | np.ndarray,
+    scores: Sequence[float] | np.ndarray,
     *,
     width: int = 84,
     empty: str = "No examples to show.",
@@ -68,10 +71,10 @@ def render_gallery(
 
 def render_pairs(
     dataset: Dataset,
-    removed: Sequence[int],
-    duplicate_of: Sequence[int],
-    similarity: Sequence[float],
-    max_similarity: Sequence[float],
+    removed: Sequence[int] | np.ndarray,
+    duplicate_of: Sequence[int] | np.ndarray,
+    similarity: Sequence[float] | np.ndarray,
+    max_similarity: Sequence[float] | np.ndarray,
     *,
     width: int = 84,
     empty: str = "No duplicates at this ε.",
