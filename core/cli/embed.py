@@ -75,7 +75,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     text.add_argument("texts", help="CSV file")
     text.add_argument("--column", default="text", help="column holding the texts")
-    text.add_argument("--label-column", default=None)
+    text.add_argument(
+        "--label-column",
+        default=None,
+        help="column with labels (default: 'label' when the CSV has one, as in the app)",
+    )
     add_out_option(text, help="output .npy")
     text.add_argument("--batch-size", type=int, default=64)
     text.set_defaults(func=run_embed_text)
@@ -170,7 +174,10 @@ def run_embed_text(args: argparse.Namespace) -> int:
     out = _checked_out(args.out)
     if args.batch_size < 1:
         raise ValueError(f"--batch-size {args.batch_size} should be >= 1")
-    table = load_text_csv(args.texts, column=args.column, label_column=args.label_column)
+    label_column = args.label_column
+    if label_column is None and "label" in _csv_header(args.texts) and args.column != "label":
+        label_column = "label"
+    table = load_text_csv(args.texts, column=args.column, label_column=label_column)
     with progress_bar("embed texts") as bar:
         embeddings = embed_texts(list(table.texts), batch_size=args.batch_size, progress=bar)
     _write_outputs(out, embeddings, table.ids, table.labels, texts=table.texts)
@@ -219,3 +226,13 @@ def _write_outputs(
         f"wrote {out} ({embeddings.shape[0]} x {embeddings.shape[1]} float32) and {ids_path}",
         file=sys.stderr,
     )
+
+
+def _csv_header(path: str) -> list[str]:
+    """Column names of a CSV, or [] when it cannot be read (load_text_csv then says why)."""
+    import pandas as pd
+
+    try:
+        return [str(c) for c in pd.read_csv(path, nrows=0, dtype=str).columns]
+    except Exception:  # any parser error: the real read reports it properly
+        return []

@@ -184,3 +184,15 @@ def test_embed_text_bad_column(tmp_path, capsys) -> None:
     texts.write_text("body\nx\n")
     assert main(["embed-text", str(texts), "--out", str(tmp_path / "t.npy")]) == 2
     assert "no column 'text'" in capsys.readouterr().err
+
+
+def test_embed_text_reads_a_label_column_by_default(tmp_path) -> None:
+    texts = tmp_path / "t.csv"
+    texts.write_text("id,text,label\na,The cat sleeps.,pets\nb,Stocks fell.,money\n")
+    assert main(["embed-text", str(texts), "--out", str(tmp_path / "t.npy")]) == 0
+    meta = pd.read_csv(tmp_path / "t.ids.csv", dtype=str)
+    assert meta["label"].tolist() == ["pets", "money"]
+    unlabelled = tmp_path / "u.csv"
+    unlabelled.write_text("text\nThe cat sleeps.\nStocks fell.\n")
+    assert main(["embed-text", str(unlabelled), "--out", str(tmp_path / "u.npy")]) == 0
+    assert "label" not in pd.read_csv(tmp_path / "u.ids.csv", dtype=str).columns
