@@ -318,8 +318,9 @@ def load_embeddings(path: str | Path) -> np.ndarray:
 
     ``.npz`` holds a single array or one named ``embeddings``. Parquet and CSV tables hold either
     numeric columns (one per dimension) or one list/array column (as dataset hubs store vectors;
-    in CSV a cell like ``"[0.1, 0.2]"``); a column named ``id`` is ignored. Pickled/object arrays
-    are never loaded.
+    in CSV a cell like ``"[0.1, 0.2]"``). Columns named ``id``, ``label``, ``index`` or
+    ``Unnamed: <n>`` are metadata and ignored; a CSV whose first row is all numbers is read as
+    headerless. Pickled/object arrays are never loaded.
 
     Parameters
     ----------
@@ -389,15 +390,42 @@ def _read_table(path: Path, what: str) -> pd.DataFrame:
             return pd.read_parquet(path)
         if what == "metadata":  # keep ids like "007" and labels like "NA" as written
             return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        return pd.read_csv(path)
+        frame = pd.read_csv(path)
+        if len(frame.columns) and all(_is_number(str(c)) for c in frame.columns):
+            # No header row: every "column name" is a number, i.e. the first data row.
+            frame = pd.read_csv(path, header=None)
+        return frame
     except (ValueError, OSError, UnicodeDecodeError) as exc:  # pandas/pyarrow parse errors
         message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         raise ValueError(f"could not read {what} file {path.name}: {message}") from None
 
 
+#: Columns of an embeddings table that are never embedding dimensions: metadata written beside
+#: the vectors, and the index column that ``DataFrame.to_csv`` writes by default.
+NON_EMBEDDING_COLUMNS = ("id", "label", "index")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _table_to_matrix(frame: pd.DataFrame, path: Path) -> np.ndarray:
-    """Numeric columns, or the one list column, of an embeddings table as a 2-D array."""
-    frame = frame.drop(columns=[column for column in frame.columns if column == "id"])
+    """Numeric columns, or the one list column, of an embeddings table as a 2-D array.
+
+    Columns named ``id``, ``label``, ``index`` or ``Unnamed: <n>`` (pandas' index column) are
+    metadata, not dimensions, and are left out.
+    """
+    frame = frame.drop(
+        columns=[
+            column
+            for column in frame.columns
+            if str(column) in NON_EMBEDDING_COLUMNS or str(column).startswith("Unnamed: ")
+        ]
+    )
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise ValueError(f"embeddings table {path.name} has no rows or no embedding columns")
     list_columns = [column for column in frame.columns if _is_list_column(frame[column])]

@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import tempfile
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -53,21 +54,50 @@ def write_atomic(path: str | Path, data: bytes) -> None:
     OSError
         When the directory does not exist or is not writable (the error names the path).
     """
-    path = Path(path)
+    write_atomic_files([(Path(path), data)])
+
+
+def write_atomic_files(files: Sequence[tuple[str | Path, bytes]]) -> None:
+    """Write several files together: every one is staged before any is replaced.
+
+    Each file's bytes go to a temporary file beside it (flushed to disk); only when all are
+    staged are they moved into place with :func:`os.replace`. A failure while staging (disk
+    full, a target that is a directory) removes the temporaries and leaves every existing file
+    untouched, so a CSV and its manifest never go out of step and old results are never lost.
+
+    Parameters
+    ----------
+    files : sequence of (path, bytes)
+
+    Raises
+    ------
+    OSError
+        When a directory does not exist or is not writable, or a target is a directory.
+    """
+    staged: list[tuple[str, Path]] = []
     try:
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o644
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as temp:
-            temp.write(data)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.chmod(temp_name, mode)
-        os.replace(temp_name, path)
+        for target, data in files:
+            path = Path(target)
+            if path.is_dir():
+                raise IsADirectoryError(21, "is a directory, not a file", str(path))
+            try:
+                mode = path.stat().st_mode & 0o777
+            except FileNotFoundError:
+                mode = 0o644
+            handle, temp_name = tempfile.mkstemp(
+                dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+            )
+            staged.append((temp_name, path))
+            with os.fdopen(handle, "wb") as temp:
+                temp.write(data)
+                temp.flush()
+                os.fsync(temp.fileno())
+            os.chmod(temp_name, mode)
+        for temp_name, path in staged:
+            os.replace(temp_name, path)
     except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
+        for temp_name, _ in staged:
+            Path(temp_name).unlink(missing_ok=True)
         raise
 
 
@@ -158,7 +188,7 @@ def _csv_bytes(dataset: Dataset, scores: Scores, indices: np.ndarray) -> bytes:
             (
                 index,
                 dataset.ids[index],
-                f"{values[index]:.9g}",
+                f"{values[index] + 0.0:.9g}",  # + 0.0 writes -0.0 as 0
                 "" if clusters is None else int(clusters[index]),
                 "" if labels is None else labels[index],
             )
@@ -298,11 +328,11 @@ def write_prune_outputs(
     *,
     extra: dict[str, Any] | None = None,
 ) -> tuple[Path, Path]:
-    """Write the kept-index CSV and ``<stem>.manifest.json`` beside it, each atomically.
+    """Write the kept-index CSV and ``<stem>.manifest.json`` beside it, together and atomically.
 
     With ``selection=None`` the CSV holds every example (:func:`scores_csv_bytes`) and the
-    manifest's selection fields are null. Both files' bytes are built before either is written;
-    if the manifest cannot be written the new CSV is removed.
+    manifest's selection fields are null. Both files are staged before either replaces an
+    existing file (:func:`write_atomic_files`): a failure leaves any earlier results untouched.
 
     Parameters
     ----------
@@ -338,12 +368,7 @@ def write_prune_outputs(
         dataset, scores, selection, csv_bytes=data, csv_name=csv_path.name, extra=extra
     )
     manifest_data = manifest_bytes(manifest)
-    write_atomic(csv_path, data)
-    try:
-        write_atomic(manifest_path, manifest_data)
-    except BaseException:
-        csv_path.unlink(missing_ok=True)
-        raise
+    write_atomic_files([(csv_path, data), (manifest_path, manifest_data)])
     return csv_path, manifest_path
 
 

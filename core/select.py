@@ -71,8 +71,10 @@ class Selection:
 def kept_count(n: int, keep_fraction: float) -> int:
     """Number of examples kept out of ``n`` at ``keep_fraction``: ``floor(keep_fraction * n + 0.5)``.
 
-    That is ``keep_fraction * n`` rounded half up (computed in float64), so ``0.5 * 5 -> 3`` and
-    ``0.1 * 15 -> 2``; it is non-decreasing in ``keep_fraction``, 0 at 0 and ``n`` at 1.
+    That is ``keep_fraction * n`` rounded half up, so ``0.5 * 5 -> 3``, ``0.1 * 15 -> 2`` and
+    ``0.7 * 45 -> 32``: the product is first rounded to 9 decimals so that decimal fractions act
+    as written (float64 gives ``0.7 * 45 = 31.499999999999996``). It is non-decreasing in
+    ``keep_fraction``, 0 at 0 and ``n`` at 1.
 
     Parameters
     ----------
@@ -349,7 +351,9 @@ def _check_pin_counts(
 
 
 def _kept_count(n: int, keep_fraction: float) -> int:
-    return min(n, math.floor(keep_fraction * n + 0.5))
+    # Round the product to 9 decimals first: in binary 0.7 * 45 is 31.499999999999996, and the
+    # documented rule must see 31.5 (so 32 are kept), as a user reading "0.7 of 45" expects.
+    return min(n, math.floor(round(keep_fraction * n, 9) + 0.5))
 
 
 def _preference_order(values: np.ndarray, strategy: str, seed: int) -> np.ndarray:

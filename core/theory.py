@@ -489,8 +489,9 @@ def _n_total(n: int, alpha_tot: float) -> int:
 
 
 def _kept_count(n_total: int, keep_fraction: float) -> int:
-    # Same rule as core.select.kept_count: round half up.
-    return min(n_total, math.floor(keep_fraction * n_total + 0.5))
+    from core.select import kept_count  # one rounding rule for the whole project
+
+    return kept_count(n_total, keep_fraction)
 
 
 def _draw(n: int, alpha_tot: float, theta_deg: float, seed: int) -> _Data:

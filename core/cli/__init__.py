@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 # Modules that register sub-commands; each owns its commands.
 _COMMAND_MODULES = (
@@ -39,8 +40,15 @@ class UserError(ValueError):
     """A problem with the user's input that the CLI reports as one line and exit code 2."""
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr and exit code 2 (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrors(
         prog="python -m core",
         description="prunescope: score examples by difficulty and prune datasets (higher score = harder).",
         epilog=EPILOG,
@@ -61,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the process exit code (0 ok, 2 bad input)."""
     parser = build_parser()
-    args = parser.parse_args(argv)  # argparse itself exits 2 on bad flags
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a bad flag: 2, one line from _OneLineErrors; --help exits as usual
+        if not exc.code:
+            raise
+        return int(exc.code)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2

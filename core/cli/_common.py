@@ -124,7 +124,8 @@ def ids_to_indices(dataset: Dataset, values: list[str], flag: str) -> np.ndarray
 
 
 def pins_from_args(dataset: Dataset, args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
-    """``--always-keep``/``--always-drop`` as row indices, checked against ``--keep``'s count.
+    """``--always-keep``/``--always-drop`` as row indices, checked against ``--keep``'s count
+    (which must keep at least one example).
 
     Raises
     ------
@@ -141,6 +142,10 @@ def pins_from_args(dataset: Dataset, args: argparse.Namespace) -> tuple[np.ndarr
             f"ids in both --always-keep and --always-drop: {', '.join(dataset.ids[both][:5])}"
         )
     n_kept = kept_count(dataset.n, args.keep)
+    if n_kept == 0:
+        raise ValueError(
+            f"--keep {args.keep} keeps no example of {dataset.n} (floor(keep x N + 0.5) = 0)"
+        )
     if always_keep.size > n_kept:
         raise ValueError(
             f"--always-keep pins {always_keep.size} ids but --keep {args.keep} keeps only "

@@ -6,7 +6,6 @@ import argparse
 import csv
 import hashlib
 import io
-from pathlib import Path
 
 import numpy as np
 
@@ -21,7 +20,7 @@ from core.cli._common import (
 )
 from core.cli._progress_bar import lazy_progress_bar
 from core.data import Dataset
-from core.export import write_atomic
+from core.export import write_atomic_files
 from core.semdedup import DEFAULT_BLOCK_SIZE, ORDERS, DedupResult, dedup_outputs, semdedup
 
 #: Columns of the optional ``--removed`` CSV.
@@ -115,20 +114,10 @@ def run_dedup(args: argparse.Namespace) -> int:
     # The app's Deduplicate page calls the same function: same bytes for the same parameters.
     data, manifest_data = dedup_outputs(dataset, result, csv_name=out.name, extra=extra)
 
-    written: list[Path] = []
-    try:
-        for path, payload in (
-            (out, data),
-            (removed_path, removed_data),
-            (manifest_path, manifest_data),
-        ):
-            if path is not None and payload is not None:
-                write_atomic(path, payload)
-                written.append(path)
-    except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
+    files = [(out, data), (removed_path, removed_data), (manifest_path, manifest_data)]
+    write_atomic_files(
+        [(path, payload) for path, payload in files if path is not None and payload is not None]
+    )
     also = "" if removed_path is None else f", {removed_path}"
     print(
         f"wrote {out} ({dataset.n - result.n_removed} of {dataset.n} kept, {result.n_removed} "

@@ -201,7 +201,7 @@ def _write_outputs(
     *,
     texts: np.ndarray | None,
 ) -> None:
-    from core.export import write_atomic
+    from core.export import write_atomic_files
 
     embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
     buffer = io.BytesIO()
@@ -219,9 +219,10 @@ def _write_outputs(
         if texts is not None:
             row.append(str(texts[i]))
         writer.writerow(row)
-    write_atomic(out, buffer.getvalue())
     ids_path = ids_path_for(out)
-    write_atomic(ids_path, text_buffer.getvalue().encode("utf-8"))
+    write_atomic_files(
+        [(out, buffer.getvalue()), (ids_path, text_buffer.getvalue().encode("utf-8"))]
+    )
     print(
         f"wrote {out} ({embeddings.shape[0]} x {embeddings.shape[1]} float32) and {ids_path}",
         file=sys.stderr,

@@ -185,6 +185,15 @@ BAD_INPUTS = {
         "prune {d}/emb.npy --keep 0.5 --strategy ccs --ccs-beta 1",
         r"--ccs-beta 1.0 should be in \[0, 1\)",
     ),
+    "keeps nothing": (
+        "prune {d}/emb.npy --keep 0.01",
+        r"--keep 0.01 keeps no example of 31",
+    ),
+    "unknown metric (argparse)": (
+        "score {d}/emb.npy --metric foo",
+        r"argument --metric: invalid choice: 'foo'",
+    ),
+    "missing --keep (argparse)": ("prune {d}/emb.npy", r"required: --keep"),
     "ccs beta without ccs": (
         "prune {d}/emb.npy --keep 0.5 --ccs-beta 0.2",
         r"--ccs-beta needs --strategy ccs \(got --strategy keep_hard\)",

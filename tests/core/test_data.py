@@ -415,3 +415,18 @@ def test_media_kind_without_media_or_thumbnails_is_rejected() -> None:
         make_dataset(np.eye(3), media_kind="text")
     with pytest.raises(ValueError, match="without media or thumbnails"):
         make_dataset(np.eye(3), media_kind="image")
+
+
+def test_headerless_csv_keeps_its_first_row(tmp_path: Path, matrix: np.ndarray) -> None:
+    pd.DataFrame(matrix).to_csv(tmp_path / "emb.csv", index=False, header=False)
+    np.testing.assert_array_equal(load_embeddings(tmp_path / "emb.csv"), matrix)
+
+
+def test_metadata_and_index_columns_are_not_dimensions(tmp_path: Path, matrix: np.ndarray) -> None:
+    frame = pd.DataFrame(matrix, columns=["f0", "f1", "f2"])
+    frame.to_csv(tmp_path / "with_index.csv")  # pandas writes an "Unnamed: 0" index column
+    np.testing.assert_array_equal(load_embeddings(tmp_path / "with_index.csv"), matrix)
+    frame.insert(0, "label", [3, 1, 2, 1, 3])
+    frame.insert(0, "id", ["a", "b", "c", "d", "e"])
+    frame.to_parquet(tmp_path / "with_label.parquet")
+    np.testing.assert_array_equal(load_embeddings(tmp_path / "with_label.parquet"), matrix)

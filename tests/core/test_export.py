@@ -236,3 +236,35 @@ def test_write_prune_outputs_needs_an_existing_directory(
 ) -> None:
     with pytest.raises(ValueError, match=r"output directory .*missing does not exist"):
         write_prune_outputs(tmp_path / "missing" / "kept.csv", dataset, scores, None)
+
+
+def test_a_failed_export_keeps_earlier_results(tmp_path: Path) -> None:
+    from core.export import write_atomic_files
+
+    (tmp_path / "kept.csv").write_text("OLD RESULTS\n")
+    (tmp_path / "kept.manifest.json").mkdir()  # the manifest cannot be written there
+    with pytest.raises(IsADirectoryError):
+        write_atomic_files(
+            [(tmp_path / "kept.csv", b"new"), (tmp_path / "kept.manifest.json", b"{}")]
+        )
+    assert (tmp_path / "kept.csv").read_text() == "OLD RESULTS\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.csv", "kept.manifest.json"]
+
+
+def test_write_atomic_files_replaces_every_file(tmp_path: Path) -> None:
+    from core.export import write_atomic_files
+
+    (tmp_path / "a.csv").write_text("old a")
+    write_atomic_files([(tmp_path / "a.csv", b"new a"), (tmp_path / "b.json", b"new b")])
+    assert (tmp_path / "a.csv").read_bytes() == b"new a"
+    assert (tmp_path / "b.json").read_bytes() == b"new b"
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_negative_zero_scores_are_written_as_zero() -> None:
+    from core.export import scores_csv_bytes
+
+    dataset = make_dataset(np.eye(3))
+    scores = Scores("aum", np.array([-0.0, 0.5, -1.25]), None, None, {})
+    rows = scores_csv_bytes(dataset, scores).decode().splitlines()[1:]
+    assert [row.split(",")[2] for row in rows] == ["0", "0.5", "-1.25"]

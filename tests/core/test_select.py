@@ -415,3 +415,22 @@ def test_moderate_hand_example_and_pins() -> None:
 def test_bad_ccs_options_raise_value_error(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         select_kept(np.arange(10.0), 0.5, strategy="ccs", **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("n", "fraction", "expected"),
+    [(45, 0.7, 32), (25, 0.58, 15), (90, 0.35, 32), (5, 0.5, 3), (15, 0.1, 2), (10, 0.04, 0)],
+)
+def test_kept_count_rounds_decimal_fractions_half_up_as_written(n, fraction, expected) -> None:
+    # float64 makes 0.7 * 45 = 31.499999999999996; the documented rule must still give 32.
+    assert kept_count(n, fraction) == expected
+    assert select_kept(np.arange(n, dtype=float), fraction).n_kept == expected
+
+
+def test_kept_count_is_round_half_up_for_every_whole_percent() -> None:
+    from fractions import Fraction
+
+    for n in range(1, 301):
+        for percent in range(101):
+            exact = Fraction(percent, 100) * n
+            assert kept_count(n, percent / 100) == int(exact + Fraction(1, 2)), (n, percent)
