@@ -13,6 +13,11 @@ from core.kmeans import BACKENDS
 
 if TYPE_CHECKING:
     from core.data import Dataset
+    from core.metrics import Scores
+    from core.select import Selection
+
+#: ``--min-ratio`` when ``--balance-by`` is given without it (the app's default too).
+DEFAULT_MIN_RATIO = 0.5
 
 _Number = TypeVar("_Number", int, float)
 
@@ -55,6 +60,46 @@ def add_pin_options(parser: argparse.ArgumentParser, *, help_template: str) -> N
             metavar="ID,...",
             help=help_template.format(what=what),
         )
+
+
+def add_selection_options(
+    parser: argparse.ArgumentParser, *, balance_by: tuple[str, ...], needs: str = ""
+) -> None:
+    """``--strategy``, ``--ccs-beta``, ``--balance-by`` and ``--min-ratio`` (see
+    :func:`selection_from_args`); ``needs`` prefixes each help, e.g. ``"with --keep: "``."""
+    from core.select import DEFAULT_CCS_BETA, STRATEGIES
+
+    parser.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="keep_hard",
+        help=f"{needs}keep_hard / keep_easy: highest / lowest scores; random: seeded baseline; "
+        "ccs: coverage-centric (cut the hardest --ccs-beta, then sample 50 score strata evenly); "
+        "moderate: closest to the median score (default: keep_hard)",
+    )
+    parser.add_argument(
+        "--ccs-beta",
+        type=float,
+        default=None,
+        metavar="BETA",
+        help=f"with --strategy ccs: fraction of hardest examples cut first, in [0, 1) "
+        f"(default {DEFAULT_CCS_BETA})",
+    )
+    groups = " / ".join(balance_by)
+    parser.add_argument(
+        "--balance-by",
+        choices=balance_by,
+        default=None,
+        help=f"{needs}guarantee every {groups} a minimum share of the kept examples",
+    )
+    parser.add_argument(
+        "--min-ratio",
+        type=float,
+        default=None,
+        metavar="R",
+        help="with --balance-by: every group keeps at least min(size, ceil(R * kept / groups)) "
+        f"(default {DEFAULT_MIN_RATIO})",
+    )
 
 
 def add_out_option(parser: argparse.ArgumentParser, *, help: str = "output CSV path") -> None:
@@ -121,6 +166,47 @@ def ids_to_indices(dataset: Dataset, values: list[str], flag: str) -> np.ndarray
             "column, else they are row numbers 0..n-1"
         )
     return np.unique(np.array([position[identifier] for identifier in wanted], dtype=np.int64))
+
+
+def check_selection_flags(args: argparse.Namespace, *, balance_by: tuple[str, ...]) -> None:
+    """``--keep``, ``--min-ratio`` and ``--ccs-beta`` values, checked before any file is read."""
+    if not 0.0 < args.keep <= 1.0:
+        raise ValueError(f"--keep {args.keep} should be in (0, 1]")
+    if args.min_ratio is not None and args.balance_by is None:
+        options = " or ".join(f"--balance-by {group}" for group in balance_by)
+        raise ValueError(f"--min-ratio needs {options}")
+    if args.min_ratio is not None and not 0.0 <= args.min_ratio <= 1.0:
+        raise ValueError(f"--min-ratio {args.min_ratio} should be in [0, 1]")
+    if args.ccs_beta is not None and args.strategy != "ccs":
+        raise ValueError(f"--ccs-beta needs --strategy ccs (got --strategy {args.strategy})")
+    if args.ccs_beta is not None and not 0.0 <= args.ccs_beta < 1.0:
+        raise ValueError(f"--ccs-beta {args.ccs_beta} should be in [0, 1)")
+
+
+def selection_from_args(
+    args: argparse.Namespace,
+    dataset: Dataset,
+    scores: Scores,
+    *,
+    groups: np.ndarray | None,
+    pins: tuple[np.ndarray, np.ndarray],
+) -> Selection:
+    """``core.select.select_kept`` for the selection flags (defaults as documented in --help)."""
+    from core.select import DEFAULT_CCS_BETA, select_kept
+
+    min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
+    return select_kept(
+        scores.values,
+        args.keep,
+        strategy=args.strategy,
+        groups=groups,
+        balance_by=args.balance_by,
+        min_ratio=min_ratio if args.balance_by else 0.0,
+        seed=args.seed,
+        always_keep=pins[0],
+        always_drop=pins[1],
+        ccs_beta=DEFAULT_CCS_BETA if args.ccs_beta is None else args.ccs_beta,
+    )
 
 
 def pins_from_args(dataset: Dataset, args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:

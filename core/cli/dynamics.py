@@ -10,9 +10,12 @@ from core.cli._common import (
     add_out_option,
     add_pin_options,
     add_seed_option,
+    add_selection_options,
+    check_selection_flags,
     checked_out_path,
     parse_numbers,
     pins_from_args,
+    selection_from_args,
 )
 from core.dynamics import (
     DYNAMICS_METRICS,
@@ -21,13 +24,11 @@ from core.dynamics import (
     score_records,
     write_dynamics_outputs,
 )
-from core.select import DEFAULT_CCS_BETA, STRATEGIES, select_kept
 
 if TYPE_CHECKING:
     from core.data import Dataset
     from core.dynamics import TrainingRecords
 
-DEFAULT_MIN_RATIO = 0.5  # as for ``prune``: used when --balance-by is given without --min-ratio
 
 EPILOG = """examples:
   python -m core score-dynamics sample_data/demo_training_records.npz --metric aum --out scores.csv
@@ -81,36 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="also prune: keep this fraction in (0, 1] and write only the kept rows "
         "(kept count = floor(FRACTION * n + 0.5))",
     )
-    parser.add_argument(
-        "--strategy",
-        choices=STRATEGIES,
-        default="keep_hard",
-        help="with --keep, as for prune: keep_hard / keep_easy: highest / lowest scores; random: "
-        "seeded baseline; ccs: coverage-centric; moderate: closest to the median score "
-        "(default: keep_hard)",
-    )
-    parser.add_argument(
-        "--ccs-beta",
-        type=float,
-        default=None,
-        metavar="BETA",
-        help=f"with --strategy ccs: fraction of hardest examples cut first, in [0, 1) "
-        f"(default {DEFAULT_CCS_BETA})",
-    )
-    parser.add_argument(
-        "--balance-by",
-        choices=("label",),
-        default=None,
-        help="with --keep: guarantee every label a minimum share of the kept examples",
-    )
-    parser.add_argument(
-        "--min-ratio",
-        type=float,
-        default=None,
-        metavar="R",
-        help="with --balance-by: every label keeps at least min(size, ceil(R * kept / labels)) "
-        f"(default {DEFAULT_MIN_RATIO})",
-    )
+    add_selection_options(parser, balance_by=("label",), needs="with --keep: ")
     add_pin_options(
         parser,
         help_template="with --keep: comma-separated ids that are always {what} (repeatable); "
@@ -143,20 +115,9 @@ def run_score_dynamics(args: argparse.Namespace) -> int:
         )
         return 0
 
-    always_keep, always_drop = pins_from_args(dataset, args)
-    min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
-    selection = select_kept(
-        scores.values,
-        args.keep,
-        strategy=args.strategy,
-        groups=dataset.labels if args.balance_by == "label" else None,
-        balance_by=args.balance_by,
-        min_ratio=min_ratio if args.balance_by else 0.0,
-        seed=args.seed,
-        always_keep=always_keep,
-        always_drop=always_drop,
-        ccs_beta=DEFAULT_CCS_BETA if args.ccs_beta is None else args.ccs_beta,
-    )
+    groups = dataset.labels if args.balance_by == "label" else None
+    pins = pins_from_args(dataset, args)
+    selection = selection_from_args(args, dataset, scores, groups=groups, pins=pins)
     csv_path, manifest_path = write_dynamics_outputs(out, dataset, scores, selection)
     print(
         f"wrote {csv_path} ({selection.n_kept} of {dataset.n} kept, {args.strategy}, "
@@ -183,16 +144,7 @@ def _check_selection_flags(args: argparse.Namespace, pruning: bool) -> None:
         if given:
             raise ValueError(f"{', '.join(given)} need --keep FRACTION")
         return
-    if not 0.0 < args.keep <= 1.0:
-        raise ValueError(f"--keep {args.keep} should be in (0, 1]")
-    if args.min_ratio is not None and args.balance_by is None:
-        raise ValueError("--min-ratio needs --balance-by label")
-    if args.min_ratio is not None and not 0.0 <= args.min_ratio <= 1.0:
-        raise ValueError(f"--min-ratio {args.min_ratio} should be in [0, 1]")
-    if args.ccs_beta is not None and args.strategy != "ccs":
-        raise ValueError(f"--ccs-beta needs --strategy ccs (got --strategy {args.strategy})")
-    if args.ccs_beta is not None and not 0.0 <= args.ccs_beta < 1.0:
-        raise ValueError(f"--ccs-beta {args.ccs_beta} should be in [0, 1)")
+    check_selection_flags(args, balance_by=("label",))
     if args.seed < 0:
         raise ValueError(f"--seed {args.seed} should be >= 0")
 

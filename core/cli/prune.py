@@ -13,19 +13,20 @@ from core.cli._common import (
     add_out_option,
     add_pin_options,
     add_seed_option,
+    add_selection_options,
     check_k,
+    check_selection_flags,
     checked_out_path,
     load_dataset_from_args,
     pins_from_args,
+    selection_from_args,
 )
 from core.cli._progress_bar import lazy_progress_bar
 from core.data import Dataset
 from core.export import write_prune_outputs
 from core.metrics import DISTANCES, METRICS, Scores, compute_scores
-from core.select import DEFAULT_CCS_BETA, STRATEGIES, select_kept
 
 BALANCE_BY = ("label", "cluster")
-DEFAULT_MIN_RATIO = 0.5  # used when --balance-by is given without --min-ratio
 
 SCORE_EPILOG = """examples:
   python -m core score emb.npy --k 10 --seed 0 --out scores.csv
@@ -71,36 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FRACTION",
         help="fraction of examples to keep, in (0, 1]; kept count = floor(FRACTION * n + 0.5)",
     )
-    prune.add_argument(
-        "--strategy",
-        choices=STRATEGIES,
-        default="keep_hard",
-        help="keep_hard / keep_easy: highest / lowest scores; random: seeded baseline; ccs: "
-        "coverage-centric (cut the hardest --ccs-beta, then sample 50 score strata evenly); "
-        "moderate: closest to the median score (default: keep_hard)",
-    )
-    prune.add_argument(
-        "--ccs-beta",
-        type=float,
-        default=None,
-        metavar="BETA",
-        help=f"with --strategy ccs: fraction of hardest examples cut first, in [0, 1) "
-        f"(default {DEFAULT_CCS_BETA})",
-    )
-    prune.add_argument(
-        "--balance-by",
-        choices=BALANCE_BY,
-        default=None,
-        help="guarantee every label / cluster a minimum share of the kept examples",
-    )
-    prune.add_argument(
-        "--min-ratio",
-        type=float,
-        default=None,
-        metavar="R",
-        help="with --balance-by: every group keeps at least min(size, ceil(R * kept / groups)) "
-        f"(default {DEFAULT_MIN_RATIO})",
-    )
+    add_selection_options(prune, balance_by=BALANCE_BY)
     add_pin_options(
         prune,
         help_template="comma-separated ids that are always {what} (repeatable); the kept count "
@@ -161,18 +133,7 @@ def run_score(args: argparse.Namespace) -> int:
 
 def run_prune(args: argparse.Namespace) -> int:
     """Validate inputs, score, select, then write ``OUT`` and its manifest; return the exit code."""
-    if not 0.0 < args.keep <= 1.0:
-        raise ValueError(f"--keep {args.keep} should be in (0, 1]")
-    if args.min_ratio is not None and args.balance_by is None:
-        raise ValueError("--min-ratio needs --balance-by label or --balance-by cluster")
-    min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
-    if not 0.0 <= min_ratio <= 1.0:
-        raise ValueError(f"--min-ratio {min_ratio} should be in [0, 1]")
-    if args.ccs_beta is not None and args.strategy != "ccs":
-        raise ValueError(f"--ccs-beta needs --strategy ccs (got --strategy {args.strategy})")
-    ccs_beta = DEFAULT_CCS_BETA if args.ccs_beta is None else args.ccs_beta
-    if not 0.0 <= ccs_beta < 1.0:
-        raise ValueError(f"--ccs-beta {ccs_beta} should be in [0, 1)")
+    check_selection_flags(args, balance_by=BALANCE_BY)
     out = checked_out_path(args.out, inputs=(args.embeddings, args.meta))
     dataset = _load(args)
     _check_scoring(args, dataset)
@@ -182,7 +143,7 @@ def run_prune(args: argparse.Namespace) -> int:
         )
     if args.balance_by == "cluster" and args.metric == "random":
         raise ValueError("--balance-by cluster needs a prototype metric; --metric random has none")
-    always_keep, always_drop = pins_from_args(dataset, args)
+    pins = pins_from_args(dataset, args)
 
     scores = _score(args, dataset)
     groups = None
@@ -192,18 +153,7 @@ def run_prune(args: argparse.Namespace) -> int:
         if scores.clusters is None:
             raise ValueError(f"--balance-by cluster: --metric {args.metric} gives no clusters")
         groups = scores.clusters
-    selection = select_kept(
-        scores.values,
-        args.keep,
-        strategy=args.strategy,
-        groups=groups,
-        balance_by=args.balance_by,
-        min_ratio=min_ratio if args.balance_by else 0.0,
-        seed=args.seed,
-        always_keep=always_keep,
-        always_drop=always_drop,
-        ccs_beta=ccs_beta,
-    )
+    selection = selection_from_args(args, dataset, scores, groups=groups, pins=pins)
     csv_path, manifest_path = write_prune_outputs(out, dataset, scores, selection)
     print(
         f"wrote {csv_path} ({selection.n_kept} of {dataset.n} kept, {args.strategy}) "
