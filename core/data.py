@@ -5,7 +5,8 @@ from __future__ import annotations
 import errno
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -348,7 +349,6 @@ def load_embeddings(path: str | Path) -> np.ndarray:
 
 
 def _read_numpy(path: Path) -> np.ndarray:
-    import zipfile
 
     with path.open("rb") as handle:
         magic = handle.read(6)
@@ -356,32 +356,39 @@ def _read_numpy(path: Path) -> np.ndarray:
         raise ValueError(f"{path.name}: pickled/object arrays are not accepted")
     if magic != b"\x93NUMPY" and not magic.startswith(b"PK"):
         raise ValueError(f"could not read {path.name}: not a NumPy {path.suffix} file")
-    try:
+    with numpy_read_errors(path):
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.ndarray):
             return loaded
         with loaded:
             keys = list(loaded.files)
-            if "embeddings" not in keys and len(keys) != 1:
-                raise _NpzKeyError(
-                    f"{path.name} holds arrays {keys}; expected one array or one named 'embeddings'"
-                )
-            return loaded["embeddings" if "embeddings" in keys else keys[0]]
-    except _NpzKeyError:
-        raise
+            arrays = {key: loaded[key] for key in keys if key in ("embeddings", keys[0])}
+    if "embeddings" not in keys and len(keys) != 1:
+        raise ValueError(
+            f"{path.name} holds arrays {keys}; expected one array or one named 'embeddings'"
+        )
+    return arrays["embeddings" if "embeddings" in keys else keys[0]]
+
+
+@contextmanager
+def numpy_read_errors(path: Path) -> Iterator[None]:
+    """Turn ``np.load``'s errors into one ``ValueError`` naming the file (and pickles as such).
+
+    Used by every reader of user ``.npy``/``.npz`` files; they always pass ``allow_pickle=False``.
+    """
+    import zipfile
+
+    try:
+        yield
     except ValueError as exc:
         if "pickle" in str(exc).lower():
             raise ValueError(
                 f"{path.name}: pickled/object arrays are not accepted (dtype object); "
-                "save a numeric array"
+                "save numeric arrays"
             ) from None
         raise ValueError(f"could not read {path.name} as {path.suffix}: {exc}") from None
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"could not read {path.name} as {path.suffix}: {exc}") from None
-
-
-class _NpzKeyError(ValueError):
-    """An ``.npz`` file without a clear embeddings array."""
 
 
 def _read_table(path: Path, what: str) -> pd.DataFrame:

@@ -51,7 +51,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.data import Dataset, FileInfo, _encode_labels, _name_some, _validated_ids
+from core.data import (
+    Dataset,
+    FileInfo,
+    _encode_labels,
+    _name_some,
+    _validated_ids,
+    numpy_read_errors,
+)
 
 if TYPE_CHECKING:
     from core.metrics import Scores
@@ -513,21 +520,8 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         magic = handle.read(4)
     if not magic.startswith(b"PK"):
         raise ValueError(f"could not read {path.name}: not a NumPy .npz file")
-    arrays: dict[str, np.ndarray] = {}
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            for key in archive.files:
-                arrays[key] = np.asarray(archive[key])
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise ValueError(
-                f"{path.name}: pickled/object arrays are not accepted (dtype object); save "
-                "numeric arrays and str ids"
-            ) from None
-        raise ValueError(f"could not read {path.name} as .npz: {exc}") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"could not read {path.name} as .npz: {exc}") from None
-    return arrays
+    with numpy_read_errors(path), np.load(path, allow_pickle=False) as archive:
+        return {key: np.asarray(archive[key]) for key in archive.files}
 
 
 def _no_objects(array: np.ndarray, name: str) -> None:
