@@ -27,9 +27,12 @@ import streamlit as st
 from streamlit.runtime.scriptrunner_utils.script_run_context import in_cached_function
 
 if TYPE_CHECKING:
+    from core.curve import CurveResult
     from core.data import Dataset
     from core.metrics import Scores
     from core.project import Projection
+    from core.semdedup import DedupResult
+    from core.theory import TheoryResult
 
 
 # --- progress -------------------------------------------------------------------------------
@@ -294,10 +297,6 @@ def knn_accuracy_cached(dataset_key: str, seed: int) -> float | None:
 
 # --- Validate & Theory ---
 
-if TYPE_CHECKING:
-    from core.curve import CurveResult
-    from core.theory import TheoryResult
-
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def curve_cached(
@@ -376,9 +375,6 @@ def theory_cached(
 
 
 # --- Deduplicate ---
-
-if TYPE_CHECKING:
-    from core.semdedup import DedupResult
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -7,6 +7,7 @@ hundred numbers instead of every score (that keeps slider moves fast on 100,000 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
@@ -286,7 +287,6 @@ def class_composition_figure(
 
 # --- Validate & Theory ---
 
-import pandas as pd  # noqa: E402  (appended section; streamlit already imports pandas)
 
 STRATEGY_COLORS = {
     "keep_hard": "#d62728",
