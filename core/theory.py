@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core._progress import ProgressFn, report
+from core.select import kept_count  # one rounding rule for the whole project
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -488,12 +489,6 @@ def _n_total(n: int, alpha_tot: float) -> int:
     return round(alpha_tot * n)
 
 
-def _kept_count(n_total: int, keep_fraction: float) -> int:
-    from core.select import kept_count  # one rounding rule for the whole project
-
-    return kept_count(n_total, keep_fraction)
-
-
 def _draw(n: int, alpha_tot: float, theta_deg: float, seed: int) -> _Data:
     """Teacher and probe depend on the seed only; the examples on (seed, P)."""
     n_total = _n_total(n, alpha_tot)
@@ -522,7 +517,7 @@ def _run(
     tol: float,
 ) -> TheoryRun:
     n_total = data.x.shape[0]
-    m = _kept_count(n_total, keep_fraction)
+    m = kept_count(n_total, keep_fraction)
     if strategy == "keep_hard":  # smallest probe margin first; ties by index
         kept = np.argsort(data.probe_margin, kind="stable")[:m]
     elif strategy == "keep_easy":
@@ -596,7 +591,7 @@ def _check_fraction(keep_fraction: float) -> None:
 
 
 def _check_kept(n_total: int, keep_fraction: float, *, n: int, alpha_tot: float) -> None:
-    if _kept_count(n_total, keep_fraction) < 1:
+    if kept_count(n_total, keep_fraction) < 1:
         raise ValueError(
             f"keep_fraction={keep_fraction} of P=round(alpha_tot={alpha_tot} * n={n})={n_total} "
             "examples keeps no example"
