@@ -19,9 +19,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.kmeans import _nearest_centroids
-from core.metrics import compute_scores
-from core.select import select_kept
+from core.prune.select import select_kept
+from core.scores.kmeans import _nearest_centroids
+from core.scores.metrics import compute_scores
 
 GIB = 1024**3
 

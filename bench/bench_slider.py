@@ -21,11 +21,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.data import make_dataset
+from core.analysis.inspection import cut_neighbours
 from core.export import build_manifest, kept_csv_bytes, manifest_bytes
-from core.inspection import cut_neighbours
-from core.metrics import compute_scores
-from core.select import select_kept
+from core.io.data import make_dataset
+from core.prune.select import select_kept
+from core.scores.metrics import compute_scores
 from ui import charts
 
 

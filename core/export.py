@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.data import Dataset
+from core.io.data import Dataset
 
 if TYPE_CHECKING:
-    from core.metrics import Scores
-    from core.select import Selection
+    from core.prune.select import Selection
+    from core.scores.metrics import Scores
 
 #: Header of every score / kept-index CSV.
 CSV_COLUMNS = ("index", "id", "score", "cluster", "label")

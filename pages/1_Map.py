@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.inspection import hardest_first
+from core.analysis.inspection import hardest_first
 from ui import cache, charts, gallery, state
 from ui.page import SCORE_NOTE, current_selection, load_projection, load_scores, start_page
 

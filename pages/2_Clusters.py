@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.inspection import cluster_extremes, largest_clusters
+from core.analysis.inspection import cluster_extremes, largest_clusters
 from ui import charts, gallery
 from ui.page import SCORE_NOTE, load_scores, start_page
 

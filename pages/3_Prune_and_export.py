@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.inspection import count_groups, cut_neighbours
+from core.analysis.inspection import count_groups, cut_neighbours
 from ui import charts, gallery, state
 from ui.page import SCORE_NOTE, current_selection, deferred_exports, load_scores, start_page
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.curve import DEFAULT_FRACTIONS, best_per_fraction, curve_csv_bytes, curve_summary
-from core.metrics import METRICS
+from core.analysis.curve import DEFAULT_FRACTIONS, best_per_fraction, curve_csv_bytes, curve_summary
+from core.scores.metrics import METRICS
 from ui import cache, charts, state
 from ui.errors import user_errors
 from ui.page import start_page

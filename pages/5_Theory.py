@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.theory import theory_claims, theory_csv_bytes, theory_summary
+from core.analysis.theory import theory_claims, theory_csv_bytes, theory_summary
 from ui import cache, charts, state
 from ui.errors import user_errors
 

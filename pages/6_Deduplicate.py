@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.semdedup import dedup_outputs, duplicate_pairs, removed_at, removed_counts
+from core.prune.semdedup import dedup_outputs, duplicate_pairs, removed_at, removed_counts
 from ui import cache, charts, gallery
 from ui.errors import user_errors
 from ui.page import start_page

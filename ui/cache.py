@@ -2,9 +2,9 @@
 
 A dataset is named by a *dataset key* string:
 
-- ``"sample:<name>:<embedding>"`` a shipped sample (``core.sample_data.load_sample``),
+- ``"sample:<name>:<embedding>"`` a shipped sample (``core.io.samples.load_sample``),
 - ``"upload:<sha256>"`` built from uploaded bytes in this session (see :mod:`ui.uploads`),
-- ``"synthetic:<n>:<d>:<n_classes>:<seed>"`` Gaussian blobs (``core.sample_data.make_synthetic``),
+- ``"synthetic:<n>:<d>:<n_classes>:<seed>"`` Gaussian blobs (``core.io.samples.make_synthetic``),
   for tests and benchmarks.
 
 Datasets are kept with ``st.cache_resource`` (shared, never copied: the arrays are large and only
@@ -27,12 +27,12 @@ import streamlit as st
 from streamlit.runtime.scriptrunner_utils.script_run_context import in_cached_function
 
 if TYPE_CHECKING:
-    from core.curve import CurveResult
-    from core.data import Dataset
-    from core.metrics import Scores
-    from core.project import Projection
-    from core.semdedup import DedupResult
-    from core.theory import TheoryResult
+    from core.analysis.curve import CurveResult
+    from core.analysis.projection import Projection
+    from core.analysis.theory import TheoryResult
+    from core.io.data import Dataset
+    from core.prune.semdedup import DedupResult
+    from core.scores.metrics import Scores
 
 
 # --- progress -------------------------------------------------------------------------------
@@ -82,14 +82,14 @@ class LiveProgress:
 
 @st.cache_resource(show_spinner="Loading sample data…", max_entries=8)
 def _sample_dataset(name: str, embedding: str) -> Dataset:
-    from core.sample_data import load_sample
+    from core.io.samples import load_sample
 
     return load_sample(name, embedding=embedding)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _synthetic_dataset(n: int, d: int, n_classes: int, seed: int) -> Dataset:
-    from core.sample_data import make_synthetic
+    from core.io.samples import make_synthetic
 
     return make_synthetic(n, d, n_classes, seed)
 
@@ -133,7 +133,7 @@ def dataset_label(dataset_key: str) -> str:
     if kind == "sample":
         name, _, embedding = rest.rpartition(":")
         try:
-            from core.sample_data import SAMPLES
+            from core.io.samples import SAMPLES
 
             title = SAMPLES[name].title
         except (ImportError, KeyError):
@@ -151,7 +151,7 @@ def dataset_label(dataset_key: str) -> str:
 def sample_keys() -> list[str]:
     """Dataset keys of every shipped sample, each with its SSL and pixel embeddings."""
     try:
-        from core.sample_data import list_samples
+        from core.io.samples import list_samples
     except ImportError:
         return []
     names = [getattr(item, "name", item) for item in list_samples()]
@@ -159,8 +159,8 @@ def sample_keys() -> list[str]:
 
 
 def default_k(dataset_key: str) -> int:
-    """``core.metrics.default_k`` for the dataset (the number of classes when labelled)."""
-    from core.metrics import default_k as _default_k
+    """``core.scores.metrics.default_k`` for the dataset (the number of classes when labelled)."""
+    from core.scores.metrics import default_k as _default_k
 
     dataset = get_dataset(dataset_key)
     return int(_default_k(dataset.n, dataset.n_classes or None))
@@ -179,12 +179,12 @@ def scores_cached(
     seed: int,
     _progress: LiveProgress | None = None,
 ) -> Scores:
-    """``core.metrics.compute_scores`` for a dataset and settings, computed once per key.
+    """``core.scores.metrics.compute_scores`` for a dataset and settings, computed once per key.
 
     Called with the same arguments as ``python -m core score/prune`` (labels always passed, k as
     shown in the sidebar), so exports match the CLI's bytes for the same parameters.
     """
-    from core.metrics import compute_scores
+    from core.scores.metrics import compute_scores
 
     dataset = get_dataset(dataset_key)
     return compute_scores(
@@ -203,8 +203,8 @@ def scores_cached(
 def projection_cached(
     dataset_key: str, method: str, seed: int, _progress: LiveProgress | None = None
 ) -> Projection:
-    """``core.project.project_2d`` of the dataset's embeddings, computed once per key."""
-    from core.project import project_2d
+    """``core.analysis.projection.project_2d`` of the dataset's embeddings, computed once per key."""
+    from core.analysis.projection import project_2d
 
     return project_2d(
         get_dataset(dataset_key).embeddings, method=method, seed=seed, progress=_progress
@@ -225,7 +225,7 @@ def map_projection_cached(
 ) -> Projection:
     """The Map's 2-D layout: the whole dataset up to ``max_points`` rows (shared by every
     metric setting), else only the plotted stratified subsample is projected (NaN elsewhere)."""
-    from core.project import project_rows
+    from core.analysis.projection import project_rows
 
     dataset = get_dataset(dataset_key)
     if dataset.n <= max_points:
@@ -245,7 +245,7 @@ def map_points_cached(
     max_points: int,
 ) -> np.ndarray:
     """Row indices to plot: all rows, or a stratified subsample keeping the extremes."""
-    from core.project import stratified_subsample
+    from core.analysis.projection import stratified_subsample
 
     scores = scores_cached(dataset_key, metric, k, distance, backend, seed)
     return stratified_subsample(scores.values, max_points, seed=seed)
@@ -265,9 +265,9 @@ def centroid_coords_cached(
     """Each cluster's 2-D marker: the median of its plotted members' projected coordinates.
 
     Returns ``(cluster_ids (c,), coords (c, 2))`` for the non-empty clusters
-    (``core.inspection.cluster_medians``: no stored model needed, works for PCA and UMAP alike).
+    (``core.analysis.inspection.cluster_medians``: no stored model needed, works for PCA and UMAP alike).
     """
-    from core.inspection import cluster_medians
+    from core.analysis.inspection import cluster_medians
 
     scores = scores_cached(dataset_key, metric, k, distance, backend, seed)
     if scores.clusters is None:
@@ -288,7 +288,7 @@ def knn_accuracy_cached(dataset_key: str, seed: int) -> float | None:
     dataset = get_dataset(dataset_key)
     if dataset.labels is None or dataset.n_classes < 2:
         return None
-    from core.ssl import knn_accuracy  # torch is imported lazily, so this needs only sklearn
+    from core.embed.ssl import knn_accuracy  # torch is imported lazily, so this needs only sklearn
 
     return float(
         knn_accuracy(dataset.embeddings, dataset.labels, seed=seed, max_examples=KNN_MAX_EXAMPLES)
@@ -316,13 +316,13 @@ def curve_cached(
     strategies: tuple[str, ...] = ("keep_hard", "keep_easy", "random"),
     _progress: LiveProgress | None = None,
 ) -> CurveResult:
-    """``core.curve.pruning_curve`` for the dataset and settings, computed once per key.
+    """``core.analysis.curve.pruning_curve`` for the dataset and settings, computed once per key.
 
     ``k`` is passed when the metric or a compare metric uses it (k-means clusters, k-NN
     neighbours), as in :func:`scores_cached`. Scores are computed on each seed's train split.
     ``always_keep``/``always_drop`` are the Map page's pins (sorted row-index tuples).
     """
-    from core.curve import pruning_curve
+    from core.analysis.curve import pruning_curve
     from ui.state import K_METRICS
 
     # k means clusters (ssp, prototype_margin) or neighbours (k-NN metrics); None for the others
@@ -361,8 +361,8 @@ def theory_cached(
     n_seeds: int,
     _progress: LiveProgress | None = None,
 ) -> TheoryResult:
-    """``core.theory.theory_curve`` (both sweeps, default grids) for seeds ``0 .. n_seeds-1``."""
-    from core.theory import theory_curve
+    """``core.analysis.theory.theory_curve`` (both sweeps, default grids) for seeds ``0 .. n_seeds-1``."""
+    from core.analysis.theory import theory_curve
 
     return theory_curve(
         n=n,
@@ -386,12 +386,12 @@ def dedup_cached(
     order: str,
     _progress: LiveProgress | None = None,
 ) -> DedupResult:
-    """``core.semdedup.semdedup`` at epsilon 0, computed once per key.
+    """``core.prune.semdedup.semdedup`` at epsilon 0, computed once per key.
 
-    Its ``max_similarity`` gives the removal at any epsilon (``core.semdedup.removed_at``), so the
+    Its ``max_similarity`` gives the removal at any epsilon (``core.prune.semdedup.removed_at``), so the
     page's epsilon slider never reruns k-means or the similarity pass.
     """
-    from core.semdedup import semdedup
+    from core.prune.semdedup import semdedup
 
     return semdedup(
         get_dataset(dataset_key).embeddings,

@@ -330,7 +330,7 @@ def curve_figure(
     Parameters
     ----------
     summary : pandas.DataFrame
-        ``core.curve.curve_summary`` rows (metric, balance, strategy, keep_fraction,
+        ``core.analysis.curve.curve_summary`` rows (metric, balance, strategy, keep_fraction,
         accuracy_mean, accuracy_std).
     unpruned_accuracy : float
         Mean accuracy with the whole train split (horizontal dotted line).
@@ -439,7 +439,7 @@ def theory_figure(
     Parameters
     ----------
     summary : pandas.DataFrame
-        ``core.theory.theory_summary`` rows (sweep, strategy, alpha_tot, keep_fraction,
+        ``core.analysis.theory.theory_summary`` rows (sweep, strategy, alpha_tot, keep_fraction,
         alpha_prune, error_mean, error_std).
     sweep : {"alpha", "keep"}
         ``"alpha"`` plots against ``alpha_tot`` (log axis), ``"keep"`` against the kept fraction.
@@ -518,7 +518,7 @@ def removal_curve_figure(
     epsilons : ndarray of shape (m,)
         Increasing, > 0.
     removed_counts : ndarray of shape (m,)
-        Examples removed at each epsilon (``core.semdedup.removed_counts``).
+        Examples removed at each epsilon (``core.prune.semdedup.removed_counts``).
     n : int
         Number of examples.
     epsilon, n_removed : float, int

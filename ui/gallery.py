@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 if TYPE_CHECKING:
-    from core.data import Dataset
+    from core.io.data import Dataset
 
 #: The most examples one gallery draws (a selection can be thousands).
 MAX_GALLERY = 48
@@ -55,7 +55,7 @@ def render_gallery(
     if dataset.thumbnails is None:
         st.dataframe(examples_table(dataset, rows, scores), hide_index=True, width="stretch")
         return
-    from core.inspection import upscale_nearest
+    from core.analysis.inspection import upscale_nearest
 
     labels = dataset.label_strings()
     captions = [
@@ -112,7 +112,7 @@ def render_pairs(
         return
     import numpy as np
 
-    from core.inspection import upscale_nearest
+    from core.analysis.inspection import upscale_nearest
 
     images = []
     for a, b, _ in pairs:

@@ -15,10 +15,10 @@ from ui import cache, state
 from ui.errors import fail, user_errors
 
 if TYPE_CHECKING:
-    from core.data import Dataset
-    from core.metrics import Scores
-    from core.project import Projection
-    from core.select import Selection
+    from core.analysis.projection import Projection
+    from core.io.data import Dataset
+    from core.prune.select import Selection
+    from core.scores.metrics import Scores
 
 SCORE_NOTE = "Scores: **higher = harder** (farther from its prototype, less typical)."
 
@@ -75,12 +75,12 @@ def selection_groups(dataset: Dataset, scores: Scores, balance_by: str | None):
 
 
 def current_selection(dataset: Dataset, scores: Scores, settings: state.Settings) -> Selection:
-    """``core.select.select_kept`` for the pruning controls in session state (never cached).
+    """``core.prune.select.select_kept`` for the pruning controls in session state (never cached).
 
     Mirrors ``python -m core prune``: the selection seed is the score seed, ``min_ratio`` is 0
     without balancing, and the Map page's pins are ``always_keep``/``always_drop``.
     """
-    from core.select import select_kept
+    from core.prune.select import select_kept
 
     ss = st.session_state
     balance_by = None if ss["balance_by"] == "none" else str(ss["balance_by"])

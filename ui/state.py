@@ -14,8 +14,8 @@ from typing import Any
 
 import streamlit as st
 
-from core.kmeans import BACKENDS
-from core.metrics import DISTANCES, LABEL_METRICS
+from core.scores.kmeans import BACKENDS
+from core.scores.metrics import DISTANCES, LABEL_METRICS
 
 #: Environment variables read once per session for the defaults (tests and benchmarks use them).
 ENV_DATASET = "PRUNESCOPE_SAMPLE"  # a dataset key ("synthetic:2000:16:5:0") or a sample name
@@ -64,7 +64,7 @@ MAX_UPLOAD_MB = 200
 # Keys whose value is a widget's and must be re-stored each run to survive page switches.
 _WIDGET_DEFAULTS: dict[str, Any] = {
     "metric": "ssp",
-    "k": 10,  # replaced by core.metrics.default_k for the dataset on first load
+    "k": 10,  # replaced by core.scores.metrics.default_k for the dataset on first load
     "seed": 0,
     "distance": "cosine",
     "backend": "auto",
@@ -72,7 +72,7 @@ _WIDGET_DEFAULTS: dict[str, Any] = {
     "strategy": "keep_hard",
     "balance_by": "none",
     "min_ratio": 0.5,
-    "ccs_beta": 0.1,  # CCS: hardest fraction dropped first (core.select.DEFAULT_CCS_BETA)
+    "ccs_beta": 0.1,  # CCS: hardest fraction dropped first (core.prune.select.DEFAULT_CCS_BETA)
     "color_by": "score",
     "projection": "umap",
     "cluster": 0,
@@ -112,7 +112,7 @@ def default_dataset_key() -> str:
     if env:
         return env if ":" in env else f"sample:{env}:ssl"
     try:
-        from core.sample_data import list_samples
+        from core.io.samples import list_samples
     except ImportError:  # sample data not built yet: a synthetic stand-in keeps the app usable
         return "synthetic:2000:32:10:0"
     names = [getattr(item, "name", item) for item in list_samples()]

@@ -20,7 +20,7 @@ from ui.state import MAX_UPLOAD_MB
 
 if TYPE_CHECKING:
     from core._progress import ProgressFn
-    from core.data import Dataset
+    from core.io.data import Dataset
 
 
 def _upload_key(*parts: bytes | str) -> str:
@@ -59,7 +59,7 @@ def dataset_from_embedding_upload(
     file, NaN embeddings, duplicate ids, a length mismatch, or a file over the size limit.
     """
     from core._progress import report
-    from core.data import load_dataset
+    from core.io.data import load_dataset
 
     _check_size(embeddings_name, embeddings_bytes)
     if meta_bytes is not None and meta_name is not None:
@@ -104,7 +104,7 @@ def dataset_from_local_files(
     missing path, or core's message for a bad file.
     """
     from core._progress import report
-    from core.data import load_dataset
+    from core.io.data import load_dataset
 
     if not local_files_enabled():
         raise ValueError("opening local files is turned off (PRUNESCOPE_LOCAL_FILES=0)")
@@ -133,11 +133,11 @@ def dataset_from_image_zip(
     """A zip of images (optional ``labels.csv`` inside) embedded by pixels or a small SSL CNN.
 
     ``embedding="pixels"`` flattens the (resized) images scaled to [0, 1]; ``"ssl"`` trains
-    ``core.ssl`` for ``epochs`` on CPU with ``seed`` and embeds with its backbone.
+    ``core.embed.ssl`` for ``epochs`` on CPU with ``seed`` and embeds with its backbone.
     """
     from core._progress import sub_progress
-    from core.data import file_info
-    from core.images import image_set_to_dataset, load_image_zip, pixel_embeddings
+    from core.io.data import file_info
+    from core.io.images import image_set_to_dataset, load_image_zip, pixel_embeddings
 
     if embedding not in ("pixels", "ssl"):
         raise ValueError(f"embedding={embedding!r} should be 'pixels' or 'ssl'")
@@ -150,7 +150,7 @@ def dataset_from_image_zip(
     if embedding == "pixels":
         embeddings = pixel_embeddings(image_set.images)
     else:
-        from core.ssl import embed_images, train_ssl_encoder
+        from core.embed.ssl import embed_images, train_ssl_encoder
 
         encoder = train_ssl_encoder(
             image_set.images, epochs=epochs, seed=seed, progress=sub_progress(progress, 0.2, 0.9)
@@ -173,13 +173,13 @@ def dataset_from_text_csv(
     label_column: str = "label",
     progress: ProgressFn | None = None,
 ) -> tuple[str, Dataset]:
-    """A CSV with a text column (optional ``id`` and label columns) embedded by ``core.text``."""
+    """A CSV with a text column (optional ``id`` and label columns) embedded by ``core.embed.text``."""
     import io
 
     import pandas as pd
 
-    from core.data import FileInfo, make_dataset
-    from core.text import embed_texts
+    from core.embed.text import embed_texts
+    from core.io.data import FileInfo, make_dataset
 
     _check_size(csv_name, csv_bytes)
     try:

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from core.kmeans import BACKENDS
+from core.scores.kmeans import BACKENDS
 
 if TYPE_CHECKING:
-    from core.data import Dataset
-    from core.metrics import Scores
-    from core.select import Selection
+    from core.io.data import Dataset
+    from core.prune.select import Selection
+    from core.scores.metrics import Scores
 
 #: ``--min-ratio`` when ``--balance-by`` is given without it (the app's default too).
 DEFAULT_MIN_RATIO = 0.5
@@ -67,7 +67,7 @@ def add_selection_options(
 ) -> None:
     """``--strategy``, ``--ccs-beta``, ``--balance-by`` and ``--min-ratio`` (see
     :func:`selection_from_args`); ``needs`` prefixes each help, e.g. ``"with --keep: "``."""
-    from core.select import DEFAULT_CCS_BETA, STRATEGIES
+    from core.prune.select import DEFAULT_CCS_BETA, STRATEGIES
 
     parser.add_argument(
         "--strategy",
@@ -138,8 +138,8 @@ def checked_out_path(
 
 
 def load_dataset_from_args(args: argparse.Namespace) -> Dataset:
-    """``core.data.load_dataset`` of ``EMB`` and ``--meta`` with the given id/label columns."""
-    from core.data import load_dataset
+    """``core.io.data.load_dataset`` of ``EMB`` and ``--meta`` with the given id/label columns."""
+    from core.io.data import load_dataset
 
     return load_dataset(
         args.embeddings, args.meta, id_column=args.id_column, label_column=args.label_column
@@ -191,8 +191,8 @@ def selection_from_args(
     groups: np.ndarray | None,
     pins: tuple[np.ndarray, np.ndarray],
 ) -> Selection:
-    """``core.select.select_kept`` for the selection flags (defaults as documented in --help)."""
-    from core.select import DEFAULT_CCS_BETA, select_kept
+    """``core.prune.select.select_kept`` for the selection flags (defaults as documented in --help)."""
+    from core.prune.select import DEFAULT_CCS_BETA, select_kept
 
     min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
     return select_kept(
@@ -218,7 +218,7 @@ def pins_from_args(dataset: Dataset, args: argparse.Namespace) -> tuple[np.ndarr
     ValueError
         When an id is unknown, pinned both ways, or the pins cannot fit the kept count.
     """
-    from core.select import kept_count
+    from core.prune.select import kept_count
 
     always_keep = ids_to_indices(dataset, args.always_keep, "--always-keep")
     always_drop = ids_to_indices(dataset, args.always_drop, "--always-drop")

@@ -19,9 +19,9 @@ from core.cli._common import (
     load_dataset_from_args,
 )
 from core.cli._progress_bar import lazy_progress_bar
-from core.data import Dataset
 from core.export import write_atomic_files
-from core.semdedup import DEFAULT_BLOCK_SIZE, ORDERS, DedupResult, dedup_outputs, semdedup
+from core.io.data import Dataset
+from core.prune.semdedup import DEFAULT_BLOCK_SIZE, ORDERS, DedupResult, dedup_outputs, semdedup
 
 #: Columns of the optional ``--removed`` CSV.
 REMOVED_COLUMNS = ("index", "id", "duplicate_of", "duplicate_of_id", "cluster", "label")

@@ -17,7 +17,7 @@ from core.cli._common import (
     pins_from_args,
     selection_from_args,
 )
-from core.dynamics import (
+from core.scores.dynamics import (
     DYNAMICS_METRICS,
     load_training_records,
     records_dataset,
@@ -26,8 +26,8 @@ from core.dynamics import (
 )
 
 if TYPE_CHECKING:
-    from core.data import Dataset
-    from core.dynamics import TrainingRecords
+    from core.io.data import Dataset
+    from core.scores.dynamics import TrainingRecords
 
 
 EPILOG = """examples:
@@ -164,7 +164,7 @@ def _dataset(args: argparse.Namespace, records: TrainingRecords) -> Dataset:
         if args.id_column != "id" or args.label_column != "label":
             raise ValueError("--id-column and --label-column need --meta")
         return records_dataset(records)
-    from core.data import file_info, load_metadata
+    from core.io.data import file_info, load_metadata
 
     meta = load_metadata(args.meta, n_rows=records.n)
     columns = [str(column) for column in meta.columns]

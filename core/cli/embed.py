@@ -92,7 +92,7 @@ def ids_path_for(out: Path) -> Path:
 
 def run_embed(args: argparse.Namespace) -> int:
     from core.cli._progress_bar import progress_bar
-    from core.images import load_images, pixel_embeddings
+    from core.io.images import load_images, pixel_embeddings
 
     out = _checked_out(args.out)
     method = str(args.method)
@@ -125,7 +125,7 @@ def _embed_ssl(args: argparse.Namespace, images: np.ndarray) -> np.ndarray:
     import torch
 
     from core.cli._progress_bar import progress_bar
-    from core.ssl import embed_images, save_encoder, train_ssl_encoder
+    from core.embed.ssl import embed_images, save_encoder, train_ssl_encoder
 
     if images.shape[0] < 2:
         raise ValueError(f"--method ssl needs at least 2 images, got {images.shape[0]}")
@@ -142,7 +142,7 @@ def _embed_ssl(args: argparse.Namespace, images: np.ndarray) -> np.ndarray:
 
 def _embed_model(args: argparse.Namespace, model_path: str, images: np.ndarray) -> np.ndarray:
     from core.cli._progress_bar import progress_bar
-    from core.encoders import (
+    from core.embed.encoders import (
         IMAGENET_MEAN,
         IMAGENET_STD,
         embed_with_model,
@@ -169,7 +169,7 @@ def _embed_model(args: argparse.Namespace, model_path: str, images: np.ndarray) 
 
 def run_embed_text(args: argparse.Namespace) -> int:
     from core.cli._progress_bar import progress_bar
-    from core.text import embed_texts, load_text_csv
+    from core.embed.text import embed_texts, load_text_csv
 
     out = _checked_out(args.out)
     if args.batch_size < 1:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 
-from core import metrics
 from core._progress import ProgressFn
 from core.cli._common import (
     add_backend_option,
@@ -22,9 +21,10 @@ from core.cli._common import (
     selection_from_args,
 )
 from core.cli._progress_bar import lazy_progress_bar
-from core.data import Dataset
 from core.export import write_prune_outputs
-from core.metrics import DISTANCES, METRICS, Scores, compute_scores
+from core.io.data import Dataset
+from core.scores import metrics
+from core.scores.metrics import DISTANCES, METRICS, Scores, compute_scores
 
 BALANCE_BY = ("label", "cluster")
 
@@ -197,7 +197,7 @@ def _score(args: argparse.Namespace, dataset: Dataset) -> Scores:
 
 def _load_dask(args: argparse.Namespace) -> Dataset:
     """Check the --dask flags; ids, labels and a memory map of the .npy (nothing loaded)."""
-    from core.distributed import DASK_METRICS, load_npy_dataset
+    from core.scores.distributed import DASK_METRICS, load_npy_dataset
 
     if not args.dask:
         raise ValueError("--dask-chunk-rows and --dask-scheduler need --dask")
@@ -211,7 +211,7 @@ def _load_dask(args: argparse.Namespace) -> Dataset:
 
 
 def _score_dask(args: argparse.Namespace, dataset: Dataset, progress: ProgressFn) -> Scores:
-    from core.distributed import (
+    from core.scores.distributed import (
         DEFAULT_CHUNK_ROWS,
         dask_client,
         open_npy,

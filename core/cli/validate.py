@@ -48,9 +48,9 @@ _BALANCE_CHOICES = ("class", "cluster", "none")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``curve`` and ``theory`` commands to the CLI's sub-parsers."""
-    from core.curve import DEFAULT_FRACTIONS
-    from core.metrics import DISTANCES, METRICS
-    from core.theory import DEFAULT_ALPHAS, DEFAULT_KEEP_FRACTIONS
+    from core.analysis.curve import DEFAULT_FRACTIONS
+    from core.analysis.theory import DEFAULT_ALPHAS, DEFAULT_KEEP_FRACTIONS
+    from core.scores.metrics import DISTANCES, METRICS
 
     curve = subparsers.add_parser(
         "curve",
@@ -158,7 +158,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_curve(args: argparse.Namespace) -> int:
     """Validate inputs, compute the pruning curve, write ``OUT``; return the exit code."""
-    from core.curve import curve_csv_bytes, curve_summary, pruning_curve
+    from core.analysis.curve import curve_csv_bytes, curve_summary, pruning_curve
 
     fractions = parse_numbers(args.fractions, "--fractions", float)
     seeds = parse_numbers(args.seeds, "--seeds", int)
@@ -223,7 +223,7 @@ def run_curve(args: argparse.Namespace) -> int:
 
 def run_theory(args: argparse.Namespace) -> int:
     """Validate inputs, run the teacher–student sweeps, write ``OUT``; return the exit code."""
-    from core.theory import theory_csv_bytes, theory_curve, theory_summary
+    from core.analysis.theory import theory_csv_bytes, theory_curve, theory_summary
 
     if args.seeds < 1:
         raise ValueError(f"--seeds {args.seeds} should be >= 1 (the number of seeds)")

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from core.cli import main
-from core.semdedup import semdedup
+from core.prune.semdedup import semdedup
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -112,9 +112,9 @@ def test_prune_in_process_balance_and_pins(
 def test_prune_ccs_and_moderate_match_core(
     strategy: str, inputs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from core.data import load_dataset
-    from core.metrics import compute_scores
-    from core.select import select_kept
+    from core.io.data import load_dataset
+    from core.prune.select import select_kept
+    from core.scores.metrics import compute_scores
 
     emb, meta = inputs
     out = emb.parent / "kept.csv"

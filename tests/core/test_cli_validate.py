@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.analysis.curve import CURVE_COLUMNS
+from core.analysis.theory import THEORY_COLUMNS
 from core.cli import main
-from core.curve import CURVE_COLUMNS
-from core.theory import THEORY_COLUMNS
 
 
 @pytest.fixture

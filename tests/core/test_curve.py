@@ -1,4 +1,4 @@
-"""Tests for core.curve: shape, no test leakage, exact f=1 equality, determinism, validation."""
+"""Tests for core.analysis.curve: shape, no test leakage, exact f=1 equality, determinism, validation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.curve import (
+from core.analysis.curve import (
     CURVE_COLUMNS,
     CurveCancelled,
     _fit_power_law,
@@ -14,7 +14,7 @@ from core.curve import (
     power_law_accuracy,
     pruning_curve,
 )
-from core.select import kept_count
+from core.prune.select import kept_count
 
 FRACTIONS = (0.2, 0.5, 1.0)
 SEEDS = (0, 1)
@@ -359,7 +359,7 @@ def test_ccs_and_moderate_curves(data, strategy: str) -> None:
 def test_best_per_fraction_picks_the_most_accurate_row_of_the_first_balance() -> None:
     import pandas as pd
 
-    from core.curve import best_per_fraction
+    from core.analysis.curve import best_per_fraction
 
     summary = pd.DataFrame(
         {

@@ -1,4 +1,4 @@
-"""Tests for core.data: every supported format round-trips and every bad input is named."""
+"""Tests for core.io.data: every supported format round-trips and every bad input is named."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data import (
+from core.io.data import (
     Dataset,
     file_info,
     load_dataset,

@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 
 from core.cli import main
-from core.distributed import (
+from core.scores.distributed import (
     dask_client,
     load_npy_dataset,
     open_npy,
     score_prototype_margin_dask,
     score_ssp_dask,
 )
-from core.metrics import score_prototype_margin, score_ssp
+from core.scores.metrics import score_prototype_margin, score_ssp
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests for core.dynamics: orientation on planted training records, exact values, validation."""
+"""Tests for core.scores.dynamics: orientation on planted training records, exact values, validation."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.dynamics import (
+from core.scores.dynamics import (
     DYNAMICS_METRICS,
     load_training_records,
     make_demo_records,

@@ -1,4 +1,4 @@
-"""Tests for core.encoders: TorchScript and class + state-dict models, embedded offline."""
+"""Tests for core.embed.encoders: TorchScript and class + state-dict models, embedded offline."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 # torch.jit.script/save are deprecated in favour of torch.export but still write TorchScript
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 
-from core.encoders import (  # noqa: E402
+from core.embed.encoders import (  # noqa: E402
     IMAGENET_MEAN,
     IMAGENET_STD,
     embed_with_model,

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data import Dataset, FileInfo, make_dataset
 from core.export import (
     build_manifest,
     kept_csv_bytes,
@@ -22,8 +21,9 @@ from core.export import (
     write_atomic,
     write_prune_outputs,
 )
-from core.metrics import Scores
-from core.select import select_kept
+from core.io.data import Dataset, FileInfo, make_dataset
+from core.prune.select import select_kept
+from core.scores.metrics import Scores
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tests for core.images: folders and zips of images, labels, and every documented bad input."""
+"""Tests for core.io.images: folders and zips of images, labels, and every documented bad input."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 
 PIL = pytest.importorskip("PIL")
 
-import core.images as images_module  # noqa: E402
-from core.images import (  # noqa: E402
+import core.io.images as images_module  # noqa: E402
+from core.io.images import (  # noqa: E402
     image_set_to_dataset,
     load_image_folder,
     load_image_zip,

@@ -1,11 +1,11 @@
-"""core.inspection: cut neighbours, cluster extremes and sizes, groupings, medians, upscaling."""
+"""core.analysis.inspection: cut neighbours, cluster extremes and sizes, groupings, medians, upscaling."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core.inspection import (
+from core.analysis.inspection import (
     cluster_extremes,
     cluster_medians,
     count_groups,
@@ -14,7 +14,7 @@ from core.inspection import (
     largest_clusters,
     upscale_nearest,
 )
-from core.select import select_kept
+from core.prune.select import select_kept
 
 # Six hand-checkable scores (higher = harder): rows sorted by score are 3, 0, 4, 1, 5, 2.
 VALUES = np.array([0.2, 0.5, 0.9, 0.1, 0.3, 0.6])

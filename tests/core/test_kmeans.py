@@ -1,11 +1,11 @@
-"""Tests for core.kmeans: fit, seeding, sampling path, nearest-centroid search, validation."""
+"""Tests for core.scores.kmeans: fit, seeding, sampling path, nearest-centroid search, validation."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core.kmeans import fit_kmeans, nearest_centroids
+from core.scores.kmeans import fit_kmeans, nearest_centroids
 
 BACKENDS = ("faiss", "sklearn")
 
@@ -56,7 +56,7 @@ def test_large_n_fits_on_a_sample_and_assigns_all(
     backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """N > max_points_per_centroid * k: the fit sees a sample of exactly that many rows."""
-    import core.kmeans as kmeans_module
+    import core.scores.kmeans as kmeans_module
 
     seen: list[int] = []
     real = kmeans_module._fit_faiss if backend == "faiss" else kmeans_module._fit_sklearn

@@ -1,11 +1,11 @@
-"""Tests for core.metrics: orientation (higher = harder) on planted data, options, validation."""
+"""Tests for core.scores.metrics: orientation (higher = harder) on planted data, options, validation."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core.metrics import (
+from core.scores.metrics import (
     METRICS,
     compute_scores,
     default_k,

@@ -1,11 +1,11 @@
-"""core.project: stratified subsamples keep the extremes; projections are deterministic."""
+"""core.analysis.projection: stratified subsamples keep the extremes; projections are deterministic."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core.project import project_2d, stratified_subsample
+from core.analysis.projection import project_2d, stratified_subsample
 
 
 @pytest.mark.parametrize(("n", "max_points"), [(1000, 10), (1000, 2), (5000, 777), (101, 100)])
@@ -100,7 +100,7 @@ def test_umap_is_deterministic_with_a_seed() -> None:
 
 
 def test_project_rows_projects_only_the_given_rows() -> None:
-    from core.project import project_2d, project_rows
+    from core.analysis.projection import project_2d, project_rows
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(50, 6)).astype(np.float32)
@@ -123,7 +123,7 @@ def test_project_rows_projects_only_the_given_rows() -> None:
     ],
 )
 def test_project_rows_rejects_bad_rows(rows: np.ndarray, message: str) -> None:
-    from core.project import project_rows
+    from core.analysis.projection import project_rows
 
     with pytest.raises(ValueError, match=message):
         project_rows(np.zeros((50, 3), dtype=np.float32), rows, method="pca")

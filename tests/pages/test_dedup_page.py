@@ -10,9 +10,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.cli import main as cli_main
-from core.data import make_dataset
-from core.sample_data import make_synthetic
-from core.semdedup import semdedup
+from core.io.data import make_dataset
+from core.io.samples import make_synthetic
+from core.prune.semdedup import semdedup
 from tests.pages.conftest import DATASET_KEY, ROOT, page_path
 from tests.pages.test_prune_page import _record_downloads
 from ui.cache import _synthetic_dataset

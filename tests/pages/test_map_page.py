@@ -54,18 +54,18 @@ def test_selected_rows_reads_customdata_as_the_browser_sends_it() -> None:
 
 
 def test_above_the_point_cap_only_the_plotted_subsample_is_projected(monkeypatch) -> None:
-    import core.project
+    import core.analysis.projection
     from ui import state
 
     projected: list[int] = []
-    real = core.project.project_2d
+    real = core.analysis.projection.project_2d
 
     def spy(embeddings, **kwargs):
         projected.append(len(embeddings))
         return real(embeddings, **kwargs)
 
     monkeypatch.setattr(state, "MAX_MAP_POINTS", 200)
-    monkeypatch.setattr(core.project, "project_2d", spy)
+    monkeypatch.setattr(core.analysis.projection, "project_2d", spy)
     at = _run()
     assert not at.error
     assert projected == [200]  # never the whole 600-row dataset

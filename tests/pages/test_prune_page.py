@@ -8,8 +8,8 @@ from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
 from core.export import build_manifest, kept_csv_bytes, manifest_bytes
-from core.metrics import compute_scores
-from core.select import kept_count, select_kept
+from core.prune.select import kept_count, select_kept
+from core.scores.metrics import compute_scores
 from tests.pages.conftest import DATASET_KEY, page_path
 from ui.cache import _synthetic_dataset
 

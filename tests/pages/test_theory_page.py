@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from core.theory import theory_curve, theory_summary
+from core.analysis.theory import theory_curve, theory_summary
 
 PAGE = str(Path(__file__).parents[2] / "pages" / "5_Theory.py")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-from core.curve import curve_summary, pruning_curve
+from core.analysis.curve import curve_summary, pruning_curve
 from tests.pages.conftest import DATASET_KEY
 from ui.cache import _synthetic_dataset
 

@@ -2,7 +2,7 @@
 
 The rule, exactly as in ``paper-notes.md``:
 
-1. L2-normalise the embeddings and run spherical k-means (``core.kmeans``; the same fit as the
+1. L2-normalise the embeddings and run spherical k-means (``core.scores.kmeans``; the same fit as the
    SSP score for the same k, backend and seed).
 2. Within each cluster, order the members: ``"keep_hard"`` (the paper's choice) puts the member
    farthest from the centroid (highest SSP score, hardest) first, ``"keep_easy"`` the nearest
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core._progress import ProgressFn, report, sub_progress
-from core.kmeans import (
+from core.scores.kmeans import (
     BACKENDS,
     _as_embeddings,
     _check_choice,
@@ -44,15 +44,15 @@ from core.kmeans import (
 )
 
 if TYPE_CHECKING:
-    from core.data import Dataset
-    from core.metrics import Scores
-    from core.select import Selection
+    from core.io.data import Dataset
+    from core.prune.select import Selection
+    from core.scores.metrics import Scores
 
 ORDERS = ("keep_hard", "keep_easy", "random")
 #: Rows (and columns) of one similarity block: 2048^2 float64 = 32 MiB.
 DEFAULT_BLOCK_SIZE = 2048
 
-_KMEANS_ITER = 20  # same k-means as core.metrics' SSP score
+_KMEANS_ITER = 20  # same k-means as core.scores.metrics' SSP score
 _POINTS_PER_CENTROID = 256
 
 
@@ -365,8 +365,8 @@ def _as_scores_and_selection(
     result: DedupResult, removed: np.ndarray, epsilon: float
 ) -> tuple[Scores, Selection]:
     """The export module's view: SSP distances as scores, the kept rows as a selection."""
-    from core.metrics import Scores
-    from core.select import Selection
+    from core.prune.select import Selection
+    from core.scores.metrics import Scores
 
     n = int(result.keep_mask.shape[0])
     params = dict(result.params)

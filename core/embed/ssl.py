@@ -140,7 +140,7 @@ def _check_images(images: np.ndarray) -> np.ndarray:
 
 def _to_tensor(images: np.ndarray, in_channels: int, image_size: int) -> torch.Tensor:
     """uint8 (n, h, w[, 3]) -> float32 (n, in_channels, image_size, image_size) in [0, 1]."""
-    from core.encoders import images_to_tensor
+    from core.embed.encoders import images_to_tensor
 
     return images_to_tensor(images, channels=in_channels, size=image_size)
 

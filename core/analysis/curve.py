@@ -3,7 +3,7 @@
 For each seed the labelled data are split (stratified) into train and test; difficulty scores are
 computed on the **train split only** (the test split never influences which examples are kept);
 for every kept fraction × strategy × balance the train split is pruned with
-:func:`core.select.select_kept` and a linear probe is trained on the kept examples and scored on
+:func:`core.prune.select.select_kept` and a linear probe is trained on the kept examples and scored on
 the untouched test split.
 
 Compare metrics
@@ -59,7 +59,7 @@ from core._progress import ProgressFn, report, sub_progress
 if TYPE_CHECKING:
     import pandas as pd
 
-    from core.metrics import Scores
+    from core.scores.metrics import Scores
 
 #: Default kept fractions of a curve.
 DEFAULT_FRACTIONS = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)
@@ -185,23 +185,23 @@ def pruning_curve(
     labels : ndarray of shape (n,)
         Class labels (any values); at least 2 classes, each with at least 2 examples.
     metric : str, default "ssp"
-        A :data:`core.metrics.METRICS` name; scores are computed on the train split only.
+        A :data:`core.scores.metrics.METRICS` name; scores are computed on the train split only.
     compare_metrics : sequence of str, default ()
-        Other :data:`core.metrics.METRICS` names (distinct, not ``metric``) whose rows for the
+        Other :data:`core.scores.metrics.METRICS` names (distinct, not ``metric``) whose rows for the
         score-using strategies (:data:`RANKED_STRATEGIES`: keep_hard, keep_easy, ccs, moderate)
         are added on the same splits, groups, pins and probe; random rows are not repeated (see
         the module docstring). Needs one of those in ``strategies``.
     fractions : sequence of float, default (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)
         Kept fractions in (0, 1] of the train split.
     strategies : sequence of str, default ("keep_hard", "keep_easy", "random")
-        :data:`core.select.STRATEGIES` names (``ccs`` uses the default beta 0.1 and 50 strata;
+        :data:`core.prune.select.STRATEGIES` names (``ccs`` uses the default beta 0.1 and 50 strata;
         with balance, ``ccs`` and ``moderate`` run within each group).
     seeds : sequence of int, default (0, 1, 2)
         Each seed draws its own split, k-means, random selection; the probe is deterministic.
     test_size : float, default 0.2
         Test fraction of the stratified split, in (0, 1).
     k : int, optional
-        Clusters for the k-means metrics (default ``core.metrics.default_k(n_train,
+        Clusters for the k-means metrics (default ``core.scores.metrics.default_k(n_train,
         n_classes)``), neighbours for the k-NN metrics (default 10), for the primary and the
         compare metrics alike; ignored by the others.
     distance : {"cosine", "euclidean"}, default "cosine"
@@ -242,8 +242,8 @@ def pruning_curve(
     CurveCancelled
         When ``should_stop()`` returned True.
     """
-    from core.metrics import DISTANCES, METRICS
-    from core.select import STRATEGIES, kept_count
+    from core.prune.select import STRATEGIES, kept_count
+    from core.scores.metrics import DISTANCES, METRICS
 
     if metric not in METRICS:
         raise ValueError(f"metric={metric!r} should be one of {METRICS}")
@@ -509,7 +509,7 @@ def _train_scores(
     seed: int,
     progress: ProgressFn | None,
 ) -> Scores:
-    from core.metrics import compute_scores
+    from core.scores.metrics import compute_scores
 
     # labels give k-means metrics their default k (= number of classes) and the label metrics
     # their labels; k is passed as given (None -> the metric's default).
@@ -620,7 +620,7 @@ def _pruning_curve(
 ) -> CurveResult:
     import pandas as pd
 
-    from core.select import select_kept
+    from core.prune.select import select_kept
 
     x64 = np.asarray(x, dtype=np.float64)
     seeds = tuple(split.seed for split in splits)

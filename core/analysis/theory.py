@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core._progress import ProgressFn, report
-from core.select import kept_count  # one rounding rule for the whole project
+from core.prune.select import kept_count  # one rounding rule for the whole project
 
 if TYPE_CHECKING:
     import pandas as pd
 
-#: Pruning policies of the model; names match :data:`core.select.STRATEGIES`.
+#: Pruning policies of the model; names match :data:`core.prune.select.STRATEGIES`.
 THEORY_STRATEGIES = ("keep_hard", "keep_easy", "random")
 #: Sweep names: over the dataset size ``α_tot`` at fixed ``f``, or over ``f`` at fixed ``α_tot``.
 SWEEPS = ("alpha", "keep")
@@ -100,7 +100,7 @@ class TheoryRun:
     ----------
     n, alpha_tot, keep_fraction, theta_deg, strategy, seed : the inputs.
     n_total : ``P = round(α_tot · N)`` examples before pruning.
-    n_kept : examples kept (``floor(f · P + 0.5)``, as :func:`core.select.kept_count`).
+    n_kept : examples kept (``floor(f · P + 0.5)``, as :func:`core.prune.select.kept_count`).
     overlap : ``R``, the cosine between student and teacher.
     error : ``arccos(R) / π``, the exact test error of the student.
     fit : the max-margin fit, with its convergence check.

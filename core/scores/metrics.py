@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core._progress import ProgressFn, report, sub_progress
-from core.kmeans import (
+from core.scores.kmeans import (
     BACKENDS,
     _as_embeddings,
     _check_choice,

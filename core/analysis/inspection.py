@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.select import STRATEGIES
+from core.prune.select import STRATEGIES
 
 
 @dataclass(frozen=True, eq=False, slots=True)

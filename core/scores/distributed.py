@@ -1,9 +1,9 @@
-"""Out-of-core and multi-machine SSP scoring on Dask (same scores as ``core.metrics``).
+"""Out-of-core and multi-machine SSP scoring on Dask (same scores as ``core.scores.metrics``).
 
-``score_ssp_dask`` / ``score_prototype_margin_dask`` give the same :class:`core.metrics.Scores`
+``score_ssp_dask`` / ``score_prototype_margin_dask`` give the same :class:`core.scores.metrics.Scores`
 as ``score_ssp`` / ``score_prototype_margin`` for the same seed, but never hold the (n, d)
 embeddings in memory: k-means is fitted on a seeded sample of at most ``256 * k`` rows (the very
-rows ``core.kmeans.fit_kmeans`` samples), then the nearest-centroid search runs chunk by chunk
+rows ``core.scores.kmeans.fit_kmeans`` samples), then the nearest-centroid search runs chunk by chunk
 with ``map_blocks``-style tasks, the (k, d) centroids sent once as a single-chunk array.
 
 Which scheduler runs the tasks is up to you: whatever Dask is configured to use (threads by
@@ -21,7 +21,7 @@ Running on a cluster
    --out scores.csv`` or, from Python::
 
        from distributed import Client
-       from core.distributed import open_npy, score_ssp_dask
+       from core.scores.distributed import open_npy, score_ssp_dask
 
        with Client("tcp://HOST:8786"):
            scores = score_ssp_dask(open_npy("/shared/emb.npy"), k=1000, seed=0)
@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core._progress import ProgressFn, report, sub_progress
-from core.kmeans import (
+from core.scores.kmeans import (
     BACKENDS,
     _check_choice,
     _check_int,
@@ -53,12 +53,12 @@ from core.kmeans import (
     _nearest_centroids,
     _resolve_backend,
 )
-from core.metrics import DISTANCES, Scores
+from core.scores.metrics import DISTANCES, Scores
 
 if TYPE_CHECKING:
     import dask.array
 
-    from core.data import Dataset
+    from core.io.data import Dataset
 
 #: Metrics that can run on Dask (one k-means fit, then a nearest-centroid pass).
 DASK_METRICS = ("ssp", "prototype_margin")
@@ -67,8 +67,8 @@ DEFAULT_CHUNK_ROWS = 65536
 #: Version of ``distributed`` to install alongside dask for cluster runs.
 DISTRIBUTED_PIN = "distributed==2026.8.0"
 
-_POINTS_PER_CENTROID = 256  # same fitting-sample rule as core.kmeans.fit_kmeans / score_ssp
-_KMEANS_ITER = 20  # same as core.metrics
+_POINTS_PER_CENTROID = 256  # same fitting-sample rule as core.scores.kmeans.fit_kmeans / score_ssp
+_KMEANS_ITER = 20  # same as core.scores.metrics
 _ASSIGN_ROWS = 65536  # row blocks inside one chunk, as in the in-memory path
 
 
@@ -89,7 +89,7 @@ def score_ssp_dask(
     """SSP score (distance to the nearest k-means centroid) computed with Dask.
 
     Higher = harder. Same definition and, for the same ``seed``, the same result as
-    :func:`core.metrics.score_ssp`: the fitting sample is the same rows (``numpy`` generator
+    :func:`core.scores.metrics.score_ssp`: the fitting sample is the same rows (``numpy`` generator
     seeded by ``seed``, ``choice(n, size=min(n, 256 * k), replace=False)``, sorted), so the
     centroids are bit-identical; values and clusters are computed by the same float32 code per
     chunk, and agree with the in-memory path to float32 rounding (in practice exactly; a BLAS
@@ -151,7 +151,7 @@ def score_prototype_margin_dask(
     """Prototype margin ``d1 - d2`` (nearest minus second-nearest centroid) computed with Dask.
 
     Values are <= 0, higher = harder; same fit and agreement with
-    :func:`core.metrics.score_prototype_margin` as :func:`score_ssp_dask` has with
+    :func:`core.scores.metrics.score_prototype_margin` as :func:`score_ssp_dask` has with
     ``score_ssp``.
 
     Parameters
@@ -223,10 +223,10 @@ def load_npy_dataset(
 ) -> Dataset:
     """Ids, labels and provenance of a ``.npy`` + metadata pair, embeddings left on disk.
 
-    The returned :class:`core.data.Dataset` holds a read-only memory map as ``embeddings``
+    The returned :class:`core.io.data.Dataset` holds a read-only memory map as ``embeddings``
     (not validated, not cast: :func:`score_ssp_dask` checks it chunk by chunk), so ``n``,
     ``d`` and the exports work without loading the matrix. Ids and labels are validated as
-    :func:`core.data.load_dataset` does.
+    :func:`core.io.data.load_dataset` does.
 
     Parameters
     ----------
@@ -235,7 +235,7 @@ def load_npy_dataset(
     meta_path : str or Path, optional
         Metadata ``.csv``/``.parquet`` with one row per embedding.
     id_column, label_column : str
-        As for :func:`core.data.load_dataset`.
+        As for :func:`core.io.data.load_dataset`.
 
     Returns
     -------
@@ -246,9 +246,9 @@ def load_npy_dataset(
     FileNotFoundError
         When a file does not exist.
     ValueError
-        Bad ``.npy`` file or metadata (see :func:`open_npy`, :func:`core.data.load_metadata`).
+        Bad ``.npy`` file or metadata (see :func:`open_npy`, :func:`core.io.data.load_metadata`).
     """
-    from core.data import _optional_column, file_info, load_metadata, make_dataset
+    from core.io.data import _optional_column, file_info, load_metadata, make_dataset
 
     embeddings_path = Path(embeddings_path)
     matrix = _NpyRows(embeddings_path).open()
@@ -445,7 +445,7 @@ def _score_dask(
 
     report(progress, 0.0, f"gathering {n_fit} of {n} examples for k-means (k={k})")
     if n_fit < n:
-        # Exactly core.kmeans._fit_kmeans's sample, so the centroids match the in-memory path.
+        # Exactly core.scores.kmeans._fit_kmeans's sample, so the centroids match the in-memory path.
         rows = np.sort(np.random.default_rng(seed).choice(n, size=n_fit, replace=False))
         sample_graph = x[rows]
     else:
@@ -499,7 +499,7 @@ def _score_dask(
         values = nearest
     else:
         values = nearest - dist[:, 1].astype(np.float64)
-    # Same formula, and same summation over the whole (n,) array, as core.kmeans._fit_kmeans.
+    # Same formula, and same summation over the whole (n,) array, as core.scores.kmeans._fit_kmeans.
     inertia = float(2.0 * nearest.sum()) if spherical else float(np.dot(nearest, nearest))
     params: dict[str, object] = {
         "k": k,

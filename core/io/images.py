@@ -40,7 +40,7 @@ import numpy as np
 from core._progress import ProgressFn, report
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from core.data import Dataset, FileInfo
+    from core.io.data import Dataset, FileInfo
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 #: Largest zip file accepted, in bytes on disk.
@@ -284,7 +284,7 @@ def image_set_to_dataset(
 
     ids are the image names, thumbnails the images, ``media_kind="image"``.
     """
-    from core.data import make_dataset
+    from core.io.data import make_dataset
 
     dataset = make_dataset(
         embeddings,

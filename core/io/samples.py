@@ -4,12 +4,12 @@ Two real image datasets ship with prunescope, each in ``sample_data/<name>/``:
 
 ``images.npz``            uint8 images, key ``images`` (thumbnails in the app)
 ``metadata.csv``          ``id,label`` (ids ``am-00000`` / ``dg-0000``)
-``ssl_embeddings.npy``    float32 (n, 128): prunescope's own SimCLR encoder (:mod:`core.ssl`)
+``ssl_embeddings.npy``    float32 (n, 128): prunescope's own SimCLR encoder (:mod:`core.embed.ssl`)
 ``pixel_embeddings.npy``  float32 (n, 64): raw-pixel baseline (see :data:`SAMPLES`)
-``encoder.pt``            the SSL encoder's state dict (``core.ssl.load_encoder``)
+``encoder.pt``            the SSL encoder's state dict (``core.embed.ssl.load_encoder``)
 
 plus ``sample_data/checksums.json`` (sha256 and size of every file) and ``sample_data/README.md``.
-Regenerate everything with ``python -m core.sample_data build [--out sample_data] [--seed 0]``.
+Regenerate everything with ``python -m core.io.samples build [--out sample_data] [--seed 0]``.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ import numpy as np
 from core._progress import ProgressFn, report, sub_progress
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from core.data import Dataset
+    from core.io.data import Dataset
 
 #: Folder of the shipped sample data (``<repo>/sample_data``).
-SAMPLE_DATA_DIR = Path(__file__).resolve().parent.parent / "sample_data"
+SAMPLE_DATA_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 DEFAULT_SAMPLE = "animal_mnist"
 EMBEDDINGS = ("ssl", "pixels")
 CHECKSUMS_FILE = "checksums.json"
@@ -49,7 +49,7 @@ DATASET_FILES = (
 )
 #: CPU threads used by the build (results are reproducible for a fixed thread count).
 BUILD_THREADS = 2
-#: k-NN evaluation used for the quality figures (see ``core.ssl.knn_accuracy``).
+#: k-NN evaluation used for the quality figures (see ``core.embed.ssl.knn_accuracy``).
 KNN_K = 10
 KNN_TEST_SIZE = 0.2
 
@@ -161,7 +161,7 @@ def load_sample(
     """
     import pandas as pd
 
-    from core.data import file_info, make_dataset
+    from core.io.data import file_info, make_dataset
 
     info = SAMPLES[_check_name(name)]
     if embedding not in EMBEDDINGS:
@@ -212,8 +212,8 @@ def make_synthetic(n: int, d: int, n_classes: int, seed: int = 0) -> Dataset:
         If ``n`` < 2, ``d`` < 1 or ``n_classes`` < 1, or the seed is not an int in
         [0, 2**31 - 1].
     """
-    from core.data import make_dataset
-    from core.kmeans import _check_int, _check_seed
+    from core.io.data import make_dataset
+    from core.scores.kmeans import _check_int, _check_seed
 
     n = _check_int("n", n, low=2)
     d = _check_int("d", d, low=1)
@@ -313,8 +313,8 @@ def build_all(
 def _build_one(
     info: SampleInfo, folder: Path, seed: int, epochs: int | None, progress: ProgressFn | None
 ) -> SampleBuild:
-    from core.images import pixel_embeddings
-    from core.ssl import embed_images, encoder_bytes, knn_accuracy, train_ssl_encoder
+    from core.embed.ssl import embed_images, encoder_bytes, knn_accuracy, train_ssl_encoder
+    from core.io.images import pixel_embeddings
 
     images, labels = _source_images(info.name)
     n = images.shape[0]
@@ -427,7 +427,7 @@ def _json_bytes(obj: object) -> bytes:
 
 
 def _write(path: Path, data: bytes) -> None:
-    from core.ssl import _write_atomic
+    from core.embed.ssl import _write_atomic
 
     _write_atomic(path, data)
 
@@ -438,9 +438,9 @@ def _check_name(name: str) -> str:
     return name
 
 
-# The demo training records are made by core.dynamics (not by this build); the README keeps
+# The demo training records are made by core.scores.dynamics (not by this build); the README keeps
 # their section so a rebuild does not drop it.
-_DEMO_RECORDS_README = "## `demo_training_records.npz` - training records for `score-dynamics`\n\nNot written by `core.sample_data`'s build: `python -m core.dynamics demo --out\nsample_data/demo_training_records.npz --seed 0` makes it (about 0.7 MB). It flips 90 of the 1,797\ndigits labels (5%, seeded) to another class, then trains a numpy softmax regression on the\nstandardised `digits/pixel_embeddings.npy` for 10 epochs (minibatch SGD, batch 32, learning\nrate 0.5) and records, for every example at every presentation, its `logits` (float32\n10x1797x10, taken before the update) and `correct` (argmax against the flipped label); `labels`\nholds the flipped labels, `ids` the `dg-...` ids. The flipped examples are those whose label\ndiffers from `digits/metadata.csv`; `python -m core.dynamics precision\nsample_data/demo_training_records.npz` prints how well each metric finds them (precision at\nk = 90: el2n 0.944, forgetting 0.878, aum 0.944)."
+_DEMO_RECORDS_README = "## `demo_training_records.npz` - training records for `score-dynamics`\n\nNot written by `core.io.samples`'s build: `python -m core.scores.dynamics demo --out\nsample_data/demo_training_records.npz --seed 0` makes it (about 0.7 MB). It flips 90 of the 1,797\ndigits labels (5%, seeded) to another class, then trains a numpy softmax regression on the\nstandardised `digits/pixel_embeddings.npy` for 10 epochs (minibatch SGD, batch 32, learning\nrate 0.5) and records, for every example at every presentation, its `logits` (float32\n10x1797x10, taken before the update) and `correct` (argmax against the flipped label); `labels`\nholds the flipped labels, `ids` the `dg-...` ids. The flipped examples are those whose label\ndiffers from `digits/metadata.csv`; `python -m core.scores.dynamics precision\nsample_data/demo_training_records.npz` prints how well each metric finds them (precision at\nk = 90: el2n 0.944, forgetting 0.878, aum 0.944)."
 
 
 def _readme(
@@ -450,9 +450,9 @@ def _readme(
         "# Sample data",
         "",
         "Two small, real image datasets so prunescope can be tried without any data of your own.",
-        "Every file here is generated by `python -m core.sample_data build --out sample_data "
+        "Every file here is generated by `python -m core.io.samples build --out sample_data "
         f"--seed {seed}` (see `core/sample_data.py`); this README too. Load one with",
-        '`core.sample_data.load_sample(name, embedding="ssl" | "pixels")`.',
+        '`core.io.samples.load_sample(name, embedding="ssl" | "pixels")`.',
         "",
         "## Datasets",
         "",
@@ -499,7 +499,7 @@ def _readme(
         "",
         f"Cosine k-NN (k={KNN_K}, majority vote) on a seeded, stratified "
         f"{round(100 * (1 - KNN_TEST_SIZE))}/{round(100 * KNN_TEST_SIZE)} split",
-        f"(`core.ssl.knn_accuracy(embeddings, labels, k={KNN_K}, seed={seed})`). Labels are never "
+        f"(`core.embed.ssl.knn_accuracy(embeddings, labels, k={KNN_K}, seed={seed})`). Labels are never "
         "used to train the embeddings.",
         "",
         "| dataset | SSL embedding (128-d) | shipped pixel embedding | raw pixels (/255) |",
@@ -532,12 +532,12 @@ def _readme(
 
 
 # --------------------------------------------------------------------------------------------
-# command line: python -m core.sample_data build
+# command line: python -m core.io.samples build
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m core.sample_data build [--out DIR] [--seed S] [--epochs E] [--only NAME]``."""
-    parser = argparse.ArgumentParser(prog="python -m core.sample_data")
+    """``python -m core.io.samples build [--out DIR] [--seed S] [--epochs E] [--only NAME]``."""
+    parser = argparse.ArgumentParser(prog="python -m core.io.samples")
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="regenerate the shipped sample data")
     build.add_argument("--out", default=str(SAMPLE_DATA_DIR))

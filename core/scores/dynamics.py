@@ -2,7 +2,7 @@
 
 Users who trained a model bring what they recorded during training; prunescope turns it into
 scores oriented **higher = harder** that plug into the same selection / export machinery as the
-embedding metrics (``core.select``, ``core.export``).
+embedding metrics (``core.prune.select``, ``core.export``).
 
 Records file (``.npz``, read with ``allow_pickle=False``); axis 0 of every per-epoch array is the
 record index ``e`` -- an epoch of one training run, or (for EL2N as in the paper) one of several
@@ -32,7 +32,7 @@ Metrics (details and citations in the functions below):
 - ``aum`` (Pleiss et al. 2020): the exported score is **-AUM**, where AUM = mean over epochs of
   (assigned logit - largest other logit); low AUM suggests a mislabel, so high -AUM = harder.
 
-``python -m core.dynamics demo --out sample_data/demo_training_records.npz`` builds the shipped
+``python -m core.scores.dynamics demo --out sample_data/demo_training_records.npz`` builds the shipped
 demo file (a numpy softmax regression on the digits pixel embeddings with 5% flipped labels) and
 prints how well each metric finds the flipped labels.
 """
@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.data import (
+from core.io.data import (
     Dataset,
     FileInfo,
     _encode_labels,
@@ -61,8 +61,8 @@ from core.data import (
 )
 
 if TYPE_CHECKING:
-    from core.metrics import Scores
-    from core.select import Selection
+    from core.prune.select import Selection
+    from core.scores.metrics import Scores
 
 DYNAMICS_METRICS = ("el2n", "forgetting", "aum")
 #: The keys a records ``.npz`` may hold.
@@ -222,7 +222,7 @@ def load_training_records(path: str | Path) -> TrainingRecords:
         listed), or any problem reported by :func:`make_training_records`; the message starts
         with the file name.
     """
-    from core.data import _checked_file, file_info
+    from core.io.data import _checked_file, file_info
 
     path = _checked_file(path, "training records", (".npz",))
     arrays = _read_npz(path)
@@ -443,7 +443,7 @@ def records_dataset(
     labels: Any = None,
     sources: Sequence[FileInfo] | None = None,
 ) -> Dataset:
-    """A :class:`~core.data.Dataset` describing the scored examples, for ``core.export``.
+    """A :class:`~core.io.data.Dataset` describing the scored examples, for ``core.export``.
 
     Training records carry no embeddings, so ``embeddings`` is an empty ``(n, 0)`` float32 array
     (no placeholder values; anything that needs real embeddings fails loudly on it) and the
@@ -451,7 +451,7 @@ def records_dataset(
 
     Ids: ``ids`` if given, else the records' ``ids``, else row numbers ``"0".."n-1"``. Labels:
     the records' ``labels`` (class names ``"0".."c-1"``: the scores were computed against them),
-    else ``labels`` (any values, encoded like ``core.data.make_dataset``), else none.
+    else ``labels`` (any values, encoded like ``core.io.data.make_dataset``), else none.
 
     Raises
     ------
@@ -689,7 +689,7 @@ def _softmax(block: np.ndarray) -> np.ndarray:
 
 
 def _el2n(array: np.ndarray, codes: np.ndarray, used: np.ndarray, kind: str) -> Scores:
-    from core.metrics import Scores
+    from core.scores.metrics import Scores
 
     n = array.shape[1]
     rows = np.arange(n)
@@ -708,7 +708,7 @@ def _el2n(array: np.ndarray, codes: np.ndarray, used: np.ndarray, kind: str) -> 
 
 
 def _aum(array: np.ndarray, codes: np.ndarray, used: np.ndarray) -> Scores:
-    from core.metrics import Scores
+    from core.scores.metrics import Scores
 
     n = array.shape[1]
     rows = np.arange(n)
@@ -727,7 +727,7 @@ def _aum(array: np.ndarray, codes: np.ndarray, used: np.ndarray) -> Scores:
 
 
 def _forgetting(correct: np.ndarray, used: np.ndarray, source: str) -> Scores:
-    from core.metrics import Scores
+    from core.scores.metrics import Scores
 
     history = correct[used]
     forgotten = (history[:-1] & ~history[1:]).sum(axis=0, dtype=np.int64).astype(np.float64)
@@ -834,7 +834,7 @@ def make_demo_records(
 def precision_at_k(values: np.ndarray, flipped: np.ndarray) -> float:
     """Fraction of the k highest-scored examples that are flipped, k = number flipped.
 
-    Ties are broken by index (lower first), as in ``core.select``.
+    Ties are broken by index (lower first), as in ``core.prune.select``.
     """
     k = int(np.sum(flipped))
     order = np.lexsort((np.arange(values.size), -np.asarray(values)))
@@ -842,7 +842,7 @@ def precision_at_k(values: np.ndarray, flipped: np.ndarray) -> float:
 
 
 def _demo_main(out: str, seed: int) -> int:
-    from core.sample_data import load_sample
+    from core.io.samples import load_sample
 
     digits = load_sample("digits", embedding="pixels")
     clean = np.asarray(digits.class_names, dtype=np.int64)[digits.labels]
@@ -862,7 +862,7 @@ def print_demo_precision(path: str | Path) -> None:
     Flipped examples are those whose recorded label differs from ``sample_data/digits``'s
     ``metadata.csv`` label (matched by id).
     """
-    from core.sample_data import load_sample
+    from core.io.samples import load_sample
 
     records = load_training_records(path)
     if records.ids is None or records.labels is None:
@@ -879,8 +879,8 @@ def print_demo_precision(path: str | Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m core.dynamics demo --out PATH`` / ``precision PATH``."""
-    parser = argparse.ArgumentParser(prog="python -m core.dynamics", description=__doc__)
+    """``python -m core.scores.dynamics demo --out PATH`` / ``precision PATH``."""
+    parser = argparse.ArgumentParser(prog="python -m core.scores.dynamics", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="train on digits with 5%% flipped labels; write records")
     demo.add_argument("--out", required=True)
