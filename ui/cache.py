@@ -288,7 +288,9 @@ def knn_accuracy_cached(dataset_key: str, seed: int) -> float | None:
     dataset = get_dataset(dataset_key)
     if dataset.labels is None or dataset.n_classes < 2:
         return None
-    from core.embed.ssl import knn_accuracy  # torch is imported lazily, so this needs only sklearn
+    from core.analysis.knn import (
+        knn_accuracy,  # torch is imported lazily, so this needs only sklearn
+    )
 
     return float(
         knn_accuracy(dataset.embeddings, dataset.labels, seed=seed, max_examples=KNN_MAX_EXAMPLES)

@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "core.cli.validate",
     "core.cli.dedup",
     "core.cli.dynamics",
+    "core.cli.samples",
 )
 
 EPILOG = """examples:

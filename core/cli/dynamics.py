@@ -17,17 +17,16 @@ from core.cli._common import (
     pins_from_args,
     selection_from_args,
 )
-from core.scores.dynamics import (
-    DYNAMICS_METRICS,
-    load_training_records,
-    records_dataset,
-    score_records,
-    write_dynamics_outputs,
-)
+from core.export import write_prune_outputs
+from core.io.records import load_training_records, records_dataset
+from core.scores.dynamics import DYNAMICS_METRICS, score_records
+
+#: What the manifest records about the source of scores computed from training records.
+_RECORDS_EXTRA = {"scored_from": "training records"}
 
 if TYPE_CHECKING:
     from core.io.data import Dataset
-    from core.scores.dynamics import TrainingRecords
+    from core.io.records import TrainingRecords
 
 
 EPILOG = """examples:
@@ -108,7 +107,9 @@ def run_score_dynamics(args: argparse.Namespace) -> int:
         )
     scores = score_records(records, args.metric, epochs=epochs)
     if not pruning:
-        csv_path, manifest_path = write_dynamics_outputs(out, dataset, scores, None)
+        csv_path, manifest_path = write_prune_outputs(
+            out, dataset, scores, None, extra=_RECORDS_EXTRA
+        )
         print(
             f"wrote {csv_path} ({dataset.n} {args.metric} scores, higher = harder) "
             f"and {manifest_path}"
@@ -118,7 +119,9 @@ def run_score_dynamics(args: argparse.Namespace) -> int:
     groups = dataset.labels if args.balance_by == "label" else None
     pins = pins_from_args(dataset, args)
     selection = selection_from_args(args, dataset, scores, groups=groups, pins=pins)
-    csv_path, manifest_path = write_dynamics_outputs(out, dataset, scores, selection)
+    csv_path, manifest_path = write_prune_outputs(
+        out, dataset, scores, selection, extra=_RECORDS_EXTRA
+    )
     print(
         f"wrote {csv_path} ({selection.n_kept} of {dataset.n} kept, {args.strategy}, "
         f"{args.metric}) and {manifest_path}"

@@ -169,7 +169,8 @@ def _embed_model(args: argparse.Namespace, model_path: str, images: np.ndarray) 
 
 def run_embed_text(args: argparse.Namespace) -> int:
     from core.cli._progress_bar import progress_bar
-    from core.embed.text import embed_texts, load_text_csv
+    from core.embed.text import embed_texts
+    from core.io.text import load_text_csv
 
     out = _checked_out(args.out)
     if args.batch_size < 1:

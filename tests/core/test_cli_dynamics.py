@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from core.cli import main
+from core.io.records import make_training_records
 from core.prune.select import select_kept
-from core.scores.dynamics import make_training_records, score_records
+from core.scores.dynamics import score_records
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO = REPO_ROOT / "sample_data" / "demo_training_records.npz"

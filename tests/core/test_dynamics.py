@@ -1,4 +1,4 @@
-"""Tests for core.scores.dynamics: orientation on planted training records, exact values, validation."""
+"""Tests for core.scores.dynamics and core.io.records: orientation on planted training records, exact values, validation."""
 
 from __future__ import annotations
 
@@ -8,19 +8,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.scores.dynamics import (
-    DYNAMICS_METRICS,
+from core.export import write_prune_outputs
+from core.io.demo_records import make_demo_records, precision_at_k
+from core.io.records import (
     load_training_records,
-    make_demo_records,
     make_training_records,
-    precision_at_k,
     records_dataset,
     save_training_records,
+)
+from core.scores.dynamics import (
+    DYNAMICS_METRICS,
     score_aum,
     score_el2n,
     score_forgetting,
     score_records,
-    write_dynamics_outputs,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -193,7 +194,9 @@ def test_records_dataset_and_outputs_have_no_embedding_placeholder(tmp_path: Pat
     assert dataset.ids.tolist() == [str(i) for i in range(N)]
     assert dataset.class_names == ("0", "1", "2")
     scores = score_records(records, "aum")
-    csv_path, manifest_path = write_dynamics_outputs(tmp_path / "s.csv", dataset, scores, None)
+    csv_path, manifest_path = write_prune_outputs(
+        tmp_path / "s.csv", dataset, scores, None, extra={"scored_from": "training records"}
+    )
     lines = csv_path.read_text().splitlines()
     assert lines[0] == "index,id,score,cluster,label"
     assert lines[1 + MISLABELED].split(",")[4] == str(labels[MISLABELED])

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.embed.sample_build import build_all
 from core.io.samples import (
     CHECKSUMS_FILE,
     DATASET_FILES,
     DEFAULT_SAMPLE,
     SAMPLE_DATA_DIR,
     SAMPLES,
-    build_all,
     list_samples,
     load_sample,
     load_sample_images,

@@ -7,10 +7,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from core.analysis.knn import knn_accuracy  # noqa: E402
 from core.embed.ssl import (  # noqa: E402
     CONFIG_KEY,
     embed_images,
-    knn_accuracy,
     load_encoder,
     save_encoder,
     train_ssl_encoder,
@@ -162,7 +162,7 @@ def test_knn_accuracy_bad_inputs() -> None:
 
 
 def test_knn_accuracy_on_a_sample_equals_knn_accuracy_of_that_sample() -> None:
-    from core.embed.ssl import knn_accuracy
+    from core.analysis.knn import knn_accuracy
 
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 3, 400)

