@@ -13,7 +13,6 @@ from core.cli._common import (
     add_pin_options,
     add_seed_option,
     add_selection_options,
-    check_k,
     check_selection_flags,
     checked_out_path,
     load_dataset_from_args,
@@ -25,6 +24,7 @@ from core.export import write_prune_outputs
 from core.io.data import Dataset
 from core.scores import metrics
 from core.scores.metrics import DISTANCES, METRICS, Scores, compute_scores
+from core.validate import check_k
 
 BALANCE_BY = ("label", "cluster")
 
@@ -174,7 +174,7 @@ def _check_scoring(args: argparse.Namespace, dataset: Dataset) -> None:
             f"--metric {args.metric} needs labels: pass --meta with a {args.label_column!r} column"
         )
     if args.k is not None:
-        check_k(args.k, dataset.n)
+        check_k(args.k, dataset.n, name="--k")
 
 
 def _score(args: argparse.Namespace, dataset: Dataset) -> Scores:

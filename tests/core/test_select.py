@@ -192,7 +192,7 @@ def test_pins_property(n: int, fraction: float, data, strategy: str, balanced: b
         ({"keep_fraction": float("nan")}, r"keep_fraction=nan should be in \[0, 1\]"),
         ({"keep_fraction": "half"}, "keep_fraction='half' should be a number"),
         ({"strategy": "keep_middle"}, "strategy='keep_middle' is not one of keep_hard"),
-        ({"seed": -1}, "seed=-1 should be a non-negative integer"),
+        ({"seed": -1}, "seed=-1 should be >= 0"),
         ({"groups": np.zeros(3, dtype=int)}, r"groups should have shape \(10,\)"),
         ({"groups": np.zeros(10)}, "groups should be integers"),
         ({"min_ratio": 0.5}, "min_ratio=0.5 needs groups"),
@@ -227,7 +227,7 @@ def test_bad_scores_raise_value_error(scores: np.ndarray, match: str) -> None:
 
 
 def test_kept_count_rejects_bad_input() -> None:
-    with pytest.raises(ValueError, match="n=-1 should be a non-negative integer"):
+    with pytest.raises(ValueError, match="n=-1 should be >= 0"):
         kept_count(-1, 0.5)
     with pytest.raises(ValueError, match=r"keep_fraction=2.0 should be in \[0, 1\]"):
         kept_count(10, 2.0)
