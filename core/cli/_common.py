@@ -182,19 +182,22 @@ def selection_from_args(
     dataset: Dataset,
     scores: Scores,
     *,
-    groups: np.ndarray | None,
     pins: tuple[np.ndarray, np.ndarray],
 ) -> Selection:
-    """``core.prune.select.select_kept`` for the selection flags (defaults as documented in --help)."""
+    """``core.prune.select.select_kept`` for the selection flags (defaults as documented in
+    --help); ``--balance-by`` groups come from ``core.prune.balance.balance_groups``."""
+    from core.prune.balance import balance_groups, normalize_balance
     from core.prune.select import DEFAULT_CCS_BETA, select_kept
 
+    balance_by = normalize_balance(args.balance_by, name="--balance-by")
+    groups = balance_groups(dataset.labels, scores.clusters, balance_by, metric=scores.metric)
     min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
     return select_kept(
         scores.values,
         args.keep,
         strategy=args.strategy,
         groups=groups,
-        balance_by=args.balance_by,
+        balance_by=balance_by,
         min_ratio=min_ratio if args.balance_by else 0.0,
         seed=args.seed,
         always_keep=pins[0],

@@ -22,11 +22,10 @@ from core.cli._common import (
 from core.cli._progress_bar import lazy_progress_bar
 from core.export import write_prune_outputs
 from core.io.data import Dataset
+from core.prune.balance import BALANCE_BY
 from core.scores import metrics
 from core.scores.metrics import DISTANCES, METRICS, Scores, compute_scores
 from core.validate import check_k
-
-BALANCE_BY = ("label", "cluster")
 
 SCORE_EPILOG = """examples:
   python -m core score emb.npy --k 10 --seed 0 --out scores.csv
@@ -146,14 +145,7 @@ def run_prune(args: argparse.Namespace) -> int:
     pins = pins_from_args(dataset, args)
 
     scores = _score(args, dataset)
-    groups = None
-    if args.balance_by == "label":
-        groups = dataset.labels
-    elif args.balance_by == "cluster":
-        if scores.clusters is None:
-            raise ValueError(f"--balance-by cluster: --metric {args.metric} gives no clusters")
-        groups = scores.clusters
-    selection = selection_from_args(args, dataset, scores, groups=groups, pins=pins)
+    selection = selection_from_args(args, dataset, scores, pins=pins)
     csv_path, manifest_path = write_prune_outputs(out, dataset, scores, selection)
     print(
         f"wrote {csv_path} ({selection.n_kept} of {dataset.n} kept, {args.strategy}) "
