@@ -386,7 +386,8 @@ def test_fraction_above_the_rows_left_keeps_every_row_left() -> None:
     x, labels = _blobs(n_per_class=20)
     args = {"fractions": (0.7,), "seeds": (0,), "test_size": 0.25}
     split = pruning_curve(x, labels, strategies=("random",), **args).splits[0]
-    assert split.train_indices.size == 45 and kept_count(45, 0.7) == 32
+    assert split.train_indices.size == 45
+    assert kept_count(45, 0.7) == 32
     drop = split.train_indices[:14]
     result = pruning_curve(
         x,
