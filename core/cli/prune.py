@@ -212,9 +212,9 @@ def _score_dask(args: argparse.Namespace, dataset: Dataset, progress: ProgressFn
     )
 
     chunk_rows = args.dask_chunk_rows or DEFAULT_CHUNK_ROWS
-    k = args.k
-    if k is None:
-        k = metrics.default_k(dataset.n, dataset.n_classes if dataset.labels is not None else None)
+    k = metrics.resolve_k(
+        args.k, dataset.n, dataset.n_classes if dataset.labels is not None else None
+    )
     score = score_ssp_dask if args.metric == "ssp" else score_prototype_margin_dask
     with contextlib.ExitStack() as stack:
         if args.dask_scheduler is not None:

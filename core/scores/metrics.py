@@ -98,6 +98,20 @@ def default_k(n: int, n_classes: int | None = None) -> int:
     return min(n, max(2, min(1000, heuristic)))
 
 
+def resolve_k(k: int | None, n: int, n_classes: int | None = None) -> int:
+    """The k-means ``k`` to use: :func:`default_k` when ``k`` is None, else ``k`` checked to be
+    in [1, n] (``core.validate.check_k``). The one place k is defaulted.
+
+    Raises
+    ------
+    ValueError
+        If ``k`` is not an int in [1, n] (or ``n``/``n_classes`` are bad, for the default).
+    """
+    if k is None:
+        return default_k(n, n_classes)
+    return check_k(k, n)
+
+
 def score_ssp(
     embeddings: np.ndarray,
     *,
@@ -385,9 +399,7 @@ def compute_scores(
         report(progress, 1.0, "k-NN scores done")
         return scores
 
-    if k is None:
-        k = default_k(n, len(classes) if codes is not None else None)
-    k = check_k(k, n)
+    k = resolve_k(k, n, len(classes) if codes is not None else None)
     if metric == "prototype_margin" and k < 2:
         raise ValueError(f"prototype_margin needs k >= 2 (two nearest centroids), got k={k}")
     return _score_kmeans(x, metric, k, distance, _resolve_backend(backend), seed, progress)
