@@ -205,7 +205,10 @@ def test_progress_and_cancel(data) -> None:
         ({"always_keep": (300,)}, "always_keep"),
         ({"min_ratio": 2.0}, "min_ratio=2.0"),
         ({"k": 1000}, "k=1000"),
-        ({"metric": "random", "balance": "cluster"}, "balance_by='cluster' needs a metric with clusters"),
+        (
+            {"metric": "random", "balance": "cluster"},
+            "balance_by='cluster' needs a metric with clusters",
+        ),
     ],
 )
 def test_rejects_bad_input(data, kwargs: dict, match: str) -> None:
