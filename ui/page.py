@@ -61,36 +61,25 @@ def load_scores(settings: state.Settings) -> Scores:
     return scores
 
 
-def selection_groups(dataset: Dataset, scores: Scores, balance_by: str | None):
-    """The group codes that balancing uses (labels or clusters), exactly as the CLI picks them."""
-    if balance_by == "label":
-        if dataset.labels is None:
-            fail("Balancing by class needs labels; this dataset has none.")
-        return dataset.labels
-    if balance_by == "cluster":
-        if scores.clusters is None:
-            fail(f"Balancing by cluster needs a prototype metric; {scores.metric} has no clusters.")
-        return scores.clusters
-    return None
-
-
 def current_selection(dataset: Dataset, scores: Scores, settings: state.Settings) -> Selection:
     """``core.prune.select.select_kept`` for the pruning controls in session state (never cached).
 
     Mirrors ``python -m core prune``: the selection seed is the score seed, ``min_ratio`` is 0
     without balancing, and the Map page's pins are ``always_keep``/``always_drop``.
     """
+    from core.prune.balance import balance_groups, normalize_balance
     from core.prune.select import select_kept
 
     ss = st.session_state
-    balance_by = None if ss["balance_by"] == "none" else str(ss["balance_by"])
     always_keep, always_drop = state.pins()
     with user_errors():
+        balance_by = normalize_balance(str(ss["balance_by"]))
+        groups = balance_groups(dataset.labels, scores.clusters, balance_by, metric=scores.metric)
         return select_kept(
             scores.values,
             float(ss["keep_fraction"]),
             strategy=str(ss["strategy"]),
-            groups=selection_groups(dataset, scores, balance_by),
+            groups=groups,
             balance_by=balance_by,
             min_ratio=float(ss["min_ratio"]) if balance_by else 0.0,
             seed=settings.seed,

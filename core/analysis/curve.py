@@ -55,6 +55,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core._progress import ProgressFn, report, sub_progress
+from core.prune.balance import BALANCE_DISPLAY, balance_groups, normalize_balance
+from core.prune.select import kept_count
+from core.validate import (
+    check_choice,
+    check_embeddings,
+    check_fraction,
+    check_k,
+    check_min_ratio,
+    check_number,
+    check_pins,
+    check_test_size,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,7 +75,9 @@ if TYPE_CHECKING:
 
 #: Default kept fractions of a curve.
 DEFAULT_FRACTIONS = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)
-#: Balance modes: per class (labels), per cluster (the metric's clusters) or none.
+#: Balance modes: per class (labels), per cluster (the metric's clusters) or none. These are the
+#: display names the curve table's ``balance`` column writes (``core.prune.balance.BALANCE_DISPLAY``
+#: of the canonical "label", "cluster", None); :func:`pruning_curve` also accepts "label".
 BALANCES = ("class", "cluster", "none")
 #: Strategies that use the scores (repeated for every compare metric); random does not.
 RANKED_STRATEGIES = ("keep_hard", "keep_easy", "ccs", "moderate")
@@ -71,8 +85,6 @@ RANKED_STRATEGIES = ("keep_hard", "keep_easy", "ccs", "moderate")
 CURVE_COLUMNS = ("metric", "strategy", "balance", "keep_fraction", "seed", "n_kept", "accuracy")
 # Metrics whose scores use k-means (and so take k); the others take labels or nothing.
 _KMEANS_METRICS = ("ssp", "prototype_margin")
-_BALANCE_BY = {"class": "label", "cluster": "cluster", "none": None}  # names select_kept records
-_BALANCE_ALIASES = {"class": "class", "label": "class", "cluster": "cluster", "none": "none"}
 
 
 class CurveCancelled(Exception):
@@ -242,137 +254,41 @@ def pruning_curve(
     CurveCancelled
         When ``should_stop()`` returned True.
     """
-    from core.prune.select import STRATEGIES, kept_count
     from core.scores.metrics import DISTANCES, METRICS
 
-    if metric not in METRICS:
-        raise ValueError(f"metric={metric!r} should be one of {METRICS}")
-    compare = (compare_metrics,) if isinstance(compare_metrics, str) else tuple(compare_metrics)
-    unknown = [m for m in compare if m not in METRICS]
-    if unknown:
-        raise ValueError(f"compare_metrics {unknown} are not metrics; valid: {', '.join(METRICS)}")
-    if metric in compare or len(set(compare)) != len(compare):
-        raise ValueError(
-            f"compare_metrics={compare} should be distinct and differ from metric={metric!r}"
-        )
-    if distance not in DISTANCES:
-        raise ValueError(f"distance={distance!r} should be one of {DISTANCES}")
-    x = np.asarray(embeddings)
-    if x.ndim != 2 or x.shape[0] < 4 or x.shape[1] < 1:
-        raise ValueError(f"embeddings should be a 2-D array with >= 4 rows, got shape {x.shape}")
-    if not np.issubdtype(x.dtype, np.number):
-        raise ValueError(f"embeddings should be numeric, got dtype {x.dtype}")
-    n = x.shape[0]
-    bad_rows = np.flatnonzero(~np.isfinite(x).all(axis=1))
-    if bad_rows.size:
-        raise ValueError(
-            f"embeddings contain {bad_rows.size} rows with NaN or inf "
-            f"(first: {bad_rows[:5].tolist()})"
-        )
-    if labels is None:
-        raise ValueError("labels are required: the linear probe is trained and tested on them")
-    labels = np.asarray(labels)
-    if labels.shape != (n,):
-        raise ValueError(f"labels should have shape ({n},), got {labels.shape}")
-    class_names, codes = np.unique(labels, return_inverse=True)
-    codes = codes.astype(np.int64)
-    n_classes = len(class_names)
-    if n_classes < 2:
-        raise ValueError(f"labels should contain at least 2 classes, got {n_classes}")
-    counts = np.bincount(codes)
-    if counts.min() < 2:
-        small = class_names[np.flatnonzero(counts < 2)][:5].tolist()
-        raise ValueError(f"every class needs >= 2 examples for a stratified split; classes {small}")
-    if not (0.0 < test_size < 1.0):
-        raise ValueError(f"test_size={test_size} should be in (0, 1)")
-    n_test = math.ceil(test_size * n)
-    if n_test < n_classes or n - n_test < n_classes:
-        raise ValueError(
-            f"test_size={test_size} gives n_test={n_test} and n_train={n - n_test}; both should "
-            f"be >= n_classes={n_classes}"
-        )
-    n_train = n - n_test
-
-    fractions = tuple(float(f) for f in fractions)
-    if not fractions or len(set(fractions)) != len(fractions):
-        raise ValueError(f"fractions={fractions} should be non-empty and distinct")
-    for f in fractions:
-        if not (math.isfinite(f) and 0.0 < f <= 1.0):
-            raise ValueError(f"keep_fraction={f} should be in (0, 1]")
-        if math.floor(f * n_train + 0.5) < 1:
-            raise ValueError(f"keep_fraction={f} keeps no example of n_train={n_train}")
-    fractions = tuple(sorted(fractions))
-    strategies = tuple(strategies)
-    bad = [s for s in strategies if s not in STRATEGIES]
-    if not strategies or bad or len(set(strategies)) != len(strategies):
-        raise ValueError(f"strategies={strategies} should be distinct values from {STRATEGIES}")
-    if compare and not set(strategies) & set(RANKED_STRATEGIES):
-        raise ValueError(
-            f"compare_metrics={compare} need one of {', '.join(RANKED_STRATEGIES)} in "
-            f"strategies={strategies} "
-            "(random pruning ignores the metric)"
-        )
-    seeds = tuple(int(s) for s in seeds)
-    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
-        raise ValueError(f"seeds={seeds} should be distinct non-negative integers (at least one)")
-    balance_name = _balance_name(balance)
-    balances: tuple[str, ...] = (balance_name,)
-    if compare_unbalanced and balance_name != "none":
-        balances = (balance_name, "none")
-    if not (0.0 <= min_ratio <= 1.0):
-        raise ValueError(f"min_ratio={min_ratio} should be in [0, 1]")
-    if not (math.isfinite(probe_l2) and probe_l2 > 0):
-        raise ValueError(f"probe_l2={probe_l2} should be > 0")
-    if (
-        isinstance(probe_max_iter, bool)
-        or int(probe_max_iter) != probe_max_iter
-        or probe_max_iter < 1
-    ):
-        raise ValueError(f"probe_max_iter={probe_max_iter} should be an integer >= 1")
-    keep_pins = _pins(always_keep, n, "always_keep")
-    drop_pins = _pins(always_drop, n, "always_drop")
-    both = np.intersect1d(keep_pins, drop_pins)
-    if both.size:
-        raise ValueError(f"rows {both[:5].tolist()} are in both always_keep and always_drop")
-    uses_kmeans = any(m in _KMEANS_METRICS for m in (metric, *compare))
-    if k is not None and uses_kmeans and not (1 <= k <= n_train):
-        raise ValueError(f"k={k} should be in [1, n_train={n_train}]")
-    splits = tuple(_seed_split(codes, test_size, seed, keep_pins, drop_pins) for seed in seeds)
-    for split in splits:
-        n_keep_pins = int(np.isin(keep_pins, split.train_indices).sum())
-        n_left = n_train - int(np.isin(drop_pins, split.train_indices).sum())
-        smallest = min(kept_count(n_train, fractions[0]), n_left)
-        if n_keep_pins > smallest:
-            raise ValueError(
-                f"always_keep pins {n_keep_pins} train rows for seed {split.seed} but "
-                f"keep_fraction={fractions[0]:g} keeps only {smallest} of n_train={n_train}; "
-                "raise the smallest fraction or remove keep pins"
-            )
-        if n_left < 1:
-            raise ValueError(f"always_drop pins every train row of seed {split.seed}")
-
-    return _pruning_curve(
-        x,
-        codes,
+    metric = check_choice("metric", metric, METRICS)
+    compare = _check_compare_metrics(metric, compare_metrics, METRICS)
+    distance = check_choice("distance", distance, DISTANCES)
+    test_size = check_test_size(test_size)
+    x, codes, n_train = _check_data(embeddings, labels, test_size)
+    display = BALANCE_DISPLAY[normalize_balance(balance, name="balance")]
+    balances = (display, "none") if compare_unbalanced and display != "none" else (display,)
+    keep_pins, drop_pins = _check_curve_pins(always_keep, always_drop, x.shape[0])
+    if k is not None and any(m in _KMEANS_METRICS for m in (metric, *compare)):
+        k = check_k(k, n_train, n_name="n_train")
+    plan = _CurvePlan(
         metric=metric,
         compare_metrics=compare,
-        fractions=fractions,
-        strategies=strategies,
-        splits=splits,
+        fractions=_check_fractions(fractions, n_train),
+        strategies=_check_strategies(strategies, compare),
         test_size=test_size,
         k=k,
         distance=distance,
         backend=backend,
         balances=balances,
-        min_ratio=float(min_ratio),
+        min_ratio=check_min_ratio(min_ratio),
         keep_pins=keep_pins,
         drop_pins=drop_pins,
-        probe_l2=float(probe_l2),
-        probe_max_iter=int(probe_max_iter),
+        probe_l2=check_number(
+            "probe_l2", probe_l2, low=0.0, high=math.inf, low_open=True, high_open=True
+        ),
+        probe_max_iter=_check_probe_max_iter(probe_max_iter),
         return_kept=return_kept,
-        progress=progress,
-        should_stop=should_stop,
     )
+    seeds = _check_seeds(seeds)
+    splits = tuple(_seed_split(codes, test_size, seed, keep_pins, drop_pins) for seed in seeds)
+    _check_split_pins(splits, plan, n_train)
+    return _pruning_curve(x, codes, splits, plan, progress, should_stop)
 
 
 def curve_summary(result: CurveResult) -> pd.DataFrame:
@@ -454,22 +370,156 @@ def power_law_accuracy(fit: PowerLawFit, fractions: np.ndarray | Sequence[float]
 # --- helpers (inputs already validated) ---------------------------------------------------------
 
 
-def _balance_name(balance: str | None) -> str:
-    if balance is None:
-        return "none"
-    name = _BALANCE_ALIASES.get(str(balance).lower())
-    if name is None:
-        raise ValueError(f"balance={balance!r} should be one of 'class', 'cluster' or None")
-    return name
+@dataclass(frozen=True, eq=False, slots=True)
+class _CurvePlan:
+    """Every validated input of :func:`pruning_curve` but the data, splits and callbacks."""
+
+    metric: str
+    compare_metrics: tuple[str, ...]
+    fractions: tuple[float, ...]  # sorted ascending
+    strategies: tuple[str, ...]
+    test_size: float
+    k: int | None
+    distance: str
+    backend: str
+    balances: tuple[str, ...]  # display names: "class", "cluster", "none"
+    min_ratio: float
+    keep_pins: np.ndarray
+    drop_pins: np.ndarray
+    probe_l2: float
+    probe_max_iter: int
+    return_kept: bool
+
+    def metric_strategies(self) -> list[tuple[str, ...]]:
+        """Strategies per metric: compare metrics repeat only the ranked ones (random ignores
+        scores)."""
+        ranked = tuple(s for s in self.strategies if s in RANKED_STRATEGIES)
+        return [self.strategies] + [ranked for _ in self.compare_metrics]
+
+    def n_fits(self) -> int:
+        """Probe fits per seed (table rows per seed)."""
+        per_balance = sum(len(s) for s in self.metric_strategies())
+        return len(self.balances) * len(self.fractions) * per_balance
 
 
-def _pins(values: Sequence[int] | np.ndarray, n: int, name: str) -> np.ndarray:
-    pins = np.unique(np.asarray(values, dtype=np.int64).reshape(-1))
-    if pins.size and (pins[0] < 0 or pins[-1] >= n):
+def _check_compare_metrics(
+    metric: str, compare_metrics: Sequence[str], valid: tuple[str, ...]
+) -> tuple[str, ...]:
+    compare = (compare_metrics,) if isinstance(compare_metrics, str) else tuple(compare_metrics)
+    unknown = [m for m in compare if m not in valid]
+    if unknown:
+        raise ValueError(f"compare_metrics {unknown} are not metrics; valid: {', '.join(valid)}")
+    if metric in compare or len(set(compare)) != len(compare):
         raise ValueError(
-            f"{name} should hold row indices in [0, {n}), got {pins[[0, -1]].tolist()}"
+            f"compare_metrics={compare} should be distinct and differ from metric={metric!r}"
         )
-    return pins
+    return compare
+
+
+def _check_data(
+    embeddings: np.ndarray, labels: np.ndarray | None, test_size: float
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """(embeddings as given, int64 label codes, n_train) after checking both arrays and that
+    the stratified split leaves every class in train and test."""
+    check_embeddings(embeddings)
+    x = np.asarray(embeddings)  # the probe sees the values as given (float64 stays float64)
+    if x.shape[0] < 4:
+        raise ValueError(f"embeddings should be a 2-D array with >= 4 rows, got shape {x.shape}")
+    n = x.shape[0]
+    if labels is None:
+        raise ValueError("labels are required: the linear probe is trained and tested on them")
+    labels = np.asarray(labels)
+    if labels.shape != (n,):
+        raise ValueError(f"labels should have shape ({n},), got {labels.shape}")
+    class_names, codes = np.unique(labels, return_inverse=True)
+    codes = codes.astype(np.int64)
+    n_classes = len(class_names)
+    if n_classes < 2:
+        raise ValueError(f"labels should contain at least 2 classes, got {n_classes}")
+    counts = np.bincount(codes)
+    if counts.min() < 2:
+        small = class_names[np.flatnonzero(counts < 2)][:5].tolist()
+        raise ValueError(f"every class needs >= 2 examples for a stratified split; classes {small}")
+    n_test = math.ceil(test_size * n)
+    if n_test < n_classes or n - n_test < n_classes:
+        raise ValueError(
+            f"test_size={test_size} gives n_test={n_test} and n_train={n - n_test}; both should "
+            f"be >= n_classes={n_classes}"
+        )
+    return x, codes, n - n_test
+
+
+def _check_fractions(fractions: Sequence[float], n_train: int) -> tuple[float, ...]:
+    """Distinct kept fractions in (0, 1], each keeping at least one train row; sorted."""
+    values = tuple(float(f) for f in fractions)
+    if not values or len(set(values)) != len(values):
+        raise ValueError(f"fractions={values} should be non-empty and distinct")
+    for f in values:
+        check_fraction(f, allow_zero=False)
+        if kept_count(n_train, f) < 1:
+            raise ValueError(f"keep_fraction={f} keeps no example of n_train={n_train}")
+    return tuple(sorted(values))
+
+
+def _check_strategies(strategies: Sequence[str], compare: tuple[str, ...]) -> tuple[str, ...]:
+    from core.prune.select import STRATEGIES
+
+    chosen = tuple(strategies)
+    bad = [s for s in chosen if s not in STRATEGIES]
+    if not chosen or bad or len(set(chosen)) != len(chosen):
+        raise ValueError(f"strategies={chosen} should be distinct values from {STRATEGIES}")
+    if compare and not set(chosen) & set(RANKED_STRATEGIES):
+        raise ValueError(
+            f"compare_metrics={compare} need one of {', '.join(RANKED_STRATEGIES)} in "
+            f"strategies={chosen} "
+            "(random pruning ignores the metric)"
+        )
+    return chosen
+
+
+def _check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
+    values = tuple(int(s) for s in seeds)
+    if not values or len(set(values)) != len(values) or min(values) < 0:
+        raise ValueError(f"seeds={values} should be distinct non-negative integers (at least one)")
+    return values
+
+
+def _check_probe_max_iter(probe_max_iter: int) -> int:
+    if (
+        isinstance(probe_max_iter, bool)
+        or int(probe_max_iter) != probe_max_iter
+        or probe_max_iter < 1
+    ):
+        raise ValueError(f"probe_max_iter={probe_max_iter} should be an integer >= 1")
+    return int(probe_max_iter)
+
+
+def _check_curve_pins(
+    always_keep: Sequence[int] | np.ndarray, always_drop: Sequence[int] | np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    keep_pins = check_pins("always_keep", always_keep, n)
+    drop_pins = check_pins("always_drop", always_drop, n)
+    both = np.intersect1d(keep_pins, drop_pins)
+    if both.size:
+        raise ValueError(f"rows {both[:5].tolist()} are in both always_keep and always_drop")
+    return keep_pins, drop_pins
+
+
+def _check_split_pins(splits: tuple[CurveSplit, ...], plan: _CurvePlan, n_train: int) -> None:
+    """Every seed's train split keeps its keep-pins at the smallest fraction and has a row
+    left after its drop pins."""
+    for split in splits:
+        n_keep_pins = int(np.isin(plan.keep_pins, split.train_indices).sum())
+        n_left = n_train - int(np.isin(plan.drop_pins, split.train_indices).sum())
+        smallest = min(kept_count(n_train, plan.fractions[0]), n_left)
+        if n_keep_pins > smallest:
+            raise ValueError(
+                f"always_keep pins {n_keep_pins} train rows for seed {split.seed} but "
+                f"keep_fraction={plan.fractions[0]:g} keeps only {smallest} of n_train={n_train}; "
+                "raise the smallest fraction or remove keep pins"
+            )
+        if n_left < 1:
+            raise ValueError(f"always_drop pins every train row of seed {split.seed}")
 
 
 def _split(codes: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -491,9 +541,9 @@ def _seed_split(
 
 def _target_fraction(fraction: float, n_train: int, n_left: int) -> float:
     """The fraction passed to select_kept: ``fraction``, or all ``n_left`` rows the drop pins
-    leave when ``fraction`` would keep more (``floor(n_left / n_train · n_train + 0.5)`` is
+    leave when ``fraction`` would keep more (``kept_count(n_train, n_left / n_train)`` is
     exactly ``n_left``)."""
-    if math.floor(fraction * n_train + 0.5) <= n_left:
+    if kept_count(n_train, fraction) <= n_left:
         return fraction
     return n_left / n_train
 
@@ -595,159 +645,185 @@ class _ProbeCache:
         return self._cache[key]
 
 
-def _pruning_curve(
-    x: np.ndarray,
-    codes: np.ndarray,
-    *,
-    metric: str,
-    compare_metrics: tuple[str, ...],
-    fractions: tuple[float, ...],
-    strategies: tuple[str, ...],
-    splits: tuple[CurveSplit, ...],
-    test_size: float,
-    k: int | None,
-    distance: str,
-    backend: str,
-    balances: tuple[str, ...],
-    min_ratio: float,
-    keep_pins: np.ndarray,
-    drop_pins: np.ndarray,
-    probe_l2: float,
-    probe_max_iter: int,
-    return_kept: bool,
-    progress: ProgressFn | None,
-    should_stop: Callable[[], bool] | None,
-) -> CurveResult:
-    import pandas as pd
+_Row = tuple[tuple[int, ...], dict[str, object], np.ndarray | None]
 
-    from core.prune.select import select_kept
 
-    x64 = np.asarray(x, dtype=np.float64)
-    seeds = tuple(split.seed for split in splits)
-    metrics = (metric, *compare_metrics)
-    # Strategies per metric: compare metrics repeat only the ranked ones (random ignores scores).
-    metric_strategies = [strategies] + [
-        tuple(s for s in strategies if s in RANKED_STRATEGIES) for _ in compare_metrics
-    ]
-    n_fits = len(balances) * len(fractions) * sum(len(s) for s in metric_strategies)
-    rows: list[tuple[tuple[int, ...], dict[str, object], np.ndarray | None]] = []
-    unpruned = np.zeros(len(seeds), dtype=np.float64)
+def _stopper(should_stop: Callable[[], bool] | None) -> Callable[[str], None]:
+    """A function that raises CurveCancelled (naming how far the run got) once asked to stop."""
 
     def stop(done: str) -> None:
         if should_stop is not None and should_stop():
             raise CurveCancelled(f"pruning curve cancelled ({done})")
 
-    for s_i, split in enumerate(splits):
-        seed, train, test = split.seed, split.train_indices, split.test_indices
-        seed_progress = sub_progress(progress, s_i / len(seeds), (s_i + 1) / len(seeds))
-        stop(f"before seed {seed}")
-        # Pins as positions in the train split (train is sorted); test-split pins are ignored.
-        keep_pos = np.searchsorted(train, keep_pins[np.isin(keep_pins, train)])
-        drop_pos = np.searchsorted(train, drop_pins[np.isin(drop_pins, train)])
-        n_left = train.size - drop_pos.size
+    return stop
 
-        all_scores: list[Scores] = []
-        for m_i, name in enumerate(metrics):
-            if m_i:
-                stop(f"seed {seed}, before scoring {name}")
-            report(seed_progress, 0.3 * m_i / len(metrics), f"seed {seed}: scoring ({name})")
-            all_scores.append(
-                _train_scores(
-                    x[train],
-                    codes[train],
-                    metric=name,
-                    k=k,
-                    distance=distance,
-                    backend=backend,
-                    seed=seed,
-                    progress=sub_progress(
-                        seed_progress, 0.3 * m_i / len(metrics), 0.3 * (m_i + 1) / len(metrics)
-                    ),
-                )
-            )
-        x_train, y_train = x64[train], codes[train]
-        x_test, y_test = x64[test], codes[test]
-        probe = _ProbeCache(x_train, y_train, x_test, y_test, probe_l2, probe_max_iter)
-        unpruned[s_i] = probe.accuracy(np.arange(train.size, dtype=np.int64))
-        done = 0
-        for b_i, balance in enumerate(balances):
-            groups = None
-            if balance == "class":
-                groups = y_train
-            elif balance == "cluster":
-                clusters = all_scores[0].clusters
-                if clusters is None:
-                    raise ValueError(
-                        f"balance='cluster' needs a metric with clusters; "
-                        f"metric={metric!r} has none"
-                    )
-                groups = np.asarray(clusters, dtype=np.int64)
-            for m_i, (name, scores) in enumerate(zip(metrics, all_scores)):
-                for t_i, strategy in enumerate(metric_strategies[m_i]):
-                    for f_i, fraction in enumerate(fractions):
-                        stop(f"seed {seed}, {done} of {n_fits} probes")
-                        selection = select_kept(
-                            scores.values,
-                            _target_fraction(fraction, train.size, n_left),
-                            strategy=strategy,
-                            groups=groups,
-                            balance_by=_BALANCE_BY[balance],
-                            min_ratio=min_ratio if groups is not None else 0.0,
-                            seed=seed,
-                            always_keep=keep_pos,
-                            always_drop=drop_pos,
-                        )
-                        positions = np.sort(np.asarray(selection.kept_indices, dtype=np.int64))
-                        row = {
-                            "metric": name,
-                            "strategy": strategy,
-                            "balance": balance,
-                            "keep_fraction": fraction,
-                            "seed": seed,
-                            "n_kept": int(positions.size),
-                            "accuracy": probe.accuracy(positions),
-                        }
-                        kept = train[positions] if return_kept else None
-                        rows.append(((b_i, m_i, t_i, f_i, s_i), row, kept))
-                        done += 1
-                        report(
-                            seed_progress,
-                            0.3 + 0.7 * done / n_fits,
-                            f"seed {seed}: {name} {strategy}, f={fraction:g} ({done}/{n_fits})",
-                        )
+
+def _pruning_curve(
+    x: np.ndarray,
+    codes: np.ndarray,
+    splits: tuple[CurveSplit, ...],
+    plan: _CurvePlan,
+    progress: ProgressFn | None,
+    should_stop: Callable[[], bool] | None,
+) -> CurveResult:
+    import pandas as pd
+
+    x64 = np.asarray(x, dtype=np.float64)
+    seeds = tuple(split.seed for split in splits)
+    rows: list[_Row] = []
+    unpruned = np.zeros(len(seeds), dtype=np.float64)
+    stop = _stopper(should_stop)
+    for s_i, split in enumerate(splits):
+        seed_progress = sub_progress(progress, s_i / len(seeds), (s_i + 1) / len(seeds))
+        unpruned[s_i] = _seed_rows(x, x64, codes, split, s_i, plan, rows, seed_progress, stop)
 
     rows.sort(key=lambda item: item[0])
     table = pd.DataFrame([r for _, r, _ in rows], columns=list(CURVE_COLUMNS))
     table = table.astype({"seed": np.int64, "n_kept": np.int64, "keep_fraction": np.float64})
-    kept_indices = tuple(ix for _, _, ix in rows if ix is not None) if return_kept else None
+    kept_indices = tuple(ix for _, _, ix in rows if ix is not None) if plan.return_kept else None
     report(progress, 1.0, "pruning curve done")
     return CurveResult(
         table=table,
         unpruned_accuracy=unpruned,
         seeds=seeds,
-        power_law=_fit_power_law(table, balances[0]),
+        power_law=_fit_power_law(table, plan.balances[0]),
         splits=splits,
         kept_indices=kept_indices,
-        params={
-            "metric": metric,
-            "compare_metrics": compare_metrics,
-            "fractions": fractions,
-            "strategies": strategies,
-            "seeds": seeds,
-            "test_size": test_size,
-            "k": k,
-            "distance": distance,
-            "backend": backend,
-            "balances": balances,
-            "min_ratio": min_ratio,
-            "always_keep": tuple(int(i) for i in keep_pins),
-            "always_drop": tuple(int(i) for i in drop_pins),
-            "probe": "multinomial logistic regression (sklearn lbfgs), standardised inputs",
-            "probe_l2": probe_l2,
-            "probe_max_iter": probe_max_iter,
-            "power_law": "error = a * keep_fraction ** -b (random strategy, mean over seeds)",
-        },
+        params=_curve_params(plan, seeds),
     )
+
+
+def _curve_params(plan: _CurvePlan, seeds: tuple[int, ...]) -> dict[str, object]:
+    """Every input that decides a curve, as :attr:`CurveResult.params` records it."""
+    return {
+        "metric": plan.metric,
+        "compare_metrics": plan.compare_metrics,
+        "fractions": plan.fractions,
+        "strategies": plan.strategies,
+        "seeds": seeds,
+        "test_size": plan.test_size,
+        "k": plan.k,
+        "distance": plan.distance,
+        "backend": plan.backend,
+        "balances": plan.balances,
+        "min_ratio": plan.min_ratio,
+        "always_keep": tuple(int(i) for i in plan.keep_pins),
+        "always_drop": tuple(int(i) for i in plan.drop_pins),
+        "probe": "multinomial logistic regression (sklearn lbfgs), standardised inputs",
+        "probe_l2": plan.probe_l2,
+        "probe_max_iter": plan.probe_max_iter,
+        "power_law": "error = a * keep_fraction ** -b (random strategy, mean over seeds)",
+    }
+
+
+def _score_split(
+    x_train: np.ndarray,
+    codes_train: np.ndarray,
+    seed: int,
+    plan: _CurvePlan,
+    progress: ProgressFn | None,
+    stop: Callable[[str], None],
+) -> list[Scores]:
+    """Scores of the primary and every compare metric on one seed's train split."""
+    metrics = (plan.metric, *plan.compare_metrics)
+    all_scores: list[Scores] = []
+    for m_i, name in enumerate(metrics):
+        if m_i:
+            stop(f"seed {seed}, before scoring {name}")
+        start, end = 0.3 * m_i / len(metrics), 0.3 * (m_i + 1) / len(metrics)
+        report(progress, start, f"seed {seed}: scoring ({name})")
+        all_scores.append(
+            _train_scores(
+                x_train,
+                codes_train,
+                metric=name,
+                k=plan.k,
+                distance=plan.distance,
+                backend=plan.backend,
+                seed=seed,
+                progress=sub_progress(progress, start, end),
+            )
+        )
+    return all_scores
+
+
+def _seed_rows(
+    x: np.ndarray,
+    x64: np.ndarray,
+    codes: np.ndarray,
+    split: CurveSplit,
+    s_i: int,
+    plan: _CurvePlan,
+    rows: list[_Row],
+    progress: ProgressFn | None,
+    stop: Callable[[str], None],
+) -> float:
+    """Append one seed's table rows to ``rows``; return its unpruned accuracy."""
+    from core.prune.select import select_kept
+
+    seed, train, test = split.seed, split.train_indices, split.test_indices
+    stop(f"before seed {seed}")
+    # Pins as positions in the train split (train is sorted); test-split pins are ignored.
+    keep_pos = np.searchsorted(train, plan.keep_pins[np.isin(plan.keep_pins, train)])
+    drop_pos = np.searchsorted(train, plan.drop_pins[np.isin(plan.drop_pins, train)])
+    n_left = train.size - drop_pos.size
+    y_train = codes[train]
+    all_scores = _score_split(x[train], y_train, seed, plan, progress, stop)
+    probe = _ProbeCache(
+        x64[train], y_train, x64[test], codes[test], plan.probe_l2, plan.probe_max_iter
+    )
+    unpruned = probe.accuracy(np.arange(train.size, dtype=np.int64))
+    metrics = (plan.metric, *plan.compare_metrics)
+    n_fits = plan.n_fits()
+    done = 0
+    for b_i, balance in enumerate(plan.balances):
+        balance_by = normalize_balance(balance)
+        groups = balance_groups(y_train, all_scores[0].clusters, balance_by, metric=plan.metric)
+        for (m_i, t_i, f_i), (name, strategy, fraction) in _grid(plan, metrics):
+            stop(f"seed {seed}, {done} of {n_fits} probes")
+            selection = select_kept(
+                all_scores[m_i].values,
+                _target_fraction(fraction, train.size, n_left),
+                strategy=strategy,
+                groups=groups,
+                balance_by=balance_by,
+                min_ratio=plan.min_ratio if groups is not None else 0.0,
+                seed=seed,
+                always_keep=keep_pos,
+                always_drop=drop_pos,
+            )
+            positions = np.sort(np.asarray(selection.kept_indices, dtype=np.int64))
+            row: dict[str, object] = {
+                "metric": name,
+                "strategy": strategy,
+                "balance": balance,
+                "keep_fraction": fraction,
+                "seed": seed,
+                "n_kept": int(positions.size),
+                "accuracy": probe.accuracy(positions),
+            }
+            kept = train[positions] if plan.return_kept else None
+            rows.append(((b_i, m_i, t_i, f_i, s_i), row, kept))
+            done += 1
+            report(
+                progress,
+                0.3 + 0.7 * done / n_fits,
+                f"seed {seed}: {name} {strategy}, f={fraction:g} ({done}/{n_fits})",
+            )
+    return unpruned
+
+
+def _grid(
+    plan: _CurvePlan, metrics: tuple[str, ...]
+) -> list[tuple[tuple[int, int, int], tuple[str, str, float]]]:
+    """(metric, strategy, fraction) of every probe of one balance, in run order, with their
+    indices."""
+    return [
+        ((m_i, t_i, f_i), (name, strategy, fraction))
+        for m_i, (name, strategies) in enumerate(zip(metrics, plan.metric_strategies()))
+        for t_i, strategy in enumerate(strategies)
+        for f_i, fraction in enumerate(plan.fractions)
+    ]
 
 
 def _fit_power_law(table: pd.DataFrame, balance: str) -> PowerLawFit | None:

@@ -32,6 +32,7 @@ import numpy as np
 
 from core._progress import ProgressFn, report
 from core.prune.select import kept_count  # one rounding rule for the whole project
+from core.validate import check_fraction, check_int, check_number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -250,7 +251,7 @@ def simulate(
     """
     _check_common(n=n, theta_deg=theta_deg, strategies=(strategy,), tol=tol)
     _check_alpha(alpha_tot)
-    _check_fraction(keep_fraction)
+    check_fraction(keep_fraction, allow_zero=False)
     n_total = _n_total(n, alpha_tot)
     _check_kept(n_total, keep_fraction, n=n, alpha_tot=alpha_tot)
     data = _draw(n, alpha_tot, theta_deg, seed)
@@ -327,14 +328,14 @@ def theory_curve(
     keep_fractions = _sorted_grid(keep_fractions, "keep_fractions")
     points: list[tuple[str, float, float]] = []  # (sweep, alpha_tot, keep_fraction)
     if "alpha" in sweeps:
-        _check_fraction(keep_fraction)
+        check_fraction(keep_fraction, allow_zero=False)
         for a in alphas:
             _check_alpha(a)
             points.append(("alpha", a, float(keep_fraction)))
     if "keep" in sweeps:
         _check_alpha(alpha_tot)
         for f in keep_fractions:
-            _check_fraction(f)
+            check_fraction(f, allow_zero=False)
             points.append(("keep", float(alpha_tot), f))
     for _, a, f in points:
         _check_kept(_n_total(n, a), f, n=n, alpha_tot=a)
@@ -566,10 +567,8 @@ def _row(sweep: str, run: TheoryRun) -> dict[str, object]:
 
 
 def _check_common(*, n: int, theta_deg: float, strategies: Sequence[str], tol: float) -> None:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n={n!r} should be an integer >= 2")
-    if not (math.isfinite(theta_deg) and 0.0 <= theta_deg <= 90.0):
-        raise ValueError(f"theta_deg={theta_deg} should be in [0, 90]")
+    check_int("n", n, low=2)
+    check_number("theta_deg", theta_deg, low=0.0, high=90.0)
     strategies = tuple(strategies)
     bad = [s for s in strategies if s not in THEORY_STRATEGIES]
     if not strategies or bad or len(set(strategies)) != len(strategies):
@@ -583,11 +582,6 @@ def _check_common(*, n: int, theta_deg: float, strategies: Sequence[str], tol: f
 def _check_alpha(alpha_tot: float) -> None:
     if not (math.isfinite(alpha_tot) and alpha_tot > 0):
         raise ValueError(f"alpha_tot={alpha_tot} should be > 0")
-
-
-def _check_fraction(keep_fraction: float) -> None:
-    if not (math.isfinite(keep_fraction) and 0.0 < keep_fraction <= 1.0):
-        raise ValueError(f"keep_fraction={keep_fraction} should be in (0, 1]")
 
 
 def _check_kept(n_total: int, keep_fraction: float, *, n: int, alpha_tot: float) -> None:

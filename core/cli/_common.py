@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 
 from core.scores.kmeans import BACKENDS
+from core.validate import check_ccs_beta, check_fraction, check_min_ratio
 
 if TYPE_CHECKING:
     from core.io.data import Dataset
@@ -146,12 +147,6 @@ def load_dataset_from_args(args: argparse.Namespace) -> Dataset:
     )
 
 
-def check_k(k: int, n: int) -> None:
-    """``--k`` must be in [1, n]."""
-    if not 1 <= k <= n:
-        raise ValueError(f"--k {k} should be in [1, n_examples={n}]")
-
-
 def ids_to_indices(dataset: Dataset, values: list[str], flag: str) -> np.ndarray:
     """Row indices (sorted int64) of the comma-separated ids given to a repeatable flag."""
     wanted = [part.strip() for value in values for part in value.split(",") if part.strip()]
@@ -170,17 +165,16 @@ def ids_to_indices(dataset: Dataset, values: list[str], flag: str) -> np.ndarray
 
 def check_selection_flags(args: argparse.Namespace, *, balance_by: tuple[str, ...]) -> None:
     """``--keep``, ``--min-ratio`` and ``--ccs-beta`` values, checked before any file is read."""
-    if not 0.0 < args.keep <= 1.0:
-        raise ValueError(f"--keep {args.keep} should be in (0, 1]")
+    check_fraction(args.keep, name="--keep", allow_zero=False)
     if args.min_ratio is not None and args.balance_by is None:
         options = " or ".join(f"--balance-by {group}" for group in balance_by)
         raise ValueError(f"--min-ratio needs {options}")
-    if args.min_ratio is not None and not 0.0 <= args.min_ratio <= 1.0:
-        raise ValueError(f"--min-ratio {args.min_ratio} should be in [0, 1]")
+    if args.min_ratio is not None:
+        check_min_ratio(args.min_ratio, name="--min-ratio")
     if args.ccs_beta is not None and args.strategy != "ccs":
         raise ValueError(f"--ccs-beta needs --strategy ccs (got --strategy {args.strategy})")
-    if args.ccs_beta is not None and not 0.0 <= args.ccs_beta < 1.0:
-        raise ValueError(f"--ccs-beta {args.ccs_beta} should be in [0, 1)")
+    if args.ccs_beta is not None:
+        check_ccs_beta(args.ccs_beta, name="--ccs-beta")
 
 
 def selection_from_args(
@@ -188,19 +182,22 @@ def selection_from_args(
     dataset: Dataset,
     scores: Scores,
     *,
-    groups: np.ndarray | None,
     pins: tuple[np.ndarray, np.ndarray],
 ) -> Selection:
-    """``core.prune.select.select_kept`` for the selection flags (defaults as documented in --help)."""
+    """``core.prune.select.select_kept`` for the selection flags (defaults as documented in
+    --help); ``--balance-by`` groups come from ``core.prune.balance.balance_groups``."""
+    from core.prune.balance import balance_groups, normalize_balance
     from core.prune.select import DEFAULT_CCS_BETA, select_kept
 
+    balance_by = normalize_balance(args.balance_by, name="--balance-by")
+    groups = balance_groups(dataset.labels, scores.clusters, balance_by, metric=scores.metric)
     min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
     return select_kept(
         scores.values,
         args.keep,
         strategy=args.strategy,
         groups=groups,
-        balance_by=args.balance_by,
+        balance_by=balance_by,
         min_ratio=min_ratio if args.balance_by else 0.0,
         seed=args.seed,
         always_keep=pins[0],

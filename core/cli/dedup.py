@@ -14,7 +14,6 @@ from core.cli._common import (
     add_input_options,
     add_out_option,
     add_seed_option,
-    check_k,
     checked_out_path,
     load_dataset_from_args,
 )
@@ -22,6 +21,7 @@ from core.cli._progress_bar import lazy_progress_bar
 from core.export import write_atomic_files
 from core.io.data import Dataset
 from core.prune.semdedup import DEFAULT_BLOCK_SIZE, ORDERS, DedupResult, dedup_outputs, semdedup
+from core.validate import check_k
 
 #: Columns of the optional ``--removed`` CSV.
 REMOVED_COLUMNS = ("index", "id", "duplicate_of", "duplicate_of_id", "cluster", "label")
@@ -100,7 +100,7 @@ def run_dedup(args: argparse.Namespace) -> int:
     ):
         raise ValueError(f"--removed {removed_path} would overwrite the --out files")
     dataset = load_dataset_from_args(args)
-    check_k(args.k, dataset.n)
+    check_k(args.k, dataset.n, name="--k")
 
     result = _dedup(args, dataset)
     removed_data = None if removed_path is None else _removed_csv_bytes(dataset, result)

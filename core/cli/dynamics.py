@@ -116,9 +116,8 @@ def run_score_dynamics(args: argparse.Namespace) -> int:
         )
         return 0
 
-    groups = dataset.labels if args.balance_by == "label" else None
     pins = pins_from_args(dataset, args)
-    selection = selection_from_args(args, dataset, scores, groups=groups, pins=pins)
+    selection = selection_from_args(args, dataset, scores, pins=pins)
     csv_path, manifest_path = write_prune_outputs(
         out, dataset, scores, selection, extra=_RECORDS_EXTRA
     )

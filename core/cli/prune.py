@@ -13,7 +13,6 @@ from core.cli._common import (
     add_pin_options,
     add_seed_option,
     add_selection_options,
-    check_k,
     check_selection_flags,
     checked_out_path,
     load_dataset_from_args,
@@ -23,10 +22,10 @@ from core.cli._common import (
 from core.cli._progress_bar import lazy_progress_bar
 from core.export import write_prune_outputs
 from core.io.data import Dataset
+from core.prune.balance import BALANCE_BY
 from core.scores import metrics
 from core.scores.metrics import DISTANCES, METRICS, Scores, compute_scores
-
-BALANCE_BY = ("label", "cluster")
+from core.validate import check_k
 
 SCORE_EPILOG = """examples:
   python -m core score emb.npy --k 10 --seed 0 --out scores.csv
@@ -146,14 +145,7 @@ def run_prune(args: argparse.Namespace) -> int:
     pins = pins_from_args(dataset, args)
 
     scores = _score(args, dataset)
-    groups = None
-    if args.balance_by == "label":
-        groups = dataset.labels
-    elif args.balance_by == "cluster":
-        if scores.clusters is None:
-            raise ValueError(f"--balance-by cluster: --metric {args.metric} gives no clusters")
-        groups = scores.clusters
-    selection = selection_from_args(args, dataset, scores, groups=groups, pins=pins)
+    selection = selection_from_args(args, dataset, scores, pins=pins)
     csv_path, manifest_path = write_prune_outputs(out, dataset, scores, selection)
     print(
         f"wrote {csv_path} ({selection.n_kept} of {dataset.n} kept, {args.strategy}) "
@@ -174,7 +166,7 @@ def _check_scoring(args: argparse.Namespace, dataset: Dataset) -> None:
             f"--metric {args.metric} needs labels: pass --meta with a {args.label_column!r} column"
         )
     if args.k is not None:
-        check_k(args.k, dataset.n)
+        check_k(args.k, dataset.n, name="--k")
 
 
 def _score(args: argparse.Namespace, dataset: Dataset) -> Scores:
@@ -220,9 +212,9 @@ def _score_dask(args: argparse.Namespace, dataset: Dataset, progress: ProgressFn
     )
 
     chunk_rows = args.dask_chunk_rows or DEFAULT_CHUNK_ROWS
-    k = args.k
-    if k is None:
-        k = metrics.default_k(dataset.n, dataset.n_classes if dataset.labels is not None else None)
+    k = metrics.resolve_k(
+        args.k, dataset.n, dataset.n_classes if dataset.labels is not None else None
+    )
     score = score_ssp_dask if args.metric == "ssp" else score_prototype_margin_dask
     with contextlib.ExitStack() as stack:
         if args.dask_scheduler is not None:

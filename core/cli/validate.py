@@ -43,13 +43,15 @@ error is exact, arccos(R)/pi. Writes OUT with the columns
 sweep,strategy,n,alpha_tot,keep_fraction,alpha_prune,theta_deg,seed,n_total,n_kept,overlap,
 error,min_margin,n_support,converged and prints mean errors."""
 
-_BALANCE_CHOICES = ("class", "cluster", "none")
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``curve`` and ``theory`` commands to the CLI's sub-parsers."""
-    from core.analysis.curve import DEFAULT_FRACTIONS
-    from core.analysis.theory import DEFAULT_ALPHAS, DEFAULT_KEEP_FRACTIONS
+    _add_curve_parser(subparsers)
+    _add_theory_parser(subparsers)
+
+
+def _add_curve_parser(subparsers: argparse._SubParsersAction) -> None:
+    from core.analysis.curve import BALANCES, DEFAULT_FRACTIONS
     from core.scores.metrics import DISTANCES, METRICS
 
     curve = subparsers.add_parser(
@@ -85,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     curve.add_argument("--seeds", default="0,1,2", metavar="S,...", help="default: %(default)s")
     curve.add_argument(
         "--balance",
-        choices=_BALANCE_CHOICES,
+        choices=BALANCES,
         default="class",
         help="balance the kept set over classes, clusters or not at all (default: class)",
     )
@@ -118,6 +120,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_out_option(curve)
     curve.set_defaults(func=run_curve)
+
+
+def _add_theory_parser(subparsers: argparse._SubParsersAction) -> None:
+    from core.analysis.theory import DEFAULT_ALPHAS, DEFAULT_KEEP_FRACTIONS
 
     theory = subparsers.add_parser(
         "theory",

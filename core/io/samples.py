@@ -185,12 +185,12 @@ def make_synthetic(n: int, d: int, n_classes: int, seed: int = 0) -> Dataset:
         [0, 2**31 - 1].
     """
     from core.io.data import make_dataset
-    from core.scores.kmeans import _check_int, _check_seed
+    from core.validate import check_int, check_seed
 
-    n = _check_int("n", n, low=2)
-    d = _check_int("d", d, low=1)
-    n_classes = _check_int("n_classes", n_classes, low=1)
-    rng = np.random.default_rng(_check_seed(seed))
+    n = check_int("n", n, low=2)
+    d = check_int("d", d, low=1)
+    n_classes = check_int("n_classes", n_classes, low=1)
+    rng = np.random.default_rng(check_seed(seed))
     centers = rng.normal(size=(n_classes, d)) * 4.0
     labels = np.arange(n) % n_classes
     embeddings = centers[labels] + rng.normal(size=(n, d))

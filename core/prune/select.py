@@ -5,9 +5,21 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from numbers import Integral, Real
 
 import numpy as np
+
+from core.validate import (
+    check_ccs_beta,
+    check_ccs_strata,
+    check_choice,
+    check_fraction,
+    check_groups,
+    check_int,
+    check_min_ratio,
+    check_pins,
+    check_scores,
+    check_seed,
+)
 
 STRATEGIES = ("keep_hard", "keep_easy", "random", "ccs", "moderate")
 #: CCS defaults (Zheng et al., ICLR 2023): hard-cutoff fraction beta and number of score strata.
@@ -92,8 +104,8 @@ def kept_count(n: int, keep_fraction: float) -> int:
     ValueError
         If ``n`` is not a non-negative int or ``keep_fraction`` is not a number in [0, 1].
     """
-    n = _check_n(n)
-    keep_fraction = _check_fraction(keep_fraction)
+    n = check_int("n", n, low=0)
+    keep_fraction = check_fraction(keep_fraction)
     return _kept_count(n, keep_fraction)
 
 
@@ -193,27 +205,25 @@ def select_kept(
         more keep-pins than K, fewer than K examples left after always_drop (the messages
         name the counts), ccs_beta outside [0, 1) or ccs_strata not an integer >= 1.
     """
-    values = _check_scores(scores)
+    values = check_scores(scores)
     n = values.shape[0]
-    keep_fraction = _check_fraction(keep_fraction)
-    if not isinstance(strategy, str) or strategy not in STRATEGIES:
-        raise ValueError(f"strategy={strategy!r} is not one of {', '.join(STRATEGIES)}")
-    if not isinstance(seed, Integral) or isinstance(seed, bool) or int(seed) < 0:
-        raise ValueError(f"seed={seed!r} should be a non-negative integer")
-    min_ratio = _check_ratio(min_ratio)
-    ccs_beta = _check_beta(ccs_beta)
-    ccs_strata = _check_strata(ccs_strata)
+    keep_fraction = check_fraction(keep_fraction)
+    strategy = check_choice("strategy", strategy, STRATEGIES)
+    seed = check_seed(seed)
+    min_ratio = check_min_ratio(min_ratio)
+    ccs_beta = check_ccs_beta(ccs_beta)
+    ccs_strata = check_ccs_strata(ccs_strata)
     codes: np.ndarray | None = None
     group_ids: np.ndarray | None = None
     if groups is not None:
-        group_ids, codes = _check_groups(groups, n)
+        group_ids, codes = check_groups(groups, n)
     else:
         if min_ratio > 0:
             raise ValueError(f"min_ratio={min_ratio} needs groups to balance over")
         if balance_by is not None:
             raise ValueError(f"balance_by={balance_by!r} needs groups")
-    keep_pins = _check_pins("always_keep", always_keep, n)
-    drop_pins = _check_pins("always_drop", always_drop, n)
+    keep_pins = check_pins("always_keep", always_keep, n)
+    drop_pins = check_pins("always_drop", always_drop, n)
     k = _kept_count(n, keep_fraction)
     _check_pin_counts(keep_pins, drop_pins, n, k, keep_fraction)
 
@@ -245,85 +255,6 @@ select = select_kept
 
 
 # ----------------------------------------------------------------------------- validation
-
-
-def _check_n(n: object) -> int:
-    if not isinstance(n, Integral) or isinstance(n, bool) or int(n) < 0:
-        raise ValueError(f"n={n!r} should be a non-negative integer")
-    return int(n)
-
-
-def _check_fraction(keep_fraction: object) -> float:
-    if isinstance(keep_fraction, bool) or not isinstance(keep_fraction, Real):
-        raise ValueError(f"keep_fraction={keep_fraction!r} should be a number in [0, 1]")
-    value = float(keep_fraction)
-    if not 0.0 <= value <= 1.0:  # also rejects NaN
-        raise ValueError(f"keep_fraction={value} should be in [0, 1]")
-    return value
-
-
-def _check_ratio(min_ratio: object) -> float:
-    if isinstance(min_ratio, bool) or not isinstance(min_ratio, Real):
-        raise ValueError(f"min_ratio={min_ratio!r} should be a number in [0, 1]")
-    value = float(min_ratio)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"min_ratio={value} should be in [0, 1]")
-    return value
-
-
-def _check_beta(ccs_beta: object) -> float:
-    if isinstance(ccs_beta, bool) or not isinstance(ccs_beta, Real):
-        raise ValueError(f"ccs_beta={ccs_beta!r} should be a number in [0, 1)")
-    value = float(ccs_beta)
-    if not 0.0 <= value < 1.0:  # also rejects NaN
-        raise ValueError(f"ccs_beta={value} should be in [0, 1)")
-    return value
-
-
-def _check_strata(ccs_strata: object) -> int:
-    if not isinstance(ccs_strata, Integral) or isinstance(ccs_strata, bool) or ccs_strata < 1:
-        raise ValueError(f"ccs_strata={ccs_strata!r} should be an integer >= 1")
-    return int(ccs_strata)
-
-
-def _check_scores(scores: object) -> np.ndarray:
-    array = np.asarray(scores)
-    if array.ndim != 1:
-        raise ValueError(f"scores should be 1-D (n,), got shape {array.shape}")
-    if array.shape[0] < 1:
-        raise ValueError("scores should have at least one value, got 0")
-    if array.dtype == np.bool_ or array.dtype.kind not in "fiu":
-        raise ValueError(f"scores should be real numbers, got dtype {array.dtype}")
-    array = array.astype(np.float64, copy=False)
-    bad = np.flatnonzero(~np.isfinite(array))
-    if bad.size:
-        first = ", ".join(str(int(i)) for i in bad[:5])
-        raise ValueError(f"scores has {bad.size} NaN/inf value(s); first indices: {first}")
-    return array
-
-
-def _check_groups(groups: object, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return (sorted unique group ids, int64 code of each example into them)."""
-    array = np.asarray(groups)
-    if array.ndim != 1 or array.shape[0] != n:
-        raise ValueError(f"groups should have shape ({n},) like scores, got {array.shape}")
-    if array.dtype == np.bool_ or array.dtype.kind not in "iu":
-        raise ValueError(f"groups should be integers (labels or clusters), got dtype {array.dtype}")
-    ids, codes = np.unique(array, return_inverse=True)
-    return ids.astype(np.int64), codes.astype(np.int64).reshape(-1)
-
-
-def _check_pins(name: str, pins: object, n: int) -> np.ndarray:
-    array = np.asarray(pins)
-    if array.size == 0:
-        return np.empty(0, dtype=np.int64)
-    if array.ndim != 1 or array.dtype == np.bool_ or array.dtype.kind not in "iu":
-        raise ValueError(f"{name} should be a 1-D sequence of integer indices")
-    out = np.unique(array.astype(np.int64))
-    bad = out[(out < 0) | (out >= n)]
-    if bad.size:
-        raise ValueError(f"{name} has {bad.size} index(es) outside [0, {n}): e.g. {int(bad[0])}")
-    return out
 
 
 def _check_pin_counts(

@@ -25,7 +25,6 @@ size does not change which pairs are compared, only (at most) the last bit of a 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,14 +32,17 @@ import numpy as np
 from core._progress import ProgressFn, report, sub_progress
 from core.scores.kmeans import (
     BACKENDS,
-    _as_embeddings,
-    _check_choice,
-    _check_int,
-    _check_k,
-    _check_seed,
     _fit_kmeans,
     _normalize_rows,
     _resolve_backend,
+)
+from core.validate import (
+    check_choice,
+    check_embeddings,
+    check_epsilon,
+    check_int,
+    check_k,
+    check_seed,
 )
 
 if TYPE_CHECKING:
@@ -178,13 +180,13 @@ def semdedup(
         [1, n], epsilon not a number in [0, 1), unknown order or backend, seed outside
         [0, 2**31 - 1], or block_size < 1.
     """
-    x = _as_embeddings(embeddings)
-    k = _check_k(k, x.shape[0])
-    epsilon = _check_epsilon(epsilon)
-    order = _check_choice("order", order, ORDERS)
-    seed = _check_seed(seed)
-    backend = _resolve_backend(_check_choice("backend", backend, BACKENDS))
-    block_size = _check_int("block_size", block_size, low=1)
+    x = check_embeddings(embeddings)
+    k = check_k(k, x.shape[0])
+    epsilon = check_epsilon(epsilon)
+    order = check_choice("order", order, ORDERS)
+    seed = check_seed(seed)
+    backend = _resolve_backend(check_choice("backend", backend, BACKENDS))
+    block_size = check_int("block_size", block_size, low=1)
     return _semdedup(x, k, epsilon, order, seed, backend, block_size, progress)
 
 
@@ -211,7 +213,7 @@ def removed_at(result: DedupResult, epsilon: float) -> np.ndarray:
     ValueError
         If epsilon is not a number in [0, 1).
     """
-    return _removed_at(result.max_similarity, _check_epsilon(epsilon))
+    return _removed_at(result.max_similarity, check_epsilon(epsilon))
 
 
 def removed_counts(result: DedupResult, epsilons: object) -> np.ndarray:
@@ -233,7 +235,7 @@ def removed_counts(result: DedupResult, epsilons: object) -> np.ndarray:
     ValueError
         If an epsilon is not a number in [0, 1).
     """
-    values = [_check_epsilon(e) for e in np.asarray(epsilons, dtype=object).ravel()]
+    values = [check_epsilon(e) for e in np.asarray(epsilons, dtype=object).ravel()]
     similarity = np.sort(result.max_similarity[~np.isnan(result.max_similarity)])
     thresholds = 1.0 - np.asarray(values, dtype=np.float64)
     # Count of similarity > threshold: everything right of the last value <= threshold.
@@ -278,16 +280,15 @@ def duplicate_pairs(
     ValueError
         Bad embeddings or a row count other than the result's, epsilon not in [0, 1), n < 0.
     """
-    x = _as_embeddings(embeddings)
+    x = check_embeddings(embeddings)
     n_examples = result.keep_mask.shape[0]
     if x.shape[0] != n_examples:
         raise ValueError(
             f"embeddings have {x.shape[0]} rows but the SemDeDup result has {n_examples}"
         )
-    epsilon = _check_epsilon(epsilon)
-    if isinstance(n, bool) or not isinstance(n, Integral) or n < 0:
-        raise ValueError(f"n={n!r} should be an int >= 0")
-    return _duplicate_pairs(x, result, epsilon, int(n), bool(nearest_threshold))
+    epsilon = check_epsilon(epsilon)
+    n = check_int("n", n, low=0)
+    return _duplicate_pairs(x, result, epsilon, n, bool(nearest_threshold))
 
 
 def dedup_outputs(
@@ -333,7 +334,7 @@ def dedup_outputs(
         raise ValueError(
             f"dataset has {dataset.n} rows but the SemDeDup result has {result.keep_mask.shape[0]}"
         )
-    eps = float(str(result.params["epsilon"])) if epsilon is None else _check_epsilon(epsilon)
+    eps = float(str(result.params["epsilon"])) if epsilon is None else check_epsilon(epsilon)
     removed = _removed_at(result.max_similarity, eps)
     scores, selection = _as_scores_and_selection(result, removed, eps)
     data = kept_csv_bytes(dataset, scores, selection)
@@ -428,15 +429,6 @@ def _duplicate_pairs(
         max_similarity=result.max_similarity[removed].astype(np.float64),
         epsilon=epsilon,
     )
-
-
-def _check_epsilon(epsilon: object) -> float:
-    if isinstance(epsilon, bool) or not isinstance(epsilon, Real):
-        raise ValueError(f"epsilon={epsilon!r} should be a number in [0, 1)")
-    value = float(epsilon)
-    if not 0.0 <= value < 1.0:  # also rejects NaN
-        raise ValueError(f"epsilon={value} should be in [0, 1)")
-    return value
 
 
 def _semdedup(

@@ -45,15 +45,12 @@ import numpy as np
 from core._progress import ProgressFn, report, sub_progress
 from core.scores.kmeans import (
     BACKENDS,
-    _check_choice,
-    _check_int,
-    _check_k,
-    _check_seed,
     _fit_kmeans,
     _nearest_centroids,
     _resolve_backend,
 )
 from core.scores.metrics import DISTANCES, Scores
+from core.validate import check_choice, check_int, check_k, check_seed
 
 if TYPE_CHECKING:
     import dask.array
@@ -209,7 +206,7 @@ def open_npy(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> dask.
     """
     import dask.array as da
 
-    chunk_rows = _check_int("chunk_rows", chunk_rows, low=1)
+    chunk_rows = check_int("chunk_rows", chunk_rows, low=1)
     rows = _NpyRows(Path(path))
     return da.from_array(rows, chunks=(chunk_rows, rows.shape[1]), name=f"npy-{rows.token()}")
 
@@ -390,7 +387,7 @@ def _check_args(
     import dask.array as da
 
     if chunk_rows is not None:
-        chunk_rows = _check_int("chunk_rows", chunk_rows, low=1)
+        chunk_rows = check_int("chunk_rows", chunk_rows, low=1)
     if isinstance(embeddings, da.Array):
         x = embeddings
     else:
@@ -411,14 +408,14 @@ def _check_args(
         raise ValueError(f"embeddings should have at least one row and column, got {(n, d)}")
     if x.dtype == np.bool_ or x.dtype.kind not in "fiu":
         raise ValueError(f"embeddings should be a real-valued numeric array, got dtype {x.dtype}")
-    k_ = _check_k(k, n)
-    distance_ = _check_choice("distance", distance, DISTANCES)
-    backend_ = _resolve_backend(_check_choice("backend", backend, BACKENDS))
-    seed_ = _check_seed(seed)
+    k_ = check_k(k, n)
+    distance_ = check_choice("distance", distance, DISTANCES)
+    backend_ = _resolve_backend(check_choice("backend", backend, BACKENDS))
+    seed_ = check_seed(seed)
     if sample_size is None:
         n_fit = min(n, _POINTS_PER_CENTROID * k_)
     else:
-        n_fit = _check_int("sample_size", sample_size, low=k_, high=n)
+        n_fit = check_int("sample_size", sample_size, low=k_, high=n)
     row_chunks: int | tuple[int, ...] = x.chunks[0] if chunk_rows is None else int(chunk_rows)
     if x.numblocks[1] != 1 or chunk_rows is not None:
         x = x.rechunk((row_chunks, -1))

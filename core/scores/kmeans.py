@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from numbers import Integral
 
 import numpy as np
 
 from core._progress import ProgressFn, report, sub_progress
+from core.validate import check_choice, check_embeddings, check_int, check_k, check_seed
 
 BACKENDS = ("auto", "faiss", "sklearn")
 _DISTANCES = ("cosine", "euclidean")
@@ -16,8 +16,6 @@ _DISTANCES = ("cosine", "euclidean")
 # A block's (rows, k) score matrix is kept under this many float32 elements (16 MiB): memory stays
 # bounded for any N, and blocks this size measured faster than larger ones (they stay in cache).
 _BLOCK_ELEMENTS = 1 << 22
-# Rows checked for NaN/inf per pass, so validation never allocates an (N, d) boolean array.
-_CHECK_ROWS = 65536
 # Norms below this are treated as zero (a zero vector has no direction).
 _TINY = 1e-12
 # faiss is seeded by greedy k-means++ on a sub-sample of at most this many points per centroid.
@@ -54,71 +52,6 @@ class KMeansResult:
     spherical: bool
     seed: int
     n_iter: int
-
-
-# ----------------------------------------------------------------------------- validation helpers
-
-
-def _check_int(name: str, value: object, *, low: int, high: int | None = None) -> int:
-    """Return ``value`` as int, or raise ValueError unless it is an int in [low, high]."""
-    if not isinstance(value, Integral) or isinstance(value, bool):
-        raise ValueError(f"{name}={value!r} should be an integer")
-    number = int(value)
-    if number < low:
-        raise ValueError(f"{name}={number} should be >= {low}")
-    if high is not None and number > high:
-        raise ValueError(f"{name}={number} should be <= {high}")
-    return number
-
-
-def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name}={value!r} is not one of {', '.join(choices)}")
-    return value
-
-
-def _check_seed(seed: object) -> int:
-    # faiss stores the seed in a C int.
-    return _check_int("seed", seed, low=0, high=2**31 - 1)
-
-
-def _as_embeddings(embeddings: object, name: str = "embeddings") -> np.ndarray:
-    """Validate a 2-D, non-empty, finite, real-valued array and return it as float32.
-
-    No copy is made when the input already is float32. Finiteness is checked in blocks of rows
-    so a 1M x 128 array never needs an (N, d) boolean temporary.
-
-    Raises
-    ------
-    ValueError
-        If the array is not 2-D, has no rows or columns, is not real-valued, or has NaN/inf
-        (the message names how many rows and the first row numbers).
-    """
-    array = np.asarray(embeddings)
-    if array.ndim != 2:
-        raise ValueError(f"{name} should be 2-D (n, d), got shape {array.shape}")
-    if array.shape[0] < 1 or array.shape[1] < 1:
-        raise ValueError(f"{name} should have at least one row and column, got {array.shape}")
-    if array.dtype == np.bool_ or array.dtype.kind not in "fiu":
-        raise ValueError(f"{name} should be a real-valued numeric array, got dtype {array.dtype}")
-    with np.errstate(over="ignore"):  # values beyond float32 become inf, reported below
-        array = np.asarray(array, dtype=np.float32)
-    bad_rows: list[np.ndarray] = []
-    for start in range(0, array.shape[0], _CHECK_ROWS):
-        block = array[start : start + _CHECK_ROWS]
-        if not np.isfinite(block.sum(axis=1)).all():
-            # The cheap row-sum test can only overflow to inf on finite input; recheck exactly.
-            rows = np.flatnonzero(~np.isfinite(block).all(axis=1))
-            if rows.size:
-                bad_rows.append(rows + start)
-    if bad_rows:
-        rows = np.concatenate(bad_rows)
-        first = ", ".join(str(int(r)) for r in rows[:5])
-        raise ValueError(
-            f"{name} has {rows.size} row(s) with NaN or inf values (after casting to float32); "
-            f"first rows: {first}"
-        )
-    return array
 
 
 def _resolve_backend(backend: str) -> str:
@@ -191,12 +124,12 @@ def fit_kmeans(
         ``backend="faiss"`` without faiss, or non-positive ``n_iter`` /
         ``max_points_per_centroid`` or a seed outside [0, 2**31 - 1].
     """
-    x = _as_embeddings(embeddings)
-    k = _check_k(k, x.shape[0])
-    backend = _check_choice("backend", backend, BACKENDS)
-    seed = _check_seed(seed)
-    n_iter = _check_int("n_iter", n_iter, low=1)
-    max_points_per_centroid = _check_int("max_points_per_centroid", max_points_per_centroid, low=1)
+    x = check_embeddings(embeddings)
+    k = check_k(k, x.shape[0])
+    backend = check_choice("backend", backend, BACKENDS)
+    seed = check_seed(seed)
+    n_iter = check_int("n_iter", n_iter, low=1)
+    max_points_per_centroid = check_int("max_points_per_centroid", max_points_per_centroid, low=1)
     result, _, _ = _fit_kmeans(
         x,
         k=k,
@@ -249,30 +182,19 @@ def nearest_centroids(
         Bad arrays (not 2-D, empty, non-finite, mismatched d), unknown distance, or
         ``n_nearest`` / ``chunk_size`` out of range.
     """
-    x = _as_embeddings(embeddings)
-    c = _as_embeddings(centroids, "centroids")
+    x = check_embeddings(embeddings)
+    c = check_embeddings(centroids, "centroids")
     if c.shape[1] != x.shape[1]:
         raise ValueError(
             f"centroids have d={c.shape[1]} but embeddings have d={x.shape[1]}; they should match"
         )
-    distance = _check_choice("distance", distance, _DISTANCES)
-    n_nearest = _check_int("n_nearest", n_nearest, low=1, high=c.shape[0])
-    chunk_size = _check_int("chunk_size", chunk_size, low=1)
+    distance = check_choice("distance", distance, _DISTANCES)
+    n_nearest = check_int("n_nearest", n_nearest, low=1, high=c.shape[0])
+    chunk_size = check_int("chunk_size", chunk_size, low=1)
     return _nearest_centroids(x, c, distance=distance, n_nearest=n_nearest, chunk_size=chunk_size)
 
 
 # ----------------------------------------------------------------------------- private helpers
-
-
-def _check_k(k: object, n: int) -> int:
-    if not isinstance(k, Integral) or isinstance(k, bool):
-        raise ValueError(f"k={k!r} should be an integer")
-    number = int(k)
-    if number < 1:
-        raise ValueError(f"k={number} should be >= 1")
-    if number > n:
-        raise ValueError(f"k={number} should be <= n_examples={n}")
-    return number
 
 
 def _normalize_rows(x: np.ndarray) -> np.ndarray:

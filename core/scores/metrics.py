@@ -10,15 +10,11 @@ import numpy as np
 from core._progress import ProgressFn, report, sub_progress
 from core.scores.kmeans import (
     BACKENDS,
-    _as_embeddings,
-    _check_choice,
-    _check_int,
-    _check_k,
-    _check_seed,
     _fit_kmeans,
     _normalize_rows,
     _resolve_backend,
 )
+from core.validate import check_choice, check_embeddings, check_int, check_k, check_seed
 
 METRICS = (
     "ssp",
@@ -94,12 +90,26 @@ def default_k(n: int, n_classes: int | None = None) -> int:
     ValueError
         If ``n`` < 1 or ``n_classes`` < 1 or either is not an int.
     """
-    n = _check_int("n", n, low=1)
+    n = check_int("n", n, low=1)
     if n_classes is not None:
-        n_classes = _check_int("n_classes", n_classes, low=1)
+        n_classes = check_int("n_classes", n_classes, low=1)
         return min(n, max(2, n_classes))
     heuristic = round(math.sqrt(n / 2))
     return min(n, max(2, min(1000, heuristic)))
+
+
+def resolve_k(k: int | None, n: int, n_classes: int | None = None) -> int:
+    """The k-means ``k`` to use: :func:`default_k` when ``k`` is None, else ``k`` checked to be
+    in [1, n] (``core.validate.check_k``). The one place k is defaulted.
+
+    Raises
+    ------
+    ValueError
+        If ``k`` is not an int in [1, n] (or ``n``/``n_classes`` are bad, for the default).
+    """
+    if k is None:
+        return default_k(n, n_classes)
+    return check_k(k, n)
 
 
 def score_ssp(
@@ -210,9 +220,9 @@ def score_class_prototype(
     ValueError
         Bad embeddings, labels not 1-D of length n, or unknown distance.
     """
-    x = _as_embeddings(embeddings)
+    x = check_embeddings(embeddings)
     codes, classes = _encode_labels(labels, x.shape[0])
-    distance = _check_choice("distance", distance, DISTANCES)
+    distance = check_choice("distance", distance, DISTANCES)
     return _score_class_prototype(x, codes, classes, distance)
 
 
@@ -235,8 +245,8 @@ def score_random(n: int, *, seed: int = 0) -> Scores:
     ValueError
         If ``n`` < 1 or the seed is not an int in [0, 2**31 - 1].
     """
-    n = _check_int("n", n, low=1)
-    seed = _check_seed(seed)
+    n = check_int("n", n, low=1)
+    seed = check_seed(seed)
     values = np.random.default_rng(seed).random(n)
     return Scores("random", values, None, None, {"seed": seed})
 
@@ -271,7 +281,7 @@ def score_knn_density(
     ValueError
         Bad embeddings, distance, backend, or n_neighbors out of range.
     """
-    x = _as_embeddings(embeddings)
+    x = check_embeddings(embeddings)
     n_neighbors, distance, backend = _check_knn_args(x, n_neighbors, distance, backend)
     return _score_knn(x, "knn_density", None, [], n_neighbors, distance, backend)
 
@@ -308,7 +318,7 @@ def score_knn_disagreement(
     ValueError
         Bad embeddings or labels, distance, backend, or n_neighbors out of range.
     """
-    x = _as_embeddings(embeddings)
+    x = check_embeddings(embeddings)
     codes, classes = _encode_labels(labels, x.shape[0])
     n_neighbors, distance, backend = _check_knn_args(x, n_neighbors, distance, backend)
     return _score_knn(x, "knn_disagreement", codes, classes, n_neighbors, distance, backend)
@@ -358,7 +368,7 @@ def compute_scores(
     """
     if not isinstance(metric, str) or metric not in METRICS:
         raise ValueError(f"metric={metric!r} is not one of {', '.join(METRICS)}")
-    x = _as_embeddings(embeddings)
+    x = check_embeddings(embeddings)
     n = x.shape[0]
     codes: np.ndarray | None = None
     classes: list[object] = []
@@ -369,9 +379,9 @@ def compute_scores(
             f"metric={metric!r} needs labels (one per example); none were given — load a "
             "metadata file with a label column, or pick a label-free metric"
         )
-    distance = _check_choice("distance", distance, DISTANCES)
-    backend = _check_choice("backend", backend, BACKENDS)
-    seed = _check_seed(seed)
+    distance = check_choice("distance", distance, DISTANCES)
+    backend = check_choice("backend", backend, BACKENDS)
+    seed = check_seed(seed)
 
     if metric == "random":
         report(progress, 1.0, "random scores")
@@ -389,9 +399,7 @@ def compute_scores(
         report(progress, 1.0, "k-NN scores done")
         return scores
 
-    if k is None:
-        k = default_k(n, len(classes) if codes is not None else None)
-    k = _check_k(k, n)
+    k = resolve_k(k, n, len(classes) if codes is not None else None)
     if metric == "prototype_margin" and k < 2:
         raise ValueError(f"prototype_margin needs k >= 2 (two nearest centroids), got k={k}")
     return _score_kmeans(x, metric, k, distance, _resolve_backend(backend), seed, progress)
@@ -403,11 +411,11 @@ def compute_scores(
 def _check_kmeans_args(
     embeddings: object, k: object, distance: object, backend: object, seed: object
 ) -> tuple[np.ndarray, int, str, str, int]:
-    x = _as_embeddings(embeddings)
-    k_ = _check_k(k, x.shape[0])
-    distance_ = _check_choice("distance", distance, DISTANCES)
-    backend_ = _resolve_backend(_check_choice("backend", backend, BACKENDS))
-    return x, k_, distance_, backend_, _check_seed(seed)
+    x = check_embeddings(embeddings)
+    k_ = check_k(k, x.shape[0])
+    distance_ = check_choice("distance", distance, DISTANCES)
+    backend_ = _resolve_backend(check_choice("backend", backend, BACKENDS))
+    return x, k_, distance_, backend_, check_seed(seed)
 
 
 def _check_knn_args(
@@ -416,11 +424,11 @@ def _check_knn_args(
     n = x.shape[0]
     if n < 2:
         raise ValueError(f"k-NN metrics need at least 2 examples, got n_examples={n}")
-    n_neighbors_ = _check_int("k (neighbours)", n_neighbors, low=1)
+    n_neighbors_ = check_int("k (neighbours)", n_neighbors, low=1)
     if n_neighbors_ > n - 1:
         raise ValueError(f"k={n_neighbors_} neighbours should be <= n_examples - 1 = {n - 1}")
-    distance_ = _check_choice("distance", distance, DISTANCES)
-    backend_ = _resolve_backend(_check_choice("backend", backend, BACKENDS))
+    distance_ = check_choice("distance", distance, DISTANCES)
+    backend_ = _resolve_backend(check_choice("backend", backend, BACKENDS))
     return n_neighbors_, distance_, backend_
 
 

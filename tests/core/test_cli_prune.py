@@ -180,7 +180,7 @@ BAD_INPUTS = {
         "score {d}/emb.npy --metric class_prototype",
         r"--metric class_prototype needs labels",
     ),
-    "k too large": ("score {d}/emb.npy --k 99", r"--k 99 should be in \[1, n_examples=31\]"),
+    "k too large": ("score {d}/emb.npy --k 99", r"--k 99 should be <= n_examples=31"),
     "ccs beta out of range": (
         "prune {d}/emb.npy --keep 0.5 --strategy ccs --ccs-beta 1",
         r"--ccs-beta 1.0 should be in \[0, 1\)",

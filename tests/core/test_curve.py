@@ -205,7 +205,10 @@ def test_progress_and_cancel(data) -> None:
         ({"always_keep": (300,)}, "always_keep"),
         ({"min_ratio": 2.0}, "min_ratio=2.0"),
         ({"k": 1000}, "k=1000"),
-        ({"metric": "random", "balance": "cluster"}, "balance='cluster'"),
+        (
+            {"metric": "random", "balance": "cluster"},
+            "balance_by='cluster' needs a metric with clusters",
+        ),
     ],
 )
 def test_rejects_bad_input(data, kwargs: dict, match: str) -> None:
@@ -220,7 +223,7 @@ def test_rejects_nan_embeddings(data) -> None:
     x, labels = data
     x = x.copy()
     x[7, 0] = np.nan
-    with pytest.raises(ValueError, match="1 rows with NaN"):
+    with pytest.raises(ValueError, match=r"1 row\(s\) with NaN"):
         pruning_curve(x, labels)
 
 
@@ -376,3 +379,29 @@ def test_best_per_fraction_picks_the_most_accurate_row_of_the_first_balance() ->
     assert best["strategy"].tolist() == ["random", "keep_hard"]
     assert best["accuracy_mean"].tolist() == [0.85, 0.93]
     assert best_per_fraction(summary.iloc[:0]).empty
+
+
+def test_fraction_above_the_rows_left_keeps_every_row_left() -> None:
+    # 45 train rows: kept_count(45, 0.7) = 32 (0.7 * 45 = 31.5 rounds half up), but 14 drop pins
+    # leave 31 rows. The docstring promises all of them are kept; floor(0.7 * 45 + 0.5) in float
+    # arithmetic is 31, so re-deriving the count used to pass 0.7 on and fail with "fewer than
+    # the K=32 to keep".
+    x, labels = _blobs(n_per_class=20)
+    args = {"fractions": (0.7,), "seeds": (0,), "test_size": 0.25}
+    split = pruning_curve(x, labels, strategies=("random",), **args).splits[0]
+    assert split.train_indices.size == 45
+    assert kept_count(45, 0.7) == 32
+    drop = split.train_indices[:14]
+    result = pruning_curve(
+        x,
+        labels,
+        strategies=("keep_hard", "keep_easy", "random"),
+        always_drop=drop,
+        return_kept=True,
+        **args,
+    )
+    assert (result.table["n_kept"] == 31).all()
+    left = np.setdiff1d(split.train_indices, drop)
+    assert result.kept_indices is not None
+    for kept in result.kept_indices:
+        np.testing.assert_array_equal(kept, left)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -32,11 +33,41 @@ def test_kept_count_rounds_half_up(n: int, fraction: float, expected: int) -> No
     assert kept_count(n, fraction) == expected
 
 
-@given(n=st.integers(1, 3000), fraction=fractions)
-def test_kept_count_is_exact_and_within_half(n: int, fraction: float) -> None:
+def _kept_exact(n: int, decimal: Fraction) -> int:
+    """The documented rule in exact arithmetic: ``decimal * n`` rounded half up."""
+    return math.floor(decimal * n + Fraction(1, 2))
+
+
+def test_kept_count_matches_exact_arithmetic_for_every_whole_percent() -> None:
+    # float64 gives 0.7 * 45 = 31.499999999999996; the decimal as written gives 31.5 -> 32.
+    for percent in range(101):
+        decimal = Fraction(percent, 100)
+        for n in range(1001):
+            assert kept_count(n, percent / 100) == _kept_exact(n, decimal), (n, percent)
+
+
+@given(
+    n=st.integers(0, 100_000),
+    places=st.integers(0, 6),
+    digits=st.integers(0, 10**6),
+)
+def test_kept_count_is_the_decimal_as_written_rounded_half_up(
+    n: int, places: int, digits: int
+) -> None:
+    decimal = Fraction(min(digits, 10**places), 10**places)  # e.g. "0.7" -> 7/10
+    fraction = float(decimal)  # the float a user gets by writing that decimal
     k = kept_count(n, fraction)
-    assert k == math.floor(fraction * n + 0.5)
-    assert abs(k - fraction * n) <= 0.5 + 1e-9
+    assert k == _kept_exact(n, decimal)
+    assert abs(k - decimal * n) <= Fraction(1, 2)
+
+
+@given(n=st.integers(1, 3000), fraction=fractions)
+def test_kept_count_is_within_half_for_any_float(n: int, fraction: float) -> None:
+    k = kept_count(n, fraction)
+    # Any float in [0, 1]: the product is rounded to 9 decimals first, so the count is within
+    # half an example of the exact product, up to that rounding.
+    assert abs(k - Fraction(fraction) * n) <= Fraction(1, 2) + Fraction(1, 10**9)
+    assert kept_count(n, math.nextafter(fraction, 2.0) if fraction < 1 else 1.0) >= k
     scores = np.random.default_rng(n).random(n)
     assert select_kept(scores, fraction).n_kept == k
 
@@ -192,7 +223,7 @@ def test_pins_property(n: int, fraction: float, data, strategy: str, balanced: b
         ({"keep_fraction": float("nan")}, r"keep_fraction=nan should be in \[0, 1\]"),
         ({"keep_fraction": "half"}, "keep_fraction='half' should be a number"),
         ({"strategy": "keep_middle"}, "strategy='keep_middle' is not one of keep_hard"),
-        ({"seed": -1}, "seed=-1 should be a non-negative integer"),
+        ({"seed": -1}, "seed=-1 should be >= 0"),
         ({"groups": np.zeros(3, dtype=int)}, r"groups should have shape \(10,\)"),
         ({"groups": np.zeros(10)}, "groups should be integers"),
         ({"min_ratio": 0.5}, "min_ratio=0.5 needs groups"),
@@ -227,7 +258,7 @@ def test_bad_scores_raise_value_error(scores: np.ndarray, match: str) -> None:
 
 
 def test_kept_count_rejects_bad_input() -> None:
-    with pytest.raises(ValueError, match="n=-1 should be a non-negative integer"):
+    with pytest.raises(ValueError, match="n=-1 should be >= 0"):
         kept_count(-1, 0.5)
     with pytest.raises(ValueError, match=r"keep_fraction=2.0 should be in \[0, 1\]"):
         kept_count(10, 2.0)
