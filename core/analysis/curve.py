@@ -69,8 +69,6 @@ BALANCES = ("class", "cluster", "none")
 RANKED_STRATEGIES = ("keep_hard", "keep_easy", "ccs", "moderate")
 #: Columns of :attr:`CurveResult.table`, in order.
 CURVE_COLUMNS = ("metric", "strategy", "balance", "keep_fraction", "seed", "n_kept", "accuracy")
-# Metrics whose scores use k-means (and so take k); the others take labels or nothing.
-_KMEANS_METRICS = ("ssp", "prototype_margin")
 _BALANCE_BY = {"class": "label", "cluster": "cluster", "none": None}  # names select_kept records
 _BALANCE_ALIASES = {"class": "class", "label": "class", "cluster": "cluster", "none": "none"}
 
@@ -185,9 +183,9 @@ def pruning_curve(
     labels : ndarray of shape (n,)
         Class labels (any values); at least 2 classes, each with at least 2 examples.
     metric : str, default "ssp"
-        A :data:`core.scores.metrics.METRICS` name; scores are computed on the train split only.
+        A :data:`core.scores.registry.METRICS` name; scores are computed on the train split only.
     compare_metrics : sequence of str, default ()
-        Other :data:`core.scores.metrics.METRICS` names (distinct, not ``metric``) whose rows for the
+        Other :data:`core.scores.registry.METRICS` names (distinct, not ``metric``) whose rows for the
         score-using strategies (:data:`RANKED_STRATEGIES`: keep_hard, keep_easy, ccs, moderate)
         are added on the same splits, groups, pins and probe; random rows are not repeated (see
         the module docstring). Needs one of those in ``strategies``.
@@ -243,7 +241,8 @@ def pruning_curve(
         When ``should_stop()`` returned True.
     """
     from core.prune.select import STRATEGIES, kept_count
-    from core.scores.metrics import DISTANCES, METRICS
+    from core.scores.metrics import DISTANCES
+    from core.scores.registry import METRICS, get_metric
 
     if metric not in METRICS:
         raise ValueError(f"metric={metric!r} should be one of {METRICS}")
@@ -334,7 +333,7 @@ def pruning_curve(
     both = np.intersect1d(keep_pins, drop_pins)
     if both.size:
         raise ValueError(f"rows {both[:5].tolist()} are in both always_keep and always_drop")
-    uses_kmeans = any(m in _KMEANS_METRICS for m in (metric, *compare))
+    uses_kmeans = any(get_metric(m).kmeans_based for m in (metric, *compare))
     if k is not None and uses_kmeans and not (1 <= k <= n_train):
         raise ValueError(f"k={k} should be in [1, n_train={n_train}]")
     splits = tuple(_seed_split(codes, test_size, seed, keep_pins, drop_pins) for seed in seeds)

@@ -50,7 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``curve`` and ``theory`` commands to the CLI's sub-parsers."""
     from core.analysis.curve import DEFAULT_FRACTIONS
     from core.analysis.theory import DEFAULT_ALPHAS, DEFAULT_KEEP_FRACTIONS
-    from core.scores.metrics import DISTANCES, METRICS
+    from core.scores.metrics import DISTANCES
+    from core.scores.registry import METRICS
 
     curve = subparsers.add_parser(
         "curve",

@@ -61,7 +61,6 @@ if TYPE_CHECKING:
     from core.io.data import Dataset
 
 #: Metrics that can run on Dask (one k-means fit, then a nearest-centroid pass).
-DASK_METRICS = ("ssp", "prototype_margin")
 #: Rows per chunk when a NumPy array or a ``.npy`` file is turned into a Dask array.
 DEFAULT_CHUNK_ROWS = 65536
 #: Version of ``distributed`` to install alongside dask for cluster runs.

@@ -42,7 +42,6 @@ from core.io.records import (
 if TYPE_CHECKING:
     from core.scores.metrics import Scores
 
-DYNAMICS_METRICS = ("el2n", "forgetting", "aum")
 #: What each metric needs: every group must be satisfied by one of its keys.
 REQUIRED_KEYS = {
     "el2n": (("logits", "probs"), ("labels",)),
@@ -181,7 +180,7 @@ def score_aum(logits: Any, labels: Any, *, epochs: int | Sequence[int] | None = 
 def score_records(
     records: TrainingRecords, metric: str, *, epochs: int | Sequence[int] | None = None
 ) -> Scores:
-    """Compute one of :data:`DYNAMICS_METRICS` from validated records (the CLI's dispatcher).
+    """Compute one of :data:`core.scores.registry.RECORD_METRICS` from validated records (the CLI's dispatcher).
 
     ``el2n`` uses ``probs`` when recorded, else the softmax of ``logits``. ``forgetting`` uses
     ``correct`` when recorded, else derives it as ``argmax(logits or probs) == label`` per record
@@ -205,8 +204,16 @@ def score_records(
         Unknown metric, or the records lack the keys the metric needs (the message names the
         keys present and the ones needed), or bad ``epochs``.
     """
-    if not isinstance(metric, str) or metric not in DYNAMICS_METRICS:
-        raise ValueError(f"metric={metric!r} is not one of {', '.join(DYNAMICS_METRICS)}")
+    from core.scores.registry import get_metric
+
+    scores: Scores = get_metric(metric, input="records").score(records, epochs=epochs)
+    return scores
+
+
+def _checked_epochs(
+    records: TrainingRecords, metric: str, epochs: int | Sequence[int] | None
+) -> np.ndarray:
+    """The record indices to use, after checking the records hold what ``metric`` needs."""
     present = set(records.keys)
     for group in REQUIRED_KEYS[metric]:
         if not present & set(group):
@@ -217,33 +224,53 @@ def score_records(
                 f"metric {metric!r} needs {needed} in the training records; they hold "
                 f"{', '.join(records.keys)}"
             )
-    used = _epoch_indices(epochs, records.n_epochs)
-    labels, logits, probs = records.labels, records.logits, records.probs
-    if metric == "forgetting" and records.correct is not None:
-        return _forgetting(records.correct, used, "correct")
-    if labels is None:  # every other path needs labels
+    return _epoch_indices(epochs, records.n_epochs)
+
+
+def _needed_labels(records: TrainingRecords, metric: str) -> np.ndarray:
+    if records.labels is None:
         raise ValueError(
             f"metric {metric!r} needs 'labels'"
             + (" (to derive 'correct' from logits/probs)" if metric == "forgetting" else "")
             + f" in the training records; they hold {', '.join(records.keys)}"
         )
-    if metric == "aum" and logits is not None:
-        return _aum(logits, labels, used)
-    if metric == "el2n" and probs is not None:
-        return _el2n(probs, labels, used, "probs")
-    if metric == "el2n" and logits is not None:
-        return _el2n(logits, labels, used, "logits")
-    if metric == "forgetting" and logits is not None:
-        return _forgetting(_derived_correct(logits, labels), used, "argmax(logits)")
-    if metric == "forgetting" and probs is not None:
-        return _forgetting(_derived_correct(probs, labels), used, "argmax(probs)")
-    raise ValueError(f"metric {metric!r}: the training records hold {', '.join(records.keys)}")
+    return records.labels
 
 
-# ----------------------------------------------------------------------------- export
+def _records_el2n(records: TrainingRecords, *, epochs: int | Sequence[int] | None = None) -> Scores:
+    used = _checked_epochs(records, "el2n", epochs)
+    labels = _needed_labels(records, "el2n")
+    if records.probs is not None:
+        return _el2n(records.probs, labels, used, "probs")
+    if records.logits is not None:
+        return _el2n(records.logits, labels, used, "logits")
+    raise ValueError(f"metric 'el2n': the training records hold {', '.join(records.keys)}")
 
 
-# ----------------------------------------------------------------------------- validation
+def _records_forgetting(
+    records: TrainingRecords, *, epochs: int | Sequence[int] | None = None
+) -> Scores:
+    used = _checked_epochs(records, "forgetting", epochs)
+    if records.correct is not None:
+        return _forgetting(records.correct, used, "correct")
+    labels = _needed_labels(records, "forgetting")
+    if records.logits is not None:
+        return _forgetting(_derived_correct(records.logits, labels), used, "argmax(logits)")
+    if records.probs is not None:
+        return _forgetting(_derived_correct(records.probs, labels), used, "argmax(probs)")
+    raise ValueError(f"metric 'forgetting': the training records hold {', '.join(records.keys)}")
+
+
+def _records_aum(records: TrainingRecords, *, epochs: int | Sequence[int] | None = None) -> Scores:
+    used = _checked_epochs(records, "aum", epochs)
+    labels = _needed_labels(records, "aum")
+    if records.logits is not None:
+        return _aum(records.logits, labels, used)
+    raise ValueError(f"metric 'aum': the training records hold {', '.join(records.keys)}")
+
+
+#: The scorer of each records metric, registered in :data:`core.scores.registry.REGISTRY`.
+RECORD_SCORERS = {"el2n": _records_el2n, "forgetting": _records_forgetting, "aum": _records_aum}
 
 
 def _epoch_indices(epochs: object, n_epochs: int) -> np.ndarray:

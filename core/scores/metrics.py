@@ -20,18 +20,8 @@ from core.scores.kmeans import (
     _resolve_backend,
 )
 
-METRICS = (
-    "ssp",
-    "prototype_margin",
-    "class_prototype",
-    "random",
-    "knn_density",
-    "knn_disagreement",
-)
 DISTANCES = ("cosine", "euclidean")
 
-#: Metrics that need labels.
-LABEL_METRICS = ("class_prototype", "knn_disagreement")
 #: Neighbours used by the k-NN metrics when ``k`` is not given.
 DEFAULT_NEIGHBORS = 10
 
@@ -46,7 +36,7 @@ class Scores:
     Attributes
     ----------
     metric : str
-        One of ``METRICS``.
+        A :data:`core.scores.registry.REGISTRY` name.
     values : ndarray of shape (n,), float64
         The scores; higher = harder.
     clusters : ndarray of shape (n,), int64, or None
@@ -64,6 +54,26 @@ class Scores:
     clusters: np.ndarray | None
     centroids: np.ndarray | None
     params: dict[str, object]
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class ScoreRequest:
+    """Checked inputs of one embedding metric, as :func:`compute_scores` hands them to the
+    registered scorer (``core.scores.registry.MetricSpec.score``).
+
+    ``x`` (n, d) finite embeddings; ``codes`` (n,) int64 label codes into ``classes`` or None;
+    ``k`` as given (None = the metric's default); ``distance``, ``backend`` (unresolved, may be
+    "auto") and ``seed`` already checked.
+    """
+
+    x: np.ndarray
+    codes: np.ndarray | None
+    classes: list[object]
+    k: int | None
+    distance: str
+    backend: str
+    seed: int
+    progress: ProgressFn | None
 
 
 # ----------------------------------------------------------------------------- public functions
@@ -325,7 +335,8 @@ def compute_scores(
     seed: int = 0,
     progress: ProgressFn | None = None,
 ) -> Scores:
-    """Compute one metric (see ``METRICS``); the dispatcher used by the CLI and the app.
+    """Compute one embedding metric of :data:`core.scores.registry.REGISTRY` (the dispatcher
+    used by the CLI and the app).
 
     Every returned score is oriented higher = harder.
 
@@ -334,7 +345,7 @@ def compute_scores(
     embeddings : array_like of shape (n, d)
         2-D, finite, real-valued.
     metric : str
-        One of ``METRICS``.
+        One of :data:`core.scores.registry.METRICS`.
     k : int or None
         Clusters for ssp / prototype_margin (None -> ``default_k(n, n_classes)``, using the
         number of distinct labels when ``labels`` is given); neighbours for the knn metrics
@@ -356,45 +367,93 @@ def compute_scores(
         Unknown metric (the message lists the valid ones), bad embeddings, labels of the wrong
         length, missing labels for a label metric, or a bad k / distance / backend / seed.
     """
-    if not isinstance(metric, str) or metric not in METRICS:
-        raise ValueError(f"metric={metric!r} is not one of {', '.join(METRICS)}")
+    from core.scores.registry import get_metric
+
+    spec = get_metric(metric)
     x = _as_embeddings(embeddings)
-    n = x.shape[0]
     codes: np.ndarray | None = None
     classes: list[object] = []
     if labels is not None:
-        codes, classes = _encode_labels(labels, n)
-    elif metric in LABEL_METRICS:
+        codes, classes = _encode_labels(labels, x.shape[0])
+    elif spec.needs_labels:
         raise ValueError(
             f"metric={metric!r} needs labels (one per example); none were given — load a "
             "metadata file with a label column, or pick a label-free metric"
         )
-    distance = _check_choice("distance", distance, DISTANCES)
-    backend = _check_choice("backend", backend, BACKENDS)
-    seed = _check_seed(seed)
+    request = ScoreRequest(
+        x=x,
+        codes=codes,
+        classes=classes,
+        k=k,
+        distance=_check_choice("distance", distance, DISTANCES),
+        backend=_check_choice("backend", backend, BACKENDS),
+        seed=_check_seed(seed),
+        progress=progress,
+    )
+    scores: Scores = spec.score(request)
+    return scores
 
-    if metric == "random":
-        report(progress, 1.0, "random scores")
-        return score_random(n, seed=seed)
-    if metric == "class_prototype" and codes is not None:  # codes were checked above
-        report(progress, 0.0, "class means")
-        scores = _score_class_prototype(x, codes, classes, distance)
-        report(progress, 1.0, "class prototype scores done")
-        return scores
-    if metric in ("knn_density", "knn_disagreement"):
-        n_neighbors = min(DEFAULT_NEIGHBORS, n - 1) if k is None else k
-        n_neighbors, distance, resolved = _check_knn_args(x, n_neighbors, distance, backend)
-        report(progress, 0.0, f"{n_neighbors}-NN search")
-        scores = _score_knn(x, metric, codes, classes, n_neighbors, distance, resolved)
-        report(progress, 1.0, "k-NN scores done")
-        return scores
 
+# ----------------------------------------------------------------------------- registered scorers
+# One per embedding metric, each taking a ScoreRequest (see core.scores.registry.REGISTRY).
+
+
+def _run_random(request: ScoreRequest) -> Scores:
+    report(request.progress, 1.0, "random scores")
+    return score_random(request.x.shape[0], seed=request.seed)
+
+
+def _run_class_prototype(request: ScoreRequest) -> Scores:
+    if request.codes is None:  # unreachable from compute_scores: it checks needs_labels
+        raise ValueError("metric='class_prototype' needs labels")
+    report(request.progress, 0.0, "class means")
+    scores = _score_class_prototype(request.x, request.codes, request.classes, request.distance)
+    report(request.progress, 1.0, "class prototype scores done")
+    return scores
+
+
+def _run_knn(request: ScoreRequest, metric: str) -> Scores:
+    n = request.x.shape[0]
+    n_neighbors = min(DEFAULT_NEIGHBORS, n - 1) if request.k is None else request.k
+    n_neighbors, distance, resolved = _check_knn_args(
+        request.x, n_neighbors, request.distance, request.backend
+    )
+    report(request.progress, 0.0, f"{n_neighbors}-NN search")
+    scores = _score_knn(
+        request.x, metric, request.codes, request.classes, n_neighbors, distance, resolved
+    )
+    report(request.progress, 1.0, "k-NN scores done")
+    return scores
+
+
+def _run_knn_density(request: ScoreRequest) -> Scores:
+    return _run_knn(request, "knn_density")
+
+
+def _run_knn_disagreement(request: ScoreRequest) -> Scores:
+    return _run_knn(request, "knn_disagreement")
+
+
+def _run_kmeans(request: ScoreRequest, metric: str) -> Scores:
+    n = request.x.shape[0]
+    k = request.k
     if k is None:
-        k = default_k(n, len(classes) if codes is not None else None)
+        k = default_k(n, len(request.classes) if request.codes is not None else None)
     k = _check_k(k, n)
     if metric == "prototype_margin" and k < 2:
         raise ValueError(f"prototype_margin needs k >= 2 (two nearest centroids), got k={k}")
-    return _score_kmeans(x, metric, k, distance, _resolve_backend(backend), seed, progress)
+    backend = _resolve_backend(request.backend)
+    return _score_kmeans(
+        request.x, metric, k, request.distance, backend, request.seed, request.progress
+    )
+
+
+def _run_ssp(request: ScoreRequest) -> Scores:
+    return _run_kmeans(request, "ssp")
+
+
+def _run_prototype_margin(request: ScoreRequest) -> Scores:
+    return _run_kmeans(request, "prototype_margin")
 
 
 # ----------------------------------------------------------------------------- private helpers

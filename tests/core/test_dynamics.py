@@ -17,12 +17,12 @@ from core.io.records import (
     save_training_records,
 )
 from core.scores.dynamics import (
-    DYNAMICS_METRICS,
     score_aum,
     score_el2n,
     score_forgetting,
     score_records,
 )
+from core.scores.registry import RECORD_METRICS as DYNAMICS_METRICS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO = REPO_ROOT / "sample_data" / "demo_training_records.npz"

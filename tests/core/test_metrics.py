@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from core.scores.metrics import (
-    METRICS,
     compute_scores,
     default_k,
     score_class_prototype,
@@ -14,6 +13,7 @@ from core.scores.metrics import (
     score_random,
     score_ssp,
 )
+from core.scores.registry import METRICS
 
 BACKENDS = ("faiss", "sklearn")
 DISTANCES = ("cosine", "euclidean")
