@@ -53,7 +53,7 @@ from core.scores.kmeans import (
     _nearest_centroids,
     _resolve_backend,
 )
-from core.scores.metrics import DISTANCES, Scores
+from core.scores.metrics import DISTANCES, ScoreParams, Scores
 
 if TYPE_CHECKING:
     import dask.array
@@ -500,17 +500,17 @@ def _score_dask(
         values = nearest - dist[:, 1].astype(np.float64)
     # Same formula, and same summation over the whole (n,) array, as core.scores.kmeans._fit_kmeans.
     inertia = float(2.0 * nearest.sum()) if spherical else float(np.dot(nearest, nearest))
-    params: dict[str, object] = {
-        "k": k,
-        "distance": distance,
-        "backend": fit.backend,
-        "seed": seed,
-        "n_iter": fit.n_iter,
-        "spherical": spherical,
-        "inertia": inertia,
-        "n_fit": n_fit,
-        "executor": "dask",
-    }
+    params = ScoreParams(
+        k=k,
+        distance=distance,
+        backend=fit.backend,
+        seed=seed,
+        n_iter=fit.n_iter,
+        spherical=spherical,
+        inertia=inertia,
+        n_fit=n_fit,
+        executor="dask",
+    )
     report(progress, 1.0, f"{metric} scores done")
     return Scores(metric, values, clusters, fit.centroids, params)
 

@@ -82,12 +82,12 @@ def score_el2n(
         those record indices.
     kind : {"auto", "logits", "probs"}
         ``"auto"``: probabilities when every value is in [0, 1] and every row sums to 1 within
-        1e-3, else logits (softmax applied). Recorded in ``params["from"]``.
+        1e-3, else logits (softmax applied). Recorded in ``params.source``.
 
     Returns
     -------
     Scores
-        metric "el2n", values (n,) float64, no clusters or centroids, params ``from``,
+        metric "el2n", values (n,) float64, no clusters or centroids, params ``source``,
         ``epochs`` (record indices used), ``n_epochs``.
 
     Raises
@@ -184,7 +184,7 @@ def score_records(
 
     ``el2n`` uses ``probs`` when recorded, else the softmax of ``logits``. ``forgetting`` uses
     ``correct`` when recorded, else derives it as ``argmax(logits or probs) == label`` per record
-    (``params["correct_from"]`` says which). ``aum`` needs ``logits``.
+    (``params.correct_from`` says which). ``aum`` needs ``logits``.
 
     Parameters
     ----------
@@ -306,7 +306,7 @@ def softmax(block: np.ndarray) -> np.ndarray:
 
 
 def _el2n(array: np.ndarray, codes: np.ndarray, used: np.ndarray, kind: str) -> Scores:
-    from core.scores.metrics import Scores
+    from core.scores.metrics import ScoreParams, Scores
 
     n = array.shape[1]
     rows = np.arange(n)
@@ -316,16 +316,12 @@ def _el2n(array: np.ndarray, codes: np.ndarray, used: np.ndarray, kind: str) -> 
         # |p - e_y|^2 = sum_j p_j^2 - 2 p_y + 1
         squared = np.einsum("ij,ij->i", probs, probs) - 2.0 * probs[rows, codes] + 1.0
         total += np.sqrt(np.maximum(squared, 0.0))
-    params: dict[str, object] = {
-        "from": kind,
-        "epochs": used.tolist(),
-        "n_epochs": int(used.size),
-    }
+    params = ScoreParams(source=kind, epochs=tuple(used.tolist()), n_epochs=int(used.size))
     return Scores("el2n", total / used.size, None, None, params)
 
 
 def _aum(array: np.ndarray, codes: np.ndarray, used: np.ndarray) -> Scores:
-    from core.scores.metrics import Scores
+    from core.scores.metrics import ScoreParams, Scores
 
     n = array.shape[1]
     rows = np.arange(n)
@@ -335,29 +331,25 @@ def _aum(array: np.ndarray, codes: np.ndarray, used: np.ndarray) -> Scores:
         assigned = block[rows, codes].copy()
         block[rows, codes] = -np.inf
         total += assigned - block.max(axis=1)
-    params: dict[str, object] = {
-        "score": "-AUM",
-        "epochs": used.tolist(),
-        "n_epochs": int(used.size),
-    }
+    params = ScoreParams(score="-AUM", epochs=tuple(used.tolist()), n_epochs=int(used.size))
     return Scores("aum", -(total / used.size), None, None, params)
 
 
 def _forgetting(correct: np.ndarray, used: np.ndarray, source: str) -> Scores:
-    from core.scores.metrics import Scores
+    from core.scores.metrics import ScoreParams, Scores
 
     history = correct[used]
     forgotten = (history[:-1] & ~history[1:]).sum(axis=0, dtype=np.int64).astype(np.float64)
     never = ~history.any(axis=0)
     never_score = float(used.size + 1)
     forgotten[never] = never_score
-    params: dict[str, object] = {
-        "correct_from": source,
-        "epochs": used.tolist(),
-        "n_epochs": int(used.size),
-        "never_learned_score": never_score,
-        "n_never_learned": int(never.sum()),
-    }
+    params = ScoreParams(
+        correct_from=source,
+        epochs=tuple(used.tolist()),
+        n_epochs=int(used.size),
+        never_learned_score=never_score,
+        n_never_learned=int(never.sum()),
+    )
     return Scores("forgetting", forgotten, None, None, params)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -44,16 +44,67 @@ class Scores:
         labels (class_prototype), else None.
     centroids : ndarray of shape (k, d), float32, or None
         k-means centroids or class means; row i belongs to cluster/class i.
-    params : dict
+    params : ScoreParams
         What produced the scores: ``k``, ``distance``, ``backend`` (resolved), ``seed``,
-        ``n_iter`` and metric-specific entries.
+        ``n_iter`` and metric-specific entries (None where a metric has no such parameter).
     """
 
     metric: str
     values: np.ndarray
     clusters: np.ndarray | None
     centroids: np.ndarray | None
-    params: dict[str, object]
+    params: ScoreParams
+
+
+#: ScoreParams field -> manifest key, where they differ ("from" is a Python keyword).
+_PARAM_KEYS = {"source": "from"}
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreParams:
+    """What produced a :class:`Scores`; a field is None when the metric has no such parameter.
+
+    Embedding metrics: ``k`` (clusters, classes or neighbours), ``distance``, ``backend``
+    (resolved), ``seed``; k-means ones add ``n_iter``, ``spherical``, ``inertia``, ``n_fit``
+    (and ``executor="dask"`` on Dask); label ones ``classes`` (sorted unique labels).
+    Training dynamics: ``source`` (el2n: "logits"/"probs"), ``correct_from`` (forgetting),
+    ``score`` (aum: "-AUM"), ``epochs``, ``n_epochs``, ``never_learned_score``,
+    ``n_never_learned``. SemDeDup: ``epsilon``, ``threshold``, ``order``, ``n_singletons``.
+    """
+
+    k: int | None = None
+    distance: str | None = None
+    backend: str | None = None
+    seed: int | None = None
+    n_iter: int | None = None
+    spherical: bool | None = None
+    inertia: float | None = None
+    n_fit: int | None = None
+    executor: str | None = None
+    classes: tuple[object, ...] | None = None
+    source: str | None = None
+    correct_from: str | None = None
+    score: str | None = None
+    epochs: tuple[int, ...] | None = None
+    n_epochs: int | None = None
+    never_learned_score: float | None = None
+    n_never_learned: int | None = None
+    epsilon: float | None = None
+    threshold: float | None = None
+    order: str | None = None
+    n_singletons: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """The fields that are set (not None), under their manifest names (``source`` ->
+        ``"from"``); tuples become lists. The export manifest's ``score_params``."""
+        out: dict[str, object] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if value is not None:
+                out[_PARAM_KEYS.get(name, name)] = (
+                    list(value) if isinstance(value, tuple) else value
+                )
+        return out
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -248,7 +299,7 @@ def score_random(n: int, *, seed: int = 0) -> Scores:
     n = _check_int("n", n, low=1)
     seed = _check_seed(seed)
     values = np.random.default_rng(seed).random(n)
-    return Scores("random", values, None, None, {"seed": seed})
+    return Scores("random", values, None, None, ScoreParams(seed=seed))
 
 
 def score_knn_density(
@@ -522,16 +573,16 @@ def _score_kmeans(
         values = dist[:, 0].astype(np.float64)
     else:
         values = dist[:, 0].astype(np.float64) - dist[:, 1].astype(np.float64)
-    params: dict[str, object] = {
-        "k": k,
-        "distance": distance,
-        "backend": result.backend,
-        "seed": seed,
-        "n_iter": result.n_iter,
-        "spherical": result.spherical,
-        "inertia": result.inertia,
-        "n_fit": min(x.shape[0], 256 * k),
-    }
+    params = ScoreParams(
+        k=k,
+        distance=distance,
+        backend=result.backend,
+        seed=seed,
+        n_iter=result.n_iter,
+        spherical=result.spherical,
+        inertia=result.inertia,
+        n_fit=min(x.shape[0], 256 * k),
+    )
     report(progress, 1.0, f"{metric} scores done")
     return Scores(metric, values, idx[:, 0].copy(), result.centroids, params)
 
@@ -563,7 +614,7 @@ def _score_class_prototype(
             values[start:stop] = np.clip(1.0 - cos, 0.0, 2.0)
         else:
             values[start:stop] = np.linalg.norm(block - own, axis=1)
-    params: dict[str, object] = {"k": n_classes, "distance": distance, "classes": classes}
+    params = ScoreParams(k=n_classes, distance=distance, classes=tuple(classes))
     return Scores("class_prototype", values, codes, means, params)
 
 
@@ -579,12 +630,12 @@ def _score_knn(
     """knn_density, or knn_disagreement (needs ``codes``), from one exact k-NN search; assumes
     validated input."""
     dist, neighbors = _knn(x, n_neighbors, distance, backend)
-    params: dict[str, object] = {"k": n_neighbors, "distance": distance, "backend": backend}
+    params = ScoreParams(k=n_neighbors, distance=distance, backend=backend)
     if metric == "knn_density":
         return Scores(metric, dist.mean(axis=1, dtype=np.float64), None, None, params)
     if codes is None:  # unreachable from the public functions: they reject missing labels
         raise ValueError(f"metric={metric!r} needs labels")
-    params["classes"] = classes
+    params = replace(params, classes=tuple(classes))
     return Scores(metric, _disagreement(codes, neighbors), codes, None, params)
 
 
