@@ -150,8 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     rss_ours = peak_rss_bytes()
     print(
-        f"  backend={scores_e.params['backend']} n_fit={scores_e.params['n_fit']} "
-        f"n_iter={scores_e.params['n_iter']} kept={sel_e.n_kept}"
+        f"  backend={scores_e.params.backend} n_fit={scores_e.params.n_fit} "
+        f"n_iter={scores_e.params.n_iter} kept={sel_e.n_kept}"
     )
 
     # The scoring pass alone: assignment of all n rows to k centroids (no validation).
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     flops = 2.0 * n * k * d
     mm = matmul_gflops()
-    inertia_ours = float(scores_e.params["inertia"])
+    inertia_ours = float(scores_e.params.inertia)
 
     sk_line = None
     if not args.skip_sklearn:

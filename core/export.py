@@ -234,7 +234,7 @@ def build_manifest(
         other field except ``created_at`` (see :func:`manifest_bytes`), so two exports of the
         same inputs and parameters share it.
     """
-    params = dict(scores.params)
+    params = scores.params.as_dict()
     pins: dict[str, list[str] | None] = {"always_keep": None, "always_drop": None}
     if selection is not None:
         _checked_kept(dataset, selection)
@@ -255,10 +255,10 @@ def build_manifest(
         "n_classes": dataset.n_classes,
         "metric": scores.metric,
         "score_orientation": SCORE_ORIENTATION,
-        "k": params.get("k"),
-        "distance": params.get("distance"),
-        "backend": params.get("backend"),
-        "seed": params.get("seed"),
+        "k": scores.params.k,
+        "distance": scores.params.distance,
+        "backend": scores.params.backend,
+        "seed": scores.params.seed,
         "score_params": params,
         "strategy": None if selection is None else selection.strategy,
         "strategy_params": _strategy_params(selection),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.analysis.inspection import cluster_extremes, largest_clusters
+from core.scores.registry import get_metric
 from ui import charts, gallery
 from ui.page import SCORE_NOTE, load_scores, start_page
 
@@ -21,7 +22,7 @@ if scores.clusters is None:
 
 clusters = scores.clusters
 n_clusters = int(clusters.max()) + 1
-kind = "class" if scores.metric in ("class_prototype", "knn_disagreement") else "k-means cluster"
+kind = "k-means cluster" if get_metric(scores.metric).kmeans_based else "class"
 st.caption(f"{n_clusters} groups ({kind}s); an example's score is its distance to its centre.")
 
 sizes, composition = st.columns(2)

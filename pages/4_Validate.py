@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.analysis.curve import DEFAULT_FRACTIONS, best_per_fraction, curve_csv_bytes, curve_summary
-from core.scores.metrics import METRICS
+from core.scores.registry import METRICS
 from ui import cache, charts, state
 from ui.errors import user_errors
 from ui.page import start_page
@@ -13,7 +13,7 @@ from ui.page import start_page
 FRACTION_CHOICES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 BALANCES = {"class": "Balance classes", "cluster": "Balance clusters", "none": "No balancing"}
 # "Self-supervised prototype (distance to ...)" -> "Self-supervised prototype"
-SHORT_METRIC = {m: state.METRIC_LABELS.get(m, m).split(" (")[0] for m in METRICS}
+SHORT_METRIC = {m: state.metric_label(m).split(" (")[0] for m in METRICS}
 
 settings, dataset = start_page("Validate")
 st.title("Validate a pruning choice")

@@ -325,11 +325,11 @@ def curve_cached(
     ``always_keep``/``always_drop`` are the Map page's pins (sorted row-index tuples).
     """
     from core.analysis.curve import pruning_curve
-    from ui.state import K_METRICS
+    from core.scores.registry import get_metric
 
     # k means clusters (ssp, prototype_margin) or neighbours (k-NN metrics); None for the others
     # keeps their results (and params) independent of an unused sidebar value.
-    uses_k = set(K_METRICS)
+    uses_k = any(get_metric(m).uses_k for m in (metric, *compare_metrics))
 
     dataset = get_dataset(dataset_key)
     if dataset.labels is None:
@@ -342,7 +342,7 @@ def curve_cached(
         strategies=strategies,
         fractions=fractions,
         seeds=seeds,
-        k=k if uses_k & {metric, *compare_metrics} else None,
+        k=k if uses_k else None,
         distance=distance,
         backend=backend,
         balance=balance,

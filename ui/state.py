@@ -15,31 +15,13 @@ from typing import Any
 import streamlit as st
 
 from core.scores.kmeans import BACKENDS
-from core.scores.metrics import DISTANCES, LABEL_METRICS
+from core.scores.metrics import DISTANCES
+from core.scores.registry import METRICS, get_metric
 
 #: Environment variables read once per session for the defaults (tests and benchmarks use them).
 ENV_DATASET = "PRUNESCOPE_SAMPLE"  # a dataset key ("synthetic:2000:16:5:0") or a sample name
 ENV_PROJECTION = "PRUNESCOPE_PROJECTION"  # "umap" (default) or "pca"
 
-#: Short names that fit the sidebar; METRIC_HELP says what each one measures.
-METRIC_LABELS = {
-    "ssp": "Self-supervised prototype",
-    "prototype_margin": "Prototype margin",
-    "class_prototype": "Class prototype (labels)",
-    "knn_density": "k-NN density",
-    "knn_disagreement": "k-NN disagreement (labels)",
-    "random": "Random (baseline)",
-}
-METRIC_HELP = {
-    "ssp": "distance to the nearest k-means centroid (Sorscher et al. 2022)",
-    "prototype_margin": "nearest minus second-nearest centroid distance (between two = harder)",
-    "class_prototype": "distance to the mean embedding of the example's own class",
-    "knn_density": "mean distance to the k nearest neighbours (sparse = harder)",
-    "knn_disagreement": "share of the k nearest neighbours with another label (possible mislabels)",
-    "random": "seeded uniform scores: the baseline to beat",
-}
-#: Metrics using k (clusters, or neighbours for the k-NN ones); LABEL_METRICS need labels.
-K_METRICS = ("ssp", "prototype_margin", "knn_density", "knn_disagreement")
 STRATEGY_LABELS = {
     "keep_hard": "Keep hard (highest scores)",
     "keep_easy": "Keep easy (lowest scores)",
@@ -185,6 +167,11 @@ def clear_pins() -> None:
     st.session_state["pins_drop"] = ()
 
 
+def metric_label(metric: str) -> str:
+    """The metric's short sidebar name (``core.scores.registry``)."""
+    return get_metric(metric).label
+
+
 def render_sidebar(
     *, n_examples: int | None = None, has_labels: bool = True, needs_k: bool = False
 ) -> None:
@@ -194,7 +181,7 @@ def render_sidebar(
     whatever the metric.
     """
     state = st.session_state
-    metrics = [m for m in METRIC_LABELS if has_labels or m not in LABEL_METRICS]
+    metrics = [m for m in METRICS if has_labels or not get_metric(m).needs_labels]
     if state["metric"] not in metrics:
         state["metric"] = "ssp"
     with st.sidebar:
@@ -203,11 +190,11 @@ def render_sidebar(
         st.selectbox(
             "Metric",
             metrics,
-            format_func=METRIC_LABELS.__getitem__,
+            format_func=metric_label,
             key="metric",
-            help="\n".join(f"- **{METRIC_LABELS[m]}**: {METRIC_HELP[m]}" for m in metrics),
+            help="\n".join(f"- **{metric_label(m)}**: {get_metric(m).help}" for m in metrics),
         )
-        uses_k = needs_k or state["metric"] in K_METRICS
+        uses_k = needs_k or get_metric(state["metric"]).uses_k
         uses_distance = state["metric"] != "random"
         st.number_input(
             "k (clusters; neighbours for k-NN metrics)",

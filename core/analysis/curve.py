@@ -83,8 +83,6 @@ BALANCES = ("class", "cluster", "none")
 RANKED_STRATEGIES = ("keep_hard", "keep_easy", "ccs", "moderate")
 #: Columns of :attr:`CurveResult.table`, in order.
 CURVE_COLUMNS = ("metric", "strategy", "balance", "keep_fraction", "seed", "n_kept", "accuracy")
-# Metrics whose scores use k-means (and so take k); the others take labels or nothing.
-_KMEANS_METRICS = ("ssp", "prototype_margin")
 
 
 class CurveCancelled(Exception):
@@ -197,9 +195,9 @@ def pruning_curve(
     labels : ndarray of shape (n,)
         Class labels (any values); at least 2 classes, each with at least 2 examples.
     metric : str, default "ssp"
-        A :data:`core.scores.metrics.METRICS` name; scores are computed on the train split only.
+        A :data:`core.scores.registry.METRICS` name; scores are computed on the train split only.
     compare_metrics : sequence of str, default ()
-        Other :data:`core.scores.metrics.METRICS` names (distinct, not ``metric``) whose rows for the
+        Other :data:`core.scores.registry.METRICS` names (distinct, not ``metric``) whose rows for the
         score-using strategies (:data:`RANKED_STRATEGIES`: keep_hard, keep_easy, ccs, moderate)
         are added on the same splits, groups, pins and probe; random rows are not repeated (see
         the module docstring). Needs one of those in ``strategies``.
@@ -254,7 +252,8 @@ def pruning_curve(
     CurveCancelled
         When ``should_stop()`` returned True.
     """
-    from core.scores.metrics import DISTANCES, METRICS
+    from core.scores.metrics import DISTANCES
+    from core.scores.registry import METRICS, get_metric
 
     metric = check_choice("metric", metric, METRICS)
     compare = _check_compare_metrics(metric, compare_metrics, METRICS)
@@ -264,7 +263,7 @@ def pruning_curve(
     display = BALANCE_DISPLAY[normalize_balance(balance, name="balance")]
     balances = (display, "none") if compare_unbalanced and display != "none" else (display,)
     keep_pins, drop_pins = _check_curve_pins(always_keep, always_drop, x.shape[0])
-    if k is not None and any(m in _KMEANS_METRICS for m in (metric, *compare)):
+    if k is not None and any(get_metric(m).kmeans_based for m in (metric, *compare)):
         k = check_k(k, n_train, n_name="n_train")
     plan = _CurvePlan(
         metric=metric,

@@ -19,7 +19,8 @@ from core.cli._common import (
 )
 from core.export import write_prune_outputs
 from core.io.records import load_training_records, records_dataset
-from core.scores.dynamics import DYNAMICS_METRICS, score_records
+from core.scores.dynamics import score_records
+from core.scores.registry import RECORD_METRICS
 
 #: What the manifest records about the source of scores computed from training records.
 _RECORDS_EXTRA = {"scored_from": "training records"}
@@ -54,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("records", metavar="RECORDS", help="training records .npz")
-    parser.add_argument("--metric", choices=DYNAMICS_METRICS, required=True)
+    parser.add_argument("--metric", choices=RECORD_METRICS, required=True)
     parser.add_argument(
         "--epochs",
         default=None,

@@ -24,7 +24,8 @@ from core.export import write_prune_outputs
 from core.io.data import Dataset
 from core.prune.balance import BALANCE_BY
 from core.scores import metrics
-from core.scores.metrics import DISTANCES, METRICS, Scores, compute_scores
+from core.scores.metrics import DISTANCES, Scores, compute_scores
+from core.scores.registry import METRICS, get_metric, metric_names
 from core.validate import check_k
 
 SCORE_EPILOG = """examples:
@@ -161,7 +162,7 @@ def _load(args: argparse.Namespace) -> Dataset:
 
 
 def _check_scoring(args: argparse.Namespace, dataset: Dataset) -> None:
-    if args.metric in metrics.LABEL_METRICS and dataset.labels is None:
+    if get_metric(args.metric).needs_labels and dataset.labels is None:
         raise ValueError(
             f"--metric {args.metric} needs labels: pass --meta with a {args.label_column!r} column"
         )
@@ -189,12 +190,13 @@ def _score(args: argparse.Namespace, dataset: Dataset) -> Scores:
 
 def _load_dask(args: argparse.Namespace) -> Dataset:
     """Check the --dask flags; ids, labels and a memory map of the .npy (nothing loaded)."""
-    from core.scores.distributed import DASK_METRICS, load_npy_dataset
+    from core.scores.distributed import load_npy_dataset
 
     if not args.dask:
         raise ValueError("--dask-chunk-rows and --dask-scheduler need --dask")
-    if args.metric not in DASK_METRICS:
-        raise ValueError(f"--dask supports --metric {' or '.join(DASK_METRICS)}, not {args.metric}")
+    dask_metrics = metric_names(runs_on_dask=True)
+    if args.metric not in dask_metrics:
+        raise ValueError(f"--dask supports --metric {' or '.join(dask_metrics)}, not {args.metric}")
     if args.dask_chunk_rows is not None and args.dask_chunk_rows < 1:
         raise ValueError(f"--dask-chunk-rows {args.dask_chunk_rows} should be >= 1")
     return load_npy_dataset(
@@ -203,19 +205,15 @@ def _load_dask(args: argparse.Namespace) -> Dataset:
 
 
 def _score_dask(args: argparse.Namespace, dataset: Dataset, progress: ProgressFn) -> Scores:
-    from core.scores.distributed import (
-        DEFAULT_CHUNK_ROWS,
-        dask_client,
-        open_npy,
-        score_prototype_margin_dask,
-        score_ssp_dask,
-    )
+    from core.scores.distributed import DEFAULT_CHUNK_ROWS, dask_client, open_npy
 
     chunk_rows = args.dask_chunk_rows or DEFAULT_CHUNK_ROWS
     k = metrics.resolve_k(
         args.k, dataset.n, dataset.n_classes if dataset.labels is not None else None
     )
-    score = score_ssp_dask if args.metric == "ssp" else score_prototype_margin_dask
+    score = get_metric(args.metric).dask_score
+    if score is None:  # _load_dask checked runs_on_dask
+        raise ValueError(f"--dask does not support --metric {args.metric}")
     with contextlib.ExitStack() as stack:
         if args.dask_scheduler is not None:
             stack.enter_context(dask_client(args.dask_scheduler))

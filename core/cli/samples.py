@@ -92,7 +92,8 @@ def _print_demo_precision(path: str | Path) -> None:
     from core.io.demo_records import precision_at_k
     from core.io.records import load_training_records
     from core.io.samples import load_sample
-    from core.scores.dynamics import DYNAMICS_METRICS, score_records
+    from core.scores.dynamics import score_records
+    from core.scores.registry import RECORD_METRICS
 
     records = load_training_records(path)
     if records.ids is None or records.labels is None:
@@ -106,6 +107,6 @@ def _print_demo_precision(path: str | Path) -> None:
     clean = np.asarray(digits.class_names, dtype=np.int64)[digits.labels][rows]
     flipped = records.labels != clean
     print(f"{int(flipped.sum())} of {records.n} labels flipped; precision@{int(flipped.sum())}:")
-    for metric in DYNAMICS_METRICS:
+    for metric in RECORD_METRICS:
         scores = score_records(records, metric)
         print(f"  {metric:<10} {precision_at_k(scores.values, flipped):.3f}")

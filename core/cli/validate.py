@@ -52,7 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _add_curve_parser(subparsers: argparse._SubParsersAction) -> None:
     from core.analysis.curve import BALANCES, DEFAULT_FRACTIONS
-    from core.scores.metrics import DISTANCES, METRICS
+    from core.scores.metrics import DISTANCES
+    from core.scores.registry import METRICS
 
     curve = subparsers.add_parser(
         "curve",

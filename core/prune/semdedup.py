@@ -58,6 +58,22 @@ _KMEANS_ITER = 20  # same k-means as core.scores.metrics' SSP score
 _POINTS_PER_CENTROID = 256
 
 
+@dataclass(frozen=True, slots=True)
+class DedupParams:
+    """What produced a :class:`DedupResult`: ``k``, ``epsilon``, ``threshold`` (= 1 - epsilon),
+    ``order``, ``seed``, ``backend`` (resolved), ``n_iter``, ``n_fit``, ``n_singletons``."""
+
+    k: int
+    epsilon: float
+    threshold: float
+    order: str
+    seed: int
+    backend: str
+    n_iter: int
+    n_fit: int
+    n_singletons: int
+
+
 @dataclass(frozen=True, eq=False, slots=True)
 class DedupResult:
     """Which examples SemDeDup keeps, and why the others were removed.
@@ -82,7 +98,7 @@ class DedupResult:
         NaN for each cluster's first member. Removed exactly when ``> 1 - epsilon``.
     n_removed : int
         Number of removed examples, ``n - keep_mask.sum()``.
-    params : dict
+    params : DedupParams
         ``k``, ``epsilon``, ``threshold`` (= 1 - epsilon), ``order``, ``seed``, ``backend``
         (resolved), ``n_iter``, ``n_fit``, ``n_singletons``.
     """
@@ -94,7 +110,7 @@ class DedupResult:
     distances: np.ndarray
     max_similarity: np.ndarray
     n_removed: int
-    params: dict[str, object]
+    params: DedupParams
 
     @property
     def kept_indices(self) -> np.ndarray:
@@ -334,7 +350,7 @@ def dedup_outputs(
         raise ValueError(
             f"dataset has {dataset.n} rows but the SemDeDup result has {result.keep_mask.shape[0]}"
         )
-    eps = float(str(result.params["epsilon"])) if epsilon is None else check_epsilon(epsilon)
+    eps = result.params.epsilon if epsilon is None else check_epsilon(epsilon)
     removed = _removed_at(result.max_similarity, eps)
     scores, selection = _as_scores_and_selection(result, removed, eps)
     data = kept_csv_bytes(dataset, scores, selection)
@@ -367,26 +383,35 @@ def _as_scores_and_selection(
 ) -> tuple[Scores, Selection]:
     """The export module's view: SSP distances as scores, the kept rows as a selection."""
     from core.prune.select import Selection
-    from core.scores.metrics import Scores
+    from core.scores.metrics import ScoreParams, Scores
 
     n = int(result.keep_mask.shape[0])
-    params = dict(result.params)
-    params["epsilon"] = epsilon
-    params["threshold"] = 1.0 - epsilon
-    params["distance"] = "cosine"
+    fit = result.params
+    params = ScoreParams(
+        k=fit.k,
+        epsilon=epsilon,
+        threshold=1.0 - epsilon,
+        order=fit.order,
+        seed=fit.seed,
+        backend=fit.backend,
+        n_iter=fit.n_iter,
+        n_fit=fit.n_fit,
+        n_singletons=fit.n_singletons,
+        distance="cosine",
+    )
     scores = Scores("semdedup", result.distances, result.clusters, result.centroids, params)
     kept = np.flatnonzero(~removed).astype(np.int64)
     selection = Selection(
         kept_indices=kept,
         keep_fraction=kept.size / n,
-        strategy=str(result.params["order"]),
+        strategy=result.params.order,
         n_total=n,
         balance_by=None,
         min_ratio=0.0,
         group_quota=None,
         always_keep=np.zeros(0, dtype=np.int64),
         always_drop=np.zeros(0, dtype=np.int64),
-        seed=int(str(result.params["seed"])),
+        seed=result.params.seed,
     )
     return scores, selection
 
@@ -404,8 +429,8 @@ def _duplicate_pairs(
     ordered = _member_order(
         result.clusters,
         result.distances,
-        str(result.params["order"]),
-        int(str(result.params["seed"])),
+        result.params.order,
+        result.params.seed,
     )
     position = np.empty_like(ordered)
     position[ordered] = np.arange(ordered.size)
@@ -480,17 +505,17 @@ def _semdedup(
         report(progress, 0.4 + 0.6 * done / work, f"cluster {cluster + 1} of {k}")
 
     keep_mask = duplicate_of < 0
-    params: dict[str, object] = {
-        "k": k,
-        "epsilon": epsilon,
-        "threshold": threshold,
-        "order": order,
-        "seed": seed,
-        "backend": fit.backend,
-        "n_iter": fit.n_iter,
-        "n_fit": min(n, _POINTS_PER_CENTROID * k),
-        "n_singletons": int((sizes == 1).sum()),
-    }
+    params = DedupParams(
+        k=k,
+        epsilon=epsilon,
+        threshold=threshold,
+        order=order,
+        seed=seed,
+        backend=fit.backend,
+        n_iter=fit.n_iter,
+        n_fit=min(n, _POINTS_PER_CENTROID * k),
+        n_singletons=int((sizes == 1).sum()),
+    )
     report(progress, 1.0, "SemDeDup done")
     return DedupResult(
         keep_mask=keep_mask,

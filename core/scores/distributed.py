@@ -49,7 +49,7 @@ from core.scores.kmeans import (
     _nearest_centroids,
     _resolve_backend,
 )
-from core.scores.metrics import DISTANCES, Scores
+from core.scores.metrics import DISTANCES, ScoreParams, Scores
 from core.validate import check_choice, check_int, check_k, check_seed
 
 if TYPE_CHECKING:
@@ -58,7 +58,6 @@ if TYPE_CHECKING:
     from core.io.data import Dataset
 
 #: Metrics that can run on Dask (one k-means fit, then a nearest-centroid pass).
-DASK_METRICS = ("ssp", "prototype_margin")
 #: Rows per chunk when a NumPy array or a ``.npy`` file is turned into a Dask array.
 DEFAULT_CHUNK_ROWS = 65536
 #: Version of ``distributed`` to install alongside dask for cluster runs.
@@ -498,17 +497,17 @@ def _score_dask(
         values = nearest - dist[:, 1].astype(np.float64)
     # Same formula, and same summation over the whole (n,) array, as core.scores.kmeans._fit_kmeans.
     inertia = float(2.0 * nearest.sum()) if spherical else float(np.dot(nearest, nearest))
-    params: dict[str, object] = {
-        "k": k,
-        "distance": distance,
-        "backend": fit.backend,
-        "seed": seed,
-        "n_iter": fit.n_iter,
-        "spherical": spherical,
-        "inertia": inertia,
-        "n_fit": n_fit,
-        "executor": "dask",
-    }
+    params = ScoreParams(
+        k=k,
+        distance=distance,
+        backend=fit.backend,
+        seed=seed,
+        n_iter=fit.n_iter,
+        spherical=spherical,
+        inertia=inertia,
+        n_fit=n_fit,
+        executor="dask",
+    )
     report(progress, 1.0, f"{metric} scores done")
     return Scores(metric, values, clusters, fit.centroids, params)
 

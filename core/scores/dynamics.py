@@ -42,7 +42,6 @@ from core.io.records import (
 if TYPE_CHECKING:
     from core.scores.metrics import Scores
 
-DYNAMICS_METRICS = ("el2n", "forgetting", "aum")
 #: What each metric needs: every group must be satisfied by one of its keys.
 REQUIRED_KEYS = {
     "el2n": (("logits", "probs"), ("labels",)),
@@ -83,12 +82,12 @@ def score_el2n(
         those record indices.
     kind : {"auto", "logits", "probs"}
         ``"auto"``: probabilities when every value is in [0, 1] and every row sums to 1 within
-        1e-3, else logits (softmax applied). Recorded in ``params["from"]``.
+        1e-3, else logits (softmax applied). Recorded in ``params.source``.
 
     Returns
     -------
     Scores
-        metric "el2n", values (n,) float64, no clusters or centroids, params ``from``,
+        metric "el2n", values (n,) float64, no clusters or centroids, params ``source``,
         ``epochs`` (record indices used), ``n_epochs``.
 
     Raises
@@ -181,11 +180,11 @@ def score_aum(logits: Any, labels: Any, *, epochs: int | Sequence[int] | None = 
 def score_records(
     records: TrainingRecords, metric: str, *, epochs: int | Sequence[int] | None = None
 ) -> Scores:
-    """Compute one of :data:`DYNAMICS_METRICS` from validated records (the CLI's dispatcher).
+    """Compute one of :data:`core.scores.registry.RECORD_METRICS` from validated records (the CLI's dispatcher).
 
     ``el2n`` uses ``probs`` when recorded, else the softmax of ``logits``. ``forgetting`` uses
     ``correct`` when recorded, else derives it as ``argmax(logits or probs) == label`` per record
-    (``params["correct_from"]`` says which). ``aum`` needs ``logits``.
+    (``params.correct_from`` says which). ``aum`` needs ``logits``.
 
     Parameters
     ----------
@@ -205,8 +204,16 @@ def score_records(
         Unknown metric, or the records lack the keys the metric needs (the message names the
         keys present and the ones needed), or bad ``epochs``.
     """
-    if not isinstance(metric, str) or metric not in DYNAMICS_METRICS:
-        raise ValueError(f"metric={metric!r} is not one of {', '.join(DYNAMICS_METRICS)}")
+    from core.scores.registry import get_metric
+
+    scores: Scores = get_metric(metric, input="records").score(records, epochs=epochs)
+    return scores
+
+
+def _checked_epochs(
+    records: TrainingRecords, metric: str, epochs: int | Sequence[int] | None
+) -> np.ndarray:
+    """The record indices to use, after checking the records hold what ``metric`` needs."""
     present = set(records.keys)
     for group in REQUIRED_KEYS[metric]:
         if not present & set(group):
@@ -217,33 +224,53 @@ def score_records(
                 f"metric {metric!r} needs {needed} in the training records; they hold "
                 f"{', '.join(records.keys)}"
             )
-    used = _epoch_indices(epochs, records.n_epochs)
-    labels, logits, probs = records.labels, records.logits, records.probs
-    if metric == "forgetting" and records.correct is not None:
-        return _forgetting(records.correct, used, "correct")
-    if labels is None:  # every other path needs labels
+    return _epoch_indices(epochs, records.n_epochs)
+
+
+def _needed_labels(records: TrainingRecords, metric: str) -> np.ndarray:
+    if records.labels is None:
         raise ValueError(
             f"metric {metric!r} needs 'labels'"
             + (" (to derive 'correct' from logits/probs)" if metric == "forgetting" else "")
             + f" in the training records; they hold {', '.join(records.keys)}"
         )
-    if metric == "aum" and logits is not None:
-        return _aum(logits, labels, used)
-    if metric == "el2n" and probs is not None:
-        return _el2n(probs, labels, used, "probs")
-    if metric == "el2n" and logits is not None:
-        return _el2n(logits, labels, used, "logits")
-    if metric == "forgetting" and logits is not None:
-        return _forgetting(_derived_correct(logits, labels), used, "argmax(logits)")
-    if metric == "forgetting" and probs is not None:
-        return _forgetting(_derived_correct(probs, labels), used, "argmax(probs)")
-    raise ValueError(f"metric {metric!r}: the training records hold {', '.join(records.keys)}")
+    return records.labels
 
 
-# ----------------------------------------------------------------------------- export
+def _records_el2n(records: TrainingRecords, *, epochs: int | Sequence[int] | None = None) -> Scores:
+    used = _checked_epochs(records, "el2n", epochs)
+    labels = _needed_labels(records, "el2n")
+    if records.probs is not None:
+        return _el2n(records.probs, labels, used, "probs")
+    if records.logits is not None:
+        return _el2n(records.logits, labels, used, "logits")
+    raise ValueError(f"metric 'el2n': the training records hold {', '.join(records.keys)}")
 
 
-# ----------------------------------------------------------------------------- validation
+def _records_forgetting(
+    records: TrainingRecords, *, epochs: int | Sequence[int] | None = None
+) -> Scores:
+    used = _checked_epochs(records, "forgetting", epochs)
+    if records.correct is not None:
+        return _forgetting(records.correct, used, "correct")
+    labels = _needed_labels(records, "forgetting")
+    if records.logits is not None:
+        return _forgetting(_derived_correct(records.logits, labels), used, "argmax(logits)")
+    if records.probs is not None:
+        return _forgetting(_derived_correct(records.probs, labels), used, "argmax(probs)")
+    raise ValueError(f"metric 'forgetting': the training records hold {', '.join(records.keys)}")
+
+
+def _records_aum(records: TrainingRecords, *, epochs: int | Sequence[int] | None = None) -> Scores:
+    used = _checked_epochs(records, "aum", epochs)
+    labels = _needed_labels(records, "aum")
+    if records.logits is not None:
+        return _aum(records.logits, labels, used)
+    raise ValueError(f"metric 'aum': the training records hold {', '.join(records.keys)}")
+
+
+#: The scorer of each records metric, registered in :data:`core.scores.registry.REGISTRY`.
+RECORD_SCORERS = {"el2n": _records_el2n, "forgetting": _records_forgetting, "aum": _records_aum}
 
 
 def _epoch_indices(epochs: object, n_epochs: int) -> np.ndarray:
@@ -279,7 +306,7 @@ def softmax(block: np.ndarray) -> np.ndarray:
 
 
 def _el2n(array: np.ndarray, codes: np.ndarray, used: np.ndarray, kind: str) -> Scores:
-    from core.scores.metrics import Scores
+    from core.scores.metrics import ScoreParams, Scores
 
     n = array.shape[1]
     rows = np.arange(n)
@@ -289,16 +316,12 @@ def _el2n(array: np.ndarray, codes: np.ndarray, used: np.ndarray, kind: str) -> 
         # |p - e_y|^2 = sum_j p_j^2 - 2 p_y + 1
         squared = np.einsum("ij,ij->i", probs, probs) - 2.0 * probs[rows, codes] + 1.0
         total += np.sqrt(np.maximum(squared, 0.0))
-    params: dict[str, object] = {
-        "from": kind,
-        "epochs": used.tolist(),
-        "n_epochs": int(used.size),
-    }
+    params = ScoreParams(source=kind, epochs=tuple(used.tolist()), n_epochs=int(used.size))
     return Scores("el2n", total / used.size, None, None, params)
 
 
 def _aum(array: np.ndarray, codes: np.ndarray, used: np.ndarray) -> Scores:
-    from core.scores.metrics import Scores
+    from core.scores.metrics import ScoreParams, Scores
 
     n = array.shape[1]
     rows = np.arange(n)
@@ -308,29 +331,25 @@ def _aum(array: np.ndarray, codes: np.ndarray, used: np.ndarray) -> Scores:
         assigned = block[rows, codes].copy()
         block[rows, codes] = -np.inf
         total += assigned - block.max(axis=1)
-    params: dict[str, object] = {
-        "score": "-AUM",
-        "epochs": used.tolist(),
-        "n_epochs": int(used.size),
-    }
+    params = ScoreParams(score="-AUM", epochs=tuple(used.tolist()), n_epochs=int(used.size))
     return Scores("aum", -(total / used.size), None, None, params)
 
 
 def _forgetting(correct: np.ndarray, used: np.ndarray, source: str) -> Scores:
-    from core.scores.metrics import Scores
+    from core.scores.metrics import ScoreParams, Scores
 
     history = correct[used]
     forgotten = (history[:-1] & ~history[1:]).sum(axis=0, dtype=np.int64).astype(np.float64)
     never = ~history.any(axis=0)
     never_score = float(used.size + 1)
     forgotten[never] = never_score
-    params: dict[str, object] = {
-        "correct_from": source,
-        "epochs": used.tolist(),
-        "n_epochs": int(used.size),
-        "never_learned_score": never_score,
-        "n_never_learned": int(never.sum()),
-    }
+    params = ScoreParams(
+        correct_from=source,
+        epochs=tuple(used.tolist()),
+        n_epochs=int(used.size),
+        never_learned_score=never_score,
+        n_never_learned=int(never.sum()),
+    )
     return Scores("forgetting", forgotten, None, None, params)
 
 

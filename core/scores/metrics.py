@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -16,18 +16,8 @@ from core.scores.kmeans import (
 )
 from core.validate import check_choice, check_embeddings, check_int, check_k, check_seed
 
-METRICS = (
-    "ssp",
-    "prototype_margin",
-    "class_prototype",
-    "random",
-    "knn_density",
-    "knn_disagreement",
-)
 DISTANCES = ("cosine", "euclidean")
 
-#: Metrics that need labels.
-LABEL_METRICS = ("class_prototype", "knn_disagreement")
 #: Neighbours used by the k-NN metrics when ``k`` is not given.
 DEFAULT_NEIGHBORS = 10
 
@@ -42,7 +32,7 @@ class Scores:
     Attributes
     ----------
     metric : str
-        One of ``METRICS``.
+        A :data:`core.scores.registry.REGISTRY` name.
     values : ndarray of shape (n,), float64
         The scores; higher = harder.
     clusters : ndarray of shape (n,), int64, or None
@@ -50,16 +40,87 @@ class Scores:
         labels (class_prototype), else None.
     centroids : ndarray of shape (k, d), float32, or None
         k-means centroids or class means; row i belongs to cluster/class i.
-    params : dict
+    params : ScoreParams
         What produced the scores: ``k``, ``distance``, ``backend`` (resolved), ``seed``,
-        ``n_iter`` and metric-specific entries.
+        ``n_iter`` and metric-specific entries (None where a metric has no such parameter).
     """
 
     metric: str
     values: np.ndarray
     clusters: np.ndarray | None
     centroids: np.ndarray | None
-    params: dict[str, object]
+    params: ScoreParams
+
+
+#: ScoreParams field -> manifest key, where they differ ("from" is a Python keyword).
+_PARAM_KEYS = {"source": "from"}
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreParams:
+    """What produced a :class:`Scores`; a field is None when the metric has no such parameter.
+
+    Embedding metrics: ``k`` (clusters, classes or neighbours), ``distance``, ``backend``
+    (resolved), ``seed``; k-means ones add ``n_iter``, ``spherical``, ``inertia``, ``n_fit``
+    (and ``executor="dask"`` on Dask); label ones ``classes`` (sorted unique labels).
+    Training dynamics: ``source`` (el2n: "logits"/"probs"), ``correct_from`` (forgetting),
+    ``score`` (aum: "-AUM"), ``epochs``, ``n_epochs``, ``never_learned_score``,
+    ``n_never_learned``. SemDeDup: ``epsilon``, ``threshold``, ``order``, ``n_singletons``.
+    """
+
+    k: int | None = None
+    distance: str | None = None
+    backend: str | None = None
+    seed: int | None = None
+    n_iter: int | None = None
+    spherical: bool | None = None
+    inertia: float | None = None
+    n_fit: int | None = None
+    executor: str | None = None
+    classes: tuple[object, ...] | None = None
+    source: str | None = None
+    correct_from: str | None = None
+    score: str | None = None
+    epochs: tuple[int, ...] | None = None
+    n_epochs: int | None = None
+    never_learned_score: float | None = None
+    n_never_learned: int | None = None
+    epsilon: float | None = None
+    threshold: float | None = None
+    order: str | None = None
+    n_singletons: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """The fields that are set (not None), under their manifest names (``source`` ->
+        ``"from"``); tuples become lists. The export manifest's ``score_params``."""
+        out: dict[str, object] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if value is not None:
+                out[_PARAM_KEYS.get(name, name)] = (
+                    list(value) if isinstance(value, tuple) else value
+                )
+        return out
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class ScoreRequest:
+    """Checked inputs of one embedding metric, as :func:`compute_scores` hands them to the
+    registered scorer (``core.scores.registry.MetricSpec.score``).
+
+    ``x`` (n, d) finite embeddings; ``codes`` (n,) int64 label codes into ``classes`` or None;
+    ``k`` as given (None = the metric's default); ``distance``, ``backend`` (unresolved, may be
+    "auto") and ``seed`` already checked.
+    """
+
+    x: np.ndarray
+    codes: np.ndarray | None
+    classes: list[object]
+    k: int | None
+    distance: str
+    backend: str
+    seed: int
+    progress: ProgressFn | None
 
 
 # ----------------------------------------------------------------------------- public functions
@@ -248,7 +309,7 @@ def score_random(n: int, *, seed: int = 0) -> Scores:
     n = check_int("n", n, low=1)
     seed = check_seed(seed)
     values = np.random.default_rng(seed).random(n)
-    return Scores("random", values, None, None, {"seed": seed})
+    return Scores("random", values, None, None, ScoreParams(seed=seed))
 
 
 def score_knn_density(
@@ -335,7 +396,8 @@ def compute_scores(
     seed: int = 0,
     progress: ProgressFn | None = None,
 ) -> Scores:
-    """Compute one metric (see ``METRICS``); the dispatcher used by the CLI and the app.
+    """Compute one embedding metric of :data:`core.scores.registry.REGISTRY` (the dispatcher
+    used by the CLI and the app).
 
     Every returned score is oriented higher = harder.
 
@@ -344,7 +406,7 @@ def compute_scores(
     embeddings : array_like of shape (n, d)
         2-D, finite, real-valued.
     metric : str
-        One of ``METRICS``.
+        One of :data:`core.scores.registry.METRICS`.
     k : int or None
         Clusters for ssp / prototype_margin (None -> ``default_k(n, n_classes)``, using the
         number of distinct labels when ``labels`` is given); neighbours for the knn metrics
@@ -366,43 +428,90 @@ def compute_scores(
         Unknown metric (the message lists the valid ones), bad embeddings, labels of the wrong
         length, missing labels for a label metric, or a bad k / distance / backend / seed.
     """
-    if not isinstance(metric, str) or metric not in METRICS:
-        raise ValueError(f"metric={metric!r} is not one of {', '.join(METRICS)}")
+    from core.scores.registry import get_metric
+
+    spec = get_metric(metric)
     x = check_embeddings(embeddings)
-    n = x.shape[0]
     codes: np.ndarray | None = None
     classes: list[object] = []
     if labels is not None:
-        codes, classes = _encode_labels(labels, n)
-    elif metric in LABEL_METRICS:
+        codes, classes = _encode_labels(labels, x.shape[0])
+    elif spec.needs_labels:
         raise ValueError(
             f"metric={metric!r} needs labels (one per example); none were given — load a "
             "metadata file with a label column, or pick a label-free metric"
         )
-    distance = check_choice("distance", distance, DISTANCES)
-    backend = check_choice("backend", backend, BACKENDS)
-    seed = check_seed(seed)
+    request = ScoreRequest(
+        x=x,
+        codes=codes,
+        classes=classes,
+        k=k,
+        distance=check_choice("distance", distance, DISTANCES),
+        backend=check_choice("backend", backend, BACKENDS),
+        seed=check_seed(seed),
+        progress=progress,
+    )
+    scores: Scores = spec.score(request)
+    return scores
 
-    if metric == "random":
-        report(progress, 1.0, "random scores")
-        return score_random(n, seed=seed)
-    if metric == "class_prototype" and codes is not None:  # codes were checked above
-        report(progress, 0.0, "class means")
-        scores = _score_class_prototype(x, codes, classes, distance)
-        report(progress, 1.0, "class prototype scores done")
-        return scores
-    if metric in ("knn_density", "knn_disagreement"):
-        n_neighbors = min(DEFAULT_NEIGHBORS, n - 1) if k is None else k
-        n_neighbors, distance, resolved = _check_knn_args(x, n_neighbors, distance, backend)
-        report(progress, 0.0, f"{n_neighbors}-NN search")
-        scores = _score_knn(x, metric, codes, classes, n_neighbors, distance, resolved)
-        report(progress, 1.0, "k-NN scores done")
-        return scores
 
-    k = resolve_k(k, n, len(classes) if codes is not None else None)
+# ----------------------------------------------------------------------------- registered scorers
+# One per embedding metric, each taking a ScoreRequest (see core.scores.registry.REGISTRY).
+
+
+def _run_random(request: ScoreRequest) -> Scores:
+    report(request.progress, 1.0, "random scores")
+    return score_random(request.x.shape[0], seed=request.seed)
+
+
+def _run_class_prototype(request: ScoreRequest) -> Scores:
+    if request.codes is None:  # unreachable from compute_scores: it checks needs_labels
+        raise ValueError("metric='class_prototype' needs labels")
+    report(request.progress, 0.0, "class means")
+    scores = _score_class_prototype(request.x, request.codes, request.classes, request.distance)
+    report(request.progress, 1.0, "class prototype scores done")
+    return scores
+
+
+def _run_knn(request: ScoreRequest, metric: str) -> Scores:
+    n = request.x.shape[0]
+    n_neighbors = min(DEFAULT_NEIGHBORS, n - 1) if request.k is None else request.k
+    n_neighbors, distance, resolved = _check_knn_args(
+        request.x, n_neighbors, request.distance, request.backend
+    )
+    report(request.progress, 0.0, f"{n_neighbors}-NN search")
+    scores = _score_knn(
+        request.x, metric, request.codes, request.classes, n_neighbors, distance, resolved
+    )
+    report(request.progress, 1.0, "k-NN scores done")
+    return scores
+
+
+def _run_knn_density(request: ScoreRequest) -> Scores:
+    return _run_knn(request, "knn_density")
+
+
+def _run_knn_disagreement(request: ScoreRequest) -> Scores:
+    return _run_knn(request, "knn_disagreement")
+
+
+def _run_kmeans(request: ScoreRequest, metric: str) -> Scores:
+    n = request.x.shape[0]
+    k = resolve_k(request.k, n, len(request.classes) if request.codes is not None else None)
     if metric == "prototype_margin" and k < 2:
         raise ValueError(f"prototype_margin needs k >= 2 (two nearest centroids), got k={k}")
-    return _score_kmeans(x, metric, k, distance, _resolve_backend(backend), seed, progress)
+    backend = _resolve_backend(request.backend)
+    return _score_kmeans(
+        request.x, metric, k, request.distance, backend, request.seed, request.progress
+    )
+
+
+def _run_ssp(request: ScoreRequest) -> Scores:
+    return _run_kmeans(request, "ssp")
+
+
+def _run_prototype_margin(request: ScoreRequest) -> Scores:
+    return _run_kmeans(request, "prototype_margin")
 
 
 # ----------------------------------------------------------------------------- private helpers
@@ -471,16 +580,16 @@ def _score_kmeans(
         values = dist[:, 0].astype(np.float64)
     else:
         values = dist[:, 0].astype(np.float64) - dist[:, 1].astype(np.float64)
-    params: dict[str, object] = {
-        "k": k,
-        "distance": distance,
-        "backend": result.backend,
-        "seed": seed,
-        "n_iter": result.n_iter,
-        "spherical": result.spherical,
-        "inertia": result.inertia,
-        "n_fit": min(x.shape[0], 256 * k),
-    }
+    params = ScoreParams(
+        k=k,
+        distance=distance,
+        backend=result.backend,
+        seed=seed,
+        n_iter=result.n_iter,
+        spherical=result.spherical,
+        inertia=result.inertia,
+        n_fit=min(x.shape[0], 256 * k),
+    )
     report(progress, 1.0, f"{metric} scores done")
     return Scores(metric, values, idx[:, 0].copy(), result.centroids, params)
 
@@ -512,7 +621,7 @@ def _score_class_prototype(
             values[start:stop] = np.clip(1.0 - cos, 0.0, 2.0)
         else:
             values[start:stop] = np.linalg.norm(block - own, axis=1)
-    params: dict[str, object] = {"k": n_classes, "distance": distance, "classes": classes}
+    params = ScoreParams(k=n_classes, distance=distance, classes=tuple(classes))
     return Scores("class_prototype", values, codes, means, params)
 
 
@@ -528,12 +637,12 @@ def _score_knn(
     """knn_density, or knn_disagreement (needs ``codes``), from one exact k-NN search; assumes
     validated input."""
     dist, neighbors = _knn(x, n_neighbors, distance, backend)
-    params: dict[str, object] = {"k": n_neighbors, "distance": distance, "backend": backend}
+    params = ScoreParams(k=n_neighbors, distance=distance, backend=backend)
     if metric == "knn_density":
         return Scores(metric, dist.mean(axis=1, dtype=np.float64), None, None, params)
     if codes is None:  # unreachable from the public functions: they reject missing labels
         raise ValueError(f"metric={metric!r} needs labels")
-    params["classes"] = classes
+    params = replace(params, classes=tuple(classes))
     return Scores(metric, _disagreement(codes, neighbors), codes, None, params)
 
 

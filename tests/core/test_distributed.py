@@ -48,9 +48,9 @@ def _assert_same_scores(expected: object, got: object) -> None:
     assert got.metric == expected.metric
     assert got.values.dtype == np.float64
     assert got.clusters.dtype == np.int64
-    assert got.params["executor"] == "dask"
-    assert {k: v for k, v in got.params.items() if k != "executor"} == pytest.approx(
-        expected.params
+    assert got.params.executor == "dask"
+    assert {k: v for k, v in got.params.as_dict().items() if k != "executor"} == pytest.approx(
+        expected.params.as_dict()
     )
 
 
@@ -81,7 +81,7 @@ def test_fit_on_all_rows_when_sample_covers_them(embeddings: np.ndarray) -> None
     small = embeddings[:700]  # 256 * 5 > 700: no sampling
     _assert_same_scores(score_ssp(small, k=5, seed=2), score_ssp_dask(small, k=5, seed=2))
     got = score_ssp_dask(embeddings, k=5, seed=2, sample_size=3000)
-    assert got.params["n_fit"] == 3000
+    assert got.params.n_fit == 3000
 
 
 def test_progress_reaches_one(embeddings: np.ndarray) -> None:

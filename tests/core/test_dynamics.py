@@ -17,12 +17,12 @@ from core.io.records import (
     save_training_records,
 )
 from core.scores.dynamics import (
-    DYNAMICS_METRICS,
     score_aum,
     score_el2n,
     score_forgetting,
     score_records,
 )
+from core.scores.registry import RECORD_METRICS as DYNAMICS_METRICS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO = REPO_ROOT / "sample_data" / "demo_training_records.npz"
@@ -71,7 +71,7 @@ def test_el2n_mislabeled_example_scores_highest() -> None:
     assert scores.clusters is None
     assert scores.centroids is None
     assert int(np.argmax(scores.values)) == MISLABELED
-    assert scores.params["from"] == "logits"
+    assert scores.params.source == "logits"
     assert ((scores.values >= 0) & (scores.values <= np.sqrt(2))).all()
 
 
@@ -81,14 +81,14 @@ def test_aum_exports_minus_aum_and_mislabeled_example_scores_highest() -> None:
     assert int(np.argmax(scores.values)) == MISLABELED
     assert scores.values[MISLABELED] > 0  # AUM negative: the label is not the model's choice
     assert (np.delete(scores.values, MISLABELED) < 0).all()
-    assert scores.params["score"] == "-AUM"
+    assert scores.params.score == "-AUM"
 
 
 def test_forgetting_orders_never_learned_then_repeatedly_forgotten() -> None:
     scores = score_forgetting(planted_correct())
     np.testing.assert_array_equal(scores.values, [0, 3, 1, 7, 0])
-    assert scores.params["never_learned_score"] == 7.0  # n_epochs + 1
-    assert scores.params["n_never_learned"] == 1
+    assert scores.params.never_learned_score == 7.0  # n_epochs + 1
+    assert scores.params.n_never_learned == 1
     assert np.argsort(-scores.values, kind="stable").tolist()[:3] == [3, 1, 2]
 
 
@@ -112,7 +112,7 @@ def test_el2n_matches_the_definition_and_probs_equal_logits() -> None:
     expected = np.linalg.norm(probs - np.eye(C)[labels][None], axis=2).mean(axis=0)
     np.testing.assert_allclose(score_el2n(logits, labels).values, expected, rtol=1e-12)
     from_probs = score_el2n(probs, labels)
-    assert from_probs.params["from"] == "probs"
+    assert from_probs.params.source == "probs"
     np.testing.assert_allclose(from_probs.values, expected, rtol=1e-12)
     np.testing.assert_allclose(
         score_el2n(probs, labels, kind="logits").values,
@@ -128,10 +128,10 @@ def test_epochs_selects_first_n_or_given_indices() -> None:
     logits, labels = planted_logits()
     first_two = score_el2n(logits, labels, epochs=2)
     np.testing.assert_allclose(first_two.values, score_el2n(logits[:2], labels).values)
-    assert first_two.params["epochs"] == [0, 1]
+    assert first_two.params.epochs == (0, 1)
     picked = score_aum(logits, labels, epochs=[3, 1])
     np.testing.assert_allclose(picked.values, score_aum(logits[[1, 3]], labels).values)
-    assert picked.params["n_epochs"] == 2
+    assert picked.params.n_epochs == 2
 
 
 def test_aum_matches_the_definition_and_log_probs_give_the_same_margins() -> None:
@@ -147,7 +147,7 @@ def test_score_records_derives_correct_from_logits() -> None:
     logits, labels = planted_logits()
     records = make_training_records(logits=logits, labels=labels)
     scores = score_records(records, "forgetting")
-    assert scores.params["correct_from"] == "argmax(logits)"
+    assert scores.params.correct_from == "argmax(logits)"
     assert int(np.argmax(scores.values)) == MISLABELED  # never learned
     assert scores.values[MISLABELED] == EPOCHS + 1
 
@@ -157,8 +157,8 @@ def test_score_records_prefers_recorded_probs_and_correct() -> None:
     probs = np.full_like(logits, 1 / C)
     correct = np.ones((EPOCHS, N), dtype=bool)
     records = make_training_records(logits=logits, probs=probs, correct=correct, labels=labels)
-    assert score_records(records, "el2n").params["from"] == "probs"
-    assert score_records(records, "forgetting").params["correct_from"] == "correct"
+    assert score_records(records, "el2n").params.source == "probs"
+    assert score_records(records, "forgetting").params.correct_from == "correct"
     assert set(DYNAMICS_METRICS) == {"el2n", "forgetting", "aum"}
 
 

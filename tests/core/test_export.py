@@ -23,7 +23,7 @@ from core.export import (
 )
 from core.io.data import Dataset, FileInfo, make_dataset
 from core.prune.select import select_kept
-from core.scores.metrics import Scores
+from core.scores.metrics import ScoreParams, Scores
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def scores() -> Scores:
         values=np.array([0.5, 1 / 3, 2.0, -0.25, 1e-12, 0.75]),
         clusters=np.array([0, 1, 0, 1, 2, 2], dtype=np.int64),
         centroids=None,
-        params={"k": np.int64(3), "distance": "cosine", "backend": "sklearn", "seed": 7},
+        params=ScoreParams(k=np.int64(3), distance="cosine", backend="sklearn", seed=7),
     )
 
 
@@ -147,7 +147,9 @@ def test_content_sha256_ignores_created_at(dataset: Dataset, scores: Scores) -> 
     second = build_manifest(dataset, scores, None, created_at="2031-06-30T12:00:00Z")
     assert first["created_at"] != second["created_at"]
     assert first["content_sha256"] == second["content_sha256"]
-    other_seed = Scores("ssp", scores.values, scores.clusters, None, {**scores.params, "seed": 8})
+    other_seed = Scores(
+        "ssp", scores.values, scores.clusters, None, dataclasses.replace(scores.params, seed=8)
+    )
     third = build_manifest(dataset, other_seed, None, created_at="2020-01-01T00:00:00Z")
     assert third["content_sha256"] != first["content_sha256"]
 

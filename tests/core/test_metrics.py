@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from core.scores.metrics import (
-    METRICS,
     compute_scores,
     default_k,
     score_class_prototype,
@@ -14,6 +13,7 @@ from core.scores.metrics import (
     score_random,
     score_ssp,
 )
+from core.scores.registry import METRICS
 
 BACKENDS = ("faiss", "sklearn")
 DISTANCES = ("cosine", "euclidean")
@@ -37,10 +37,10 @@ def test_ssp_planted_outlier_scores_highest(backend: str, distance: str) -> None
     assert scores.values.shape == (91,)
     assert int(np.argmax(scores.values)) == 90
     assert (scores.values[:90] < scores.values[90]).all()
-    assert scores.params["backend"] == backend
-    assert scores.params["distance"] == distance
-    assert scores.params["k"] == 3
-    assert scores.params["seed"] == 0
+    assert scores.params.backend == backend
+    assert scores.params.distance == distance
+    assert scores.params.k == 3
+    assert scores.params.seed == 0
     assert scores.centroids is not None
     assert scores.centroids.shape == (3, 3)
     assert scores.clusters is not None
@@ -107,7 +107,7 @@ def test_class_prototype_mislabeled_point_scores_highest(distance: str) -> None:
     labels[5] = "emu"  # a blob-0 member labelled as the third class
     scores = score_class_prototype(x, labels, distance=distance)
     assert int(np.argmax(scores.values)) == 5
-    assert scores.params["classes"] == ["cat", "dog", "emu"]
+    assert scores.params.classes == ("cat", "dog", "emu")
     assert scores.clusters is not None
     assert scores.clusters[5] == 2
     assert scores.centroids is not None
@@ -165,9 +165,9 @@ def test_compute_scores_dispatches_every_metric(metric: str) -> None:
     assert scores.values.dtype == np.float64
     assert np.isfinite(scores.values).all()
     if metric in ("ssp", "prototype_margin"):
-        assert scores.params["k"] == 3  # default_k from the 3 label classes
-        assert scores.params["backend"] in ("faiss", "sklearn")
-        assert isinstance(scores.params["n_iter"], int)
+        assert scores.params.k == 3  # default_k from the 3 label classes
+        assert scores.params.backend in ("faiss", "sklearn")
+        assert isinstance(scores.params.n_iter, int)
 
 
 def test_compute_scores_same_seed_same_scores() -> None:

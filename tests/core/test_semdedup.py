@@ -45,8 +45,8 @@ def test_keep_hard_removes_planted_duplicates_and_keeps_the_farthest(
     np.testing.assert_array_equal(result.duplicate_of, [-1, 0, 3, -1, -1, -1, -1, 5, -1])
     assert result.n_removed == 3
     np.testing.assert_array_equal(result.kept_indices, [0, 3, 4, 5, 6, 8])
-    assert result.params["threshold"] == pytest.approx(0.99)
-    assert result.params["n_singletons"] == 1
+    assert result.params.threshold == pytest.approx(0.99)
+    assert result.params.n_singletons == 1
 
 
 def test_keep_easy_keeps_the_nearest_member(planted: np.ndarray) -> None:
