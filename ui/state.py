@@ -111,10 +111,8 @@ def default_dataset_key() -> str:
     env = os.environ.get(ENV_DATASET, "").strip()
     if env:
         return env if ":" in env else f"sample:{env}:ssl"
-    try:
-        from core.io.samples import list_samples
-    except ImportError:  # sample data not built yet: a synthetic stand-in keeps the app usable
-        return "synthetic:2000:32:10:0"
+    from core.io.samples import list_samples
+
     names = [getattr(item, "name", item) for item in list_samples()]
     return f"sample:{names[0]}:ssl" if names else "synthetic:2000:32:10:0"
 

@@ -37,10 +37,6 @@ EPILOG = """examples:
 Every score is oriented so that higher = harder."""
 
 
-class UserError(ValueError):
-    """A problem with the user's input that the CLI reports as one line and exit code 2."""
-
-
 class _OneLineErrors(argparse.ArgumentParser):
     """An argument parser whose errors are one line on stderr and exit code 2 (no usage dump)."""
 

@@ -240,10 +240,6 @@ def select_kept(
     )
 
 
-#: Alias of ``select_kept``.
-select = select_kept
-
-
 # ----------------------------------------------------------------------------- validation
 
 
