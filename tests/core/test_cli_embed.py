@@ -147,7 +147,7 @@ def test_embed_bad_inputs(tmp_path, capsys) -> None:
     assert "should end in .npy" in capsys.readouterr().err
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # loads the MiniLM model (~2.5 s in whichever test loads it first)
 def test_embed_text(tmp_path) -> None:
     texts = tmp_path / "t.csv"
     texts.write_text("id,text,topic\na,The cat sleeps.,pets\nb,Stocks fell.,money\n")
@@ -183,6 +183,7 @@ def test_embed_text_bad_column(tmp_path, capsys) -> None:
     assert "no column 'text'" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # loads the MiniLM model (~2.5 s in whichever test loads it first)
 def test_embed_text_reads_a_label_column_by_default(tmp_path) -> None:
     texts = tmp_path / "t.csv"
     texts.write_text("id,text,label\na,The cat sleeps.,pets\nb,Stocks fell.,money\n")

@@ -11,6 +11,7 @@ from core.embed.text import TEXT_EMBED_DIM, embed_texts, model_path
 from core.io.text import load_text_csv
 
 
+@pytest.mark.slow  # loads the MiniLM model (~2.5 s in whichever test loads it first)
 def test_embeddings_shape_and_similarity(monkeypatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     texts = [

@@ -86,6 +86,7 @@ def test_corrupt_zip_is_a_value_error_naming_the_file(registered, data, match) -
     assert not registered
 
 
+@pytest.mark.slow  # loads the MiniLM model (~2.5 s in whichever test loads it first)
 def test_text_csv_is_embedded_with_minilm(registered) -> None:
     csv = (
         b"id,text,label\n"
