@@ -1,8 +1,6 @@
 """Entry point for ``python -m core``."""
 
-import sys
-
-from core.cli import main
+from core.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -8,10 +8,6 @@ from collections.abc import Callable
 ProgressFn = Callable[[float, str], None]
 
 
-def no_progress(fraction: float, message: str) -> None:
-    """Progress callback that ignores every report."""
-
-
 def report(progress: ProgressFn | None, fraction: float, message: str) -> None:
     """Call ``progress`` when given, clipping ``fraction`` into [0, 1]."""
     if progress is not None:

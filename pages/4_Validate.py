@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.analysis.curve import DEFAULT_FRACTIONS, best_per_fraction, curve_csv_bytes, curve_summary
+from core.analysis.curve import best_per_fraction, curve_csv_bytes, curve_summary
 from core.scores.registry import METRICS
 from ui import cache, charts, state
 from ui.errors import user_errors
@@ -29,15 +29,13 @@ if dataset.labels is None:
 
 ss = st.session_state
 left, middle, right = st.columns([2, 1, 1])
-fractions = left.multiselect(
-    "Kept fractions", FRACTION_CHOICES, default=DEFAULT_FRACTIONS, key="curve_fractions"
-)
-n_seeds = middle.number_input("Seeds", 1, 10, 3, key="curve_seeds")
+fractions = left.multiselect("Kept fractions", FRACTION_CHOICES, key="curve_fractions")
+n_seeds = middle.number_input("Seeds", min_value=1, max_value=10, key="curve_seeds")
 balance = right.selectbox(
     "Balance", list(BALANCES), format_func=BALANCES.__getitem__, key="curve_balance"
 )
 others = [m for m in METRICS if m != settings.metric]
-ss["curve_compare"] = [m for m in ss.get("curve_compare", []) if m in others]
+ss["curve_compare"] = [m for m in ss["curve_compare"] if m in others]
 left, right = st.columns([2, 2])
 compare = left.multiselect(
     "Also compare metrics",
@@ -50,7 +48,6 @@ compare = left.multiselect(
 strategies = left.multiselect(
     "Strategies",
     list(state.STRATEGY_LABELS),
-    default=["keep_hard", "keep_easy", "random"],
     format_func=state.STRATEGY_LABELS.__getitem__,
     key="curve_strategies",
     help="CCS and Moderate are score-based like keep hard / keep easy (CCS: beta = 0.1, "
@@ -91,10 +88,10 @@ run, cancel = st.columns([1, 8])
 if run.button("Run", type="primary", key="curve_run"):
     ss["curve_request"] = request
 if cancel.button("Cancel", key="curve_cancel", help="Stops a running curve at its next step."):
-    ss.pop("curve_request", None)
+    ss["curve_request"] = None
     st.info("Cancelled: no curve is computed. Press Run to start again.")
     st.stop()
-if "curve_request" not in ss:
+if ss["curve_request"] is None:
     st.info("Choose the fractions and seeds, then press **Run** (it trains one probe per point).")
     st.stop()
 if ss["curve_request"] != request:

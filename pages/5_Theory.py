@@ -41,20 +41,17 @@ with st.expander("How it is computed"):
     )
 
 top = st.columns(3)
-n = top[0].slider("Dimension N", 20, 300, 100, step=10, key="theory_n")
-# Default θ = 20°: a realistic, imperfect metric, so all three of the paper's claims show at once.
-theta = top[1].slider("Probe angle θ (degrees; 0 = perfect metric)", 0, 60, 20, step=5,
+# Defaults in ui.state (θ = 20°: an imperfect metric, so all three of the paper's claims show).
+n = top[0].slider("Dimension N", 20, 300, step=10, key="theory_n")
+theta = top[1].slider("Probe angle θ (degrees; 0 = perfect metric)", 0, 60, step=5,
                       key="theory_theta")  # fmt: skip
-n_seeds = top[2].slider("Seeds", 1, 10, 3, key="theory_seeds")
+n_seeds = top[2].slider("Seeds", 1, 10, key="theory_seeds")
 claims = st.container()
 plot_alpha, plot_keep = st.columns(2)
-keep = plot_alpha.slider(
-    "Kept fraction f (left plot)", 0.05, 1.0, 0.25, step=0.05, key="theory_keep"
-)
+keep = plot_alpha.slider("Kept fraction f (left plot)", 0.05, 1.0, step=0.05, key="theory_keep")
 alpha_tot = plot_keep.select_slider(
     "α_tot = P/N, dataset size before pruning (right plot)",
     (1.0, 2.0, 4.0, 8.0, 16.0, 32.0),
-    value=16.0,
     key="theory_alpha",
 )
 

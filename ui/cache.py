@@ -132,12 +132,9 @@ def dataset_label(dataset_key: str) -> str:
     kind, _, rest = dataset_key.partition(":")
     if kind == "sample":
         name, _, embedding = rest.rpartition(":")
-        try:
-            from core.io.samples import SAMPLES
+        from core.io.samples import SAMPLES
 
-            title = SAMPLES[name].title
-        except (ImportError, KeyError):
-            title = name
+        title = SAMPLES[name].title if name in SAMPLES else name
         return f"{title} sample ({'SSL' if embedding == 'ssl' else embedding} embeddings)"
     if kind == "upload":
         uploaded = st.session_state.get("uploaded", {})
@@ -150,10 +147,8 @@ def dataset_label(dataset_key: str) -> str:
 
 def sample_keys() -> list[str]:
     """Dataset keys of every shipped sample, each with its SSL and pixel embeddings."""
-    try:
-        from core.io.samples import list_samples
-    except ImportError:
-        return []
+    from core.io.samples import list_samples
+
     names = [getattr(item, "name", item) for item in list_samples()]
     return [f"sample:{name}:{embedding}" for name in names for embedding in ("ssl", "pixels")]
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import streamlit as st
 
+from core.analysis.curve import DEFAULT_FRACTIONS
 from core.scores.kmeans import BACKENDS
 from core.scores.metrics import DISTANCES
 from core.scores.registry import METRICS, get_metric
@@ -60,6 +61,25 @@ _WIDGET_DEFAULTS: dict[str, Any] = {
     "cluster": 0,
     "dedup_epsilon": 0.002,  # Deduplicate page: SemDeDup's epsilon (cosine > 1 - epsilon)
     "dedup_order": "keep_hard",  # Deduplicate page: which duplicate survives
+    # Validate page (pages/4_Validate.py): the pruning-curve controls.
+    "curve_fractions": list(DEFAULT_FRACTIONS),
+    "curve_seeds": 3,
+    "curve_balance": "class",
+    "curve_compare": [],  # other metrics drawn on the same splits
+    "curve_strategies": ["keep_hard", "keep_easy", "random"],
+    "curve_unbalanced": False,
+    # Theory page (pages/5_Theory.py): the teacher-student perceptron.
+    "theory_n": 100,
+    "theory_theta": 20,  # degrees: a realistic, imperfect metric shows all three claims at once
+    "theory_seeds": 3,
+    "theory_keep": 0.25,
+    "theory_alpha": 16.0,
+    # Landing page (app.py): the dataset picker; app.py sets it to dataset_key before drawing it.
+    "dataset_choice": "",
+    # Landing page upload panel (ui/upload_panel.py).
+    "up_embedding": "pixels",  # image zip: embed with raw pixels or a freshly trained SSL encoder
+    "local_embeddings": "",  # "Files on this machine": embeddings path
+    "local_meta": "",  # "Files on this machine": metadata path
 }
 # Plain values (never bound to a widget).
 _VALUE_DEFAULTS: dict[str, Any] = {
@@ -68,8 +88,42 @@ _VALUE_DEFAULTS: dict[str, Any] = {
     "pins_keep": (),  # sorted tuple of dataset row indices always kept
     "pins_drop": (),  # sorted tuple of dataset row indices never kept
     "uploaded": {},  # dataset key -> Dataset built from an upload in this session
+    "curve_request": None,  # Validate page: the settings of the last Run (None: nothing to show)
 }
 STATE_KEYS = tuple(_WIDGET_DEFAULTS) + tuple(_VALUE_DEFAULTS)
+#: Keys that only name an element (buttons, uploaders, charts, tables, downloads). Streamlit owns
+#: their values and refuses to have them set through session state, so they have no default and
+#: are never re-stored; they are listed so that every key in use is declared here.
+ELEMENT_KEYS = (
+    # pages/1_Map.py, 2_Clusters.py, 3_Prune_and_export.py, 6_Deduplicate.py
+    "map",
+    "sizes",
+    "composition",
+    "small_multiples",
+    "one_cluster",
+    "score_hist",
+    "group_counts",
+    "download_csv",
+    "download_manifest",
+    "dedup_curve",
+    "dedup_per_class",
+    "dedup_per_cluster",
+    # pages/4_Validate.py
+    "curve_run",
+    "curve_cancel",
+    "curve",
+    "curve_table",
+    "curve_csv",
+    # pages/5_Theory.py
+    "alpha",
+    "keep",
+    "theory_table",
+    "theory_csv",
+    # ui/upload_panel.py
+    "up_embeddings",
+    "up_meta",
+    "local_open",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,22 +147,25 @@ def default_dataset_key() -> str:
     env = os.environ.get(ENV_DATASET, "").strip()
     if env:
         return env if ":" in env else f"sample:{env}:ssl"
-    try:
-        from core.io.samples import list_samples
-    except ImportError:  # sample data not built yet: a synthetic stand-in keeps the app usable
-        return "synthetic:2000:32:10:0"
+    from core.io.samples import list_samples
+
     names = [getattr(item, "name", item) for item in list_samples()]
     return f"sample:{names[0]}:ssl" if names else "synthetic:2000:32:10:0"
+
+
+def _fresh(default: Any) -> Any:
+    """A copy of a mutable default (list, dict), so that no session shares it."""
+    return default.copy() if isinstance(default, list | dict) else default
 
 
 def init_state() -> None:
     """Set every missing key to its default and keep widget values across page switches."""
     state = st.session_state
     for key, value in _WIDGET_DEFAULTS.items():
-        state[key] = state.get(key, value)
+        state[key] = state[key] if key in state else _fresh(value)
     for key, value in _VALUE_DEFAULTS.items():
         if key not in state:
-            state[key] = value.copy() if isinstance(value, dict) else value
+            state[key] = _fresh(value)
     if not state["dataset_key"]:
         state["dataset_key"] = default_dataset_key()
         env_projection = os.environ.get(ENV_PROJECTION, "").strip().lower()

@@ -24,7 +24,7 @@ def _finish(make: Callable[..., tuple[str, object]], label: str, **kwargs: objec
     progress = cache.LiveProgress(label)
     try:
         key, _ = make(progress=progress, **kwargs)
-    except (ValueError, OSError, ImportError) as exc:  # ImportError: torch / MiniLM missing
+    except (ValueError, OSError, ImportError) as exc:  # ImportError: MiniLM model files missing
         # Say why, then keep drawing the page: the current dataset is still loaded and usable.
         progress.done()
         st.error(f"Upload rejected: {str(exc) or exc.__class__.__name__}")

@@ -1,4 +1,4 @@
-"""Command-line interface for prunescope: ``python -m core <command> ...``.
+"""Command-line interface for prunescope: ``python -m core <command> ...`` (or ``prunescope``).
 
 Each command module exposes ``register(subparsers)`` and sets ``func`` on its parser; a command
 function takes the parsed namespace and returns an exit code. User errors raise ``ValueError``
@@ -35,10 +35,6 @@ EPILOG = """examples:
   python -m core score-dynamics sample_data/demo_training_records.npz --metric aum --out scores.csv
 
 Every score is oriented so that higher = harder."""
-
-
-class UserError(ValueError):
-    """A problem with the user's input that the CLI reports as one line and exit code 2."""
 
 
 class _OneLineErrors(argparse.ArgumentParser):
@@ -90,3 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+
+
+def run(argv: Sequence[str] | None = None) -> NoReturn:
+    """Run the CLI and exit with its code: ``python -m core`` and the ``prunescope`` script."""
+    sys.exit(main(argv))

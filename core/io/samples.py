@@ -104,9 +104,25 @@ def sample_dir(name: str, *, root: str | Path | None = None) -> Path:
     return (SAMPLE_DATA_DIR if root is None else Path(root)) / name
 
 
+def _existing_sample_dir(name: str, root: str | Path | None) -> Path:
+    """:func:`sample_dir`, or a ``ValueError`` naming the folder when it is not there.
+
+    The samples live in the source repository; an installed wheel has no ``sample_data/``.
+    """
+    folder = sample_dir(name, root=root)
+    if not folder.is_dir():
+        raise ValueError(
+            f"sample {name!r} needs the folder {folder}, which does not exist: the sample data "
+            "ships with the prunescope repository, not with the installed package (run from a "
+            "checkout, pass root=, or build it with 'python -m core build-samples --out DIR')"
+        )
+    return folder
+
+
 def load_sample_images(name: str, *, root: str | Path | None = None) -> np.ndarray:
-    """The sample's images, uint8 (n, h, w)."""
-    with np.load(sample_dir(name, root=root) / "images.npz", allow_pickle=False) as archive:
+    """The sample's images, uint8 (n, h, w) (``ValueError`` when the sample folder is missing)."""
+    folder = _existing_sample_dir(name, root)
+    with np.load(folder / "images.npz", allow_pickle=False) as archive:
         return np.asarray(archive["images"])
 
 
@@ -130,6 +146,12 @@ def load_sample(
         embeddings (n, d) float32, ids, labels + class_names, thumbnails = the images,
         ``media_kind="image"``, name like ``"Animal-MNIST (ssl)"``, sources = the embedding
         file and ``metadata.csv``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name or embedding, or when the sample's folder does not exist (an
+        installed package has no ``sample_data/``; the message names the folder).
     """
     import pandas as pd
 
@@ -138,7 +160,7 @@ def load_sample(
     info = SAMPLES[_check_name(name)]
     if embedding not in EMBEDDINGS:
         raise ValueError(f"embedding={embedding!r} should be one of {', '.join(EMBEDDINGS)}")
-    folder = sample_dir(name, root=root)
+    folder = _existing_sample_dir(name, root)
     emb_path = folder / EMBEDDING_FILES[embedding]
     meta_path = folder / "metadata.csv"
     embeddings = np.load(emb_path, allow_pickle=False)

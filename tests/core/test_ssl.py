@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from core.analysis.knn import knn_accuracy  # noqa: E402
-from core.embed.ssl import (  # noqa: E402
+from core.analysis.knn import knn_accuracy
+from core.embed.ssl import (
     CONFIG_KEY,
     embed_images,
     load_encoder,

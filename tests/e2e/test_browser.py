@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
@@ -171,11 +172,10 @@ def _download(page, label: str, path: Path) -> Path:
 
 
 def test_map_selection_pins_and_download_match_core(server: str, tmp_path: Path) -> None:
-    playwright_api = pytest.importorskip("playwright.sync_api")
     executable = _chromium()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     plot = '[data-testid="stPlotlyChart"] .js-plotly-plot'
-    with playwright_api.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
 
         # Deep links, each in a fresh context: every page restores its defaults on its own.

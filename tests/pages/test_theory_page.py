@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.analysis.theory import theory_curve, theory_summary
@@ -13,6 +14,7 @@ from core.analysis.theory import theory_curve, theory_summary
 PAGE = str(Path(__file__).parents[2] / "pages" / "5_Theory.py")
 
 
+@pytest.mark.slow
 def test_small_theory_matches_core() -> None:
     at = AppTest.from_file(PAGE, default_timeout=120)
     at.run()

