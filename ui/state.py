@@ -74,6 +74,7 @@ _WIDGET_DEFAULTS: dict[str, Any] = {
     "min_ratio": 0.5,
     "ccs_beta": 0.1,  # CCS: hardest fraction dropped first (core.prune.select.DEFAULT_CCS_BETA)
     "color_by": "score",
+    "score_scale": "quantile",  # Map page: score colours by percentile or linearly
     "projection": "umap",
     "cluster": 0,
     "dedup_epsilon": 0.002,  # Deduplicate page: SemDeDup's epsilon (cosine > 1 - epsilon)
