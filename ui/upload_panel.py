@@ -33,7 +33,7 @@ def _finish(make: Callable[..., tuple[str, object]], label: str, **kwargs: objec
         key, _ = make(progress=progress, **kwargs)
     except (ValueError, OSError, ImportError) as exc:  # ImportError: torch / MiniLM missing
         # Say why, then keep drawing the page: the current dataset is still loaded and usable.
-        progress.done()
+        progress.failed()
         st.error(f"Upload rejected: {str(exc) or exc.__class__.__name__}")
         return
     progress.done()
