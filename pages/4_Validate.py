@@ -36,6 +36,7 @@ n_seeds = middle.number_input("Seeds", 1, 10, 3, key="curve_seeds")
 balance = right.selectbox(
     "Balance", list(BALANCES), format_func=BALANCES.__getitem__, key="curve_balance"
 )
+right.caption(state.BALANCE_DEFAULT_NOTE)
 others = [m for m in METRICS if m != settings.metric]
 ss["curve_compare"] = [m for m in ss.get("curve_compare", []) if m in others]
 left, right = st.columns([2, 2])
