@@ -11,7 +11,7 @@ import streamlit as st
 
 from ui import cache, state
 from ui.errors import user_errors
-from ui.page import load_current_dataset
+from ui.page import load_current_dataset, load_scores, render_findings
 from ui.upload_panel import render_upload_panel
 
 
@@ -33,6 +33,10 @@ st.markdown(
     "The paper's rule: keep easy examples when data is scarce, hard ones when it is abundant."
 )
 
+dataset = load_current_dataset()
+state.render_sidebar(n_examples=dataset.n, has_labels=dataset.labels is not None)
+render_findings(dataset, load_scores(state.settings()))
+
 st.subheader("Dataset")
 options = cache.sample_keys() + list(st.session_state["uploaded"])
 if st.session_state["dataset_key"] not in options:
@@ -46,9 +50,6 @@ st.selectbox(
     on_change=_pick_dataset,
 )
 render_upload_panel()
-
-dataset = load_current_dataset()
-state.render_sidebar(n_examples=dataset.n, has_labels=dataset.labels is not None)
 
 st.subheader(dataset.name or st.session_state["dataset_key"])
 columns = st.columns(4)

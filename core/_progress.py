@@ -14,12 +14,21 @@ def report(progress: ProgressFn | None, fraction: float, message: str) -> None:
         progress(min(1.0, max(0.0, float(fraction))), message)
 
 
-def sub_progress(progress: ProgressFn | None, start: float, stop: float) -> ProgressFn | None:
-    """Map a child task's [0, 1] progress onto ``[start, stop]`` of the parent's."""
+def sub_progress(
+    progress: ProgressFn | None, start: float, stop: float, *, phase: str = ""
+) -> ProgressFn | None:
+    """Map a child task's [0, 1] progress onto ``[start, stop]`` of the parent's.
+
+    With ``phase``, every message is prefixed ``"phase: "`` and the phase is announced at
+    ``start`` at once, so a slow first step never shows the previous phase's last message.
+    """
     if progress is None:
         return None
 
     def _child(fraction: float, message: str) -> None:
-        report(progress, start + (stop - start) * fraction, message)
+        text = f"{phase}: {message}" if phase and message else phase or message
+        report(progress, start + (stop - start) * fraction, text)
 
+    if phase:
+        _child(0.0, "")
     return _child

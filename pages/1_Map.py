@@ -19,6 +19,15 @@ colours = [c for c in state.COLOR_LABELS if c != "label" or dataset.labels is no
 right.radio(
     "Colour by", colours, format_func=state.COLOR_LABELS.get, key="color_by", horizontal=True
 )
+if st.session_state["color_by"] == "score":
+    st.radio(
+        "Score colours",
+        charts.SCORE_SCALES,
+        key="score_scale",
+        horizontal=True,
+        help="quantile: colour by each score's percentile (scores are skewed, so a linear scale "
+        "paints most points one colour); the colour bar names the percentiles' scores.",
+    )
 method = st.session_state["projection"]
 projection = load_projection(settings, method)
 st.caption(
@@ -52,8 +61,10 @@ figure = charts.map_figure(
     kept_mask=kept_mask,
     centroid_ids=centroid_ids,
     centroid_coords=centroid_xy,
+    score_scale=st.session_state["score_scale"],
 )
-st.caption("Crosses: cluster centres, placed at the median of their members' 2-D positions.")
+if len(centroid_ids):  # k-NN metrics have no clusters, so no crosses
+    st.caption("Crosses: cluster centres, placed at the median of their members' 2-D positions.")
 event = st.plotly_chart(figure, on_select="rerun", selection_mode=("box", "lasso"), key="map")
 
 st.subheader("Selection")

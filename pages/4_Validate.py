@@ -34,6 +34,7 @@ n_seeds = middle.number_input("Seeds", min_value=1, max_value=10, key="curve_see
 balance = right.selectbox(
     "Balance", list(BALANCES), format_func=BALANCES.__getitem__, key="curve_balance"
 )
+right.caption(state.BALANCE_DEFAULT_NOTE)
 others = [m for m in METRICS if m != settings.metric]
 ss["curve_compare"] = [m for m in ss["curve_compare"] if m in others]
 left, right = st.columns([2, 2])

@@ -76,6 +76,11 @@ class LiveProgress:
         if self._status is not None:
             self._status.update(label=f"{self.label} done", state="complete", expanded=False)
 
+    def failed(self) -> None:
+        """Mark the status failed, so a rejected input never reads "done" above its error."""
+        if self._status is not None:
+            self._status.update(label=f"{self.label} failed", state="error", expanded=False)
+
 
 # --- datasets -------------------------------------------------------------------------------
 

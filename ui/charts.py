@@ -17,6 +17,12 @@ KEPT_COLOR = "#1f77b4"
 PRUNED_COLOR = "#c7c7c7"
 CUT_COLOR = "#d62728"
 PALETTE = qualitative.Plotly + qualitative.D3 + qualitative.Set2 + qualitative.Pastel
+#: Clusters and classes get disjoint palettes, so "cluster 3" and "class 3" never share a colour.
+CLUSTER_PALETTE = qualitative.Dark24 + qualitative.Light24
+CLASS_PALETTE = PALETTE
+#: Percentiles labelled on the map's colour bar when scores are coloured by quantile.
+COLORBAR_PERCENTILES = (0, 10, 25, 50, 75, 90, 100)
+SCORE_SCALES = ("quantile", "linear")
 #: Above this many categories the map colours one trace by code instead of one trace per category.
 MAX_LEGEND_CATEGORIES = 40
 
@@ -49,6 +55,7 @@ def map_figure(
     kept_mask: np.ndarray | None = None,
     centroid_ids: np.ndarray | None = None,
     centroid_coords: np.ndarray | None = None,
+    score_scale: str = "quantile",
 ) -> go.Figure:
     """WebGL scatter of the 2-D projection; hover shows id, label, score, cluster.
 
@@ -67,7 +74,10 @@ def map_figure(
     kept_mask : ndarray of shape (n,) of bool or None
         Kept examples at the current pruning setting (for ``color_by="kept"``).
     centroid_ids, centroid_coords : ndarray of shape (c,) and (c, 2) or None
-        Cluster markers, drawn as black crosses.
+        Cluster markers, drawn as outlined black crosses above the points.
+    score_scale : {"quantile", "linear"}
+        ``color_by="score"``: colour by each score's percentile (the bar labels percentiles with
+        their scores; skewed scores still use every colour) or linearly by the score itself.
 
     Every point's ``customdata[0]`` is its dataset row, so a selection maps back to rows.
     """
@@ -110,32 +120,32 @@ def map_figure(
         names, codes = np.unique(categories, return_inverse=True)
         if len(names) <= MAX_LEGEND_CATEGORIES:
             for code, name in enumerate(names):
-                color = PALETTE[code % len(PALETTE)]
+                palette = CLUSTER_PALETTE if color_by == "cluster" else CLASS_PALETTE
+                color = palette[code % len(palette)]
                 traces.append(trace(everything[codes == code], str(name), color=color))
         else:
             traces.append(trace(everything, color_by, color=codes, colorscale="Turbo"))
     else:
-        traces.append(
-            trace(
-                everything,
-                "score",
-                color=scores[indices],
-                colorscale="Viridis",
-                colorbar={"title": {"text": "score<br>(higher =<br>harder)"}, "len": 0.8},
-            )
-        )
+        traces.append(trace(everything, "score", **_score_marker(scores, indices, score_scale)))
         traces[-1].showlegend = False  # the colour bar is the legend
     fig = go.Figure(traces)
     if centroid_coords is not None and centroid_ids is not None and len(centroid_coords):
+        # WebGL like the points and added last, so the crosses sit on top of them; the white
+        # outline keeps them visible over dark points.
         fig.add_trace(
-            go.Scatter(
+            go.Scattergl(
                 x=centroid_coords[:, 0],
                 y=centroid_coords[:, 1],
                 mode="markers",
                 name="cluster centres",
                 customdata=np.column_stack([np.full(len(centroid_coords), -1), centroid_ids]),
                 hovertemplate="cluster %{customdata[1]:d} centre<br>(median of members)<extra></extra>",
-                marker={"symbol": "x", "size": 9, "color": "black", "line": {"width": 1}},
+                marker={
+                    "symbol": "x",
+                    "size": 13,
+                    "color": "black",
+                    "line": {"width": 1.5, "color": "white"},
+                },
             )
         )
     fig.update_xaxes(showticklabels=False, title=None)
@@ -149,6 +159,38 @@ def map_figure(
     }.get(color_by, "Embedding map")
     # Box select by default (drag a rectangle); lasso is one click away in the mode bar.
     return _layout(fig, height=620, dragmode="select", legend=legend, title=title)
+
+
+def _score_marker(scores: np.ndarray, indices: np.ndarray, score_scale: str) -> dict:
+    """Marker colour settings for ``color_by="score"`` (quantile or linear colour scale)."""
+    title = {"text": "score<br>(higher =<br>harder)"}
+    if score_scale == "linear":
+        return {
+            "color": scores[indices],
+            "colorscale": "Viridis",
+            "colorbar": {"title": title, "len": 0.8},
+        }
+    if score_scale != "quantile":
+        raise ValueError(f"score_scale={score_scale!r} should be one of {SCORE_SCALES}")
+    # Percentile of every drawn score among all scores (ties share the lower rank).
+    ordered = np.sort(scores)
+    percentile = (
+        100.0 * np.searchsorted(ordered, scores[indices], side="left") / max(1, len(ordered) - 1)
+    )
+    values = np.percentile(scores, COLORBAR_PERCENTILES)
+    colorbar = {
+        "title": {"text": "score<br>percentile<br>(higher =<br>harder)"},
+        "len": 0.8,
+        "tickvals": list(COLORBAR_PERCENTILES),
+        "ticktext": [f"p{q}: {v:.3g}" for q, v in zip(COLORBAR_PERCENTILES, values)],
+    }
+    return {
+        "color": np.minimum(percentile, 100.0),
+        "colorscale": "Viridis",
+        "cmin": 0.0,
+        "cmax": 100.0,
+        "colorbar": colorbar,
+    }
 
 
 def selected_rows(event: object) -> list[int]:
@@ -246,7 +288,7 @@ def cluster_histograms(
             x=centers,
             y=counts,
             width=float(edges[1] - edges[0]),
-            marker_color=PALETTE[int(cluster) % len(PALETTE)],
+            marker_color=CLUSTER_PALETTE[int(cluster) % len(CLUSTER_PALETTE)],
             showlegend=False,
             row=i // n_cols + 1,
             col=i % n_cols + 1,
@@ -260,7 +302,8 @@ def cluster_histograms(
 def cluster_sizes_figure(clusters: np.ndarray, n_clusters: int) -> go.Figure:
     """Bar chart of the number of examples in each cluster."""
     sizes = np.bincount(clusters, minlength=n_clusters)
-    fig = go.Figure(go.Bar(x=np.arange(n_clusters), y=sizes, marker_color=KEPT_COLOR))
+    colors = [CLUSTER_PALETTE[c % len(CLUSTER_PALETTE)] for c in range(n_clusters)]
+    fig = go.Figure(go.Bar(x=np.arange(n_clusters), y=sizes, marker_color=colors))
     fig.update_xaxes(title="cluster", type="category")
     fig.update_yaxes(title="examples")
     return _layout(fig, title="Cluster sizes", height=300)
@@ -278,7 +321,7 @@ def class_composition_figure(
             x=np.arange(n_clusters),
             y=counts[:, code],
             name=str(name),
-            marker_color=PALETTE[code % len(PALETTE)],
+            marker_color=CLASS_PALETTE[code % len(CLASS_PALETTE)],
         )
     fig.update_xaxes(title="cluster", type="category")
     fig.update_yaxes(title="examples")
@@ -312,6 +355,38 @@ def _rgba(hex_color: str, alpha: float) -> str:
 METRIC_DASHES = ("solid", "dash", "dashdot", "longdash", "longdashdot")
 METRIC_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "star")
 BALANCE_NAMES = {"class": "class-balanced", "cluster": "cluster-balanced", "none": "unbalanced"}
+
+
+def _band_trace(
+    f: np.ndarray, mean: np.ndarray, std: np.ndarray, color: str, name: str, *, faint: bool
+) -> go.Scatter:
+    """The mean ± std band of one curve: a filled outline in its strategy's colour, no markers."""
+    return go.Scatter(
+        x=np.concatenate([f, f[::-1]]),
+        y=np.concatenate([mean + std, (mean - std)[::-1]]),
+        mode="lines",  # without it Plotly adds markers to short traces in the default colours
+        fill="toself",
+        fillcolor=_rgba(color, 0.07 if faint else 0.15),
+        line={"width": 0, "color": color},
+        hoverinfo="skip",
+        showlegend=False,
+        name=name,
+    )
+
+
+def accuracy_range(summary: pd.DataFrame, unpruned_accuracy: float) -> list[float]:
+    """y-axis range for accuracies: the data's span (mean ± std, unpruned) with padding.
+
+    Accuracies lie in [0, 1], so the range never leaves [0, 1] by more than the padding: a tie
+    at accuracy 1.0 gives about [0.95, 1.02], not Plotly's automatic 0-2 axis.
+    """
+    mean = summary["accuracy_mean"].to_numpy(dtype=float)
+    std = np.nan_to_num(summary["accuracy_std"].to_numpy(dtype=float))
+    values = np.concatenate([mean - std, mean + std, [unpruned_accuracy]])
+    values = np.clip(values[np.isfinite(values)], 0.0, 1.0)
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+    pad = max(0.02, 0.08 * (high - low))
+    return [max(-0.01, low - pad), high + pad]
 
 
 def curve_figure(
@@ -361,16 +436,7 @@ def curve_figure(
                     name = f"{name} · {metric}"
                 name = f"{name} ({BALANCE_NAMES.get(balance, balance)})"
                 if b_i == 0:
-                    fig.add_scatter(
-                        x=np.concatenate([f, f[::-1]]),
-                        y=np.concatenate([mean + std, (mean - std)[::-1]]),
-                        fill="toself",
-                        fillcolor=_rgba(color, 0.15 if m_i == 0 else 0.07),
-                        line={"width": 0},
-                        hoverinfo="skip",
-                        showlegend=False,
-                        name=f"{name} ± std",
-                    )
+                    fig.add_trace(_band_trace(f, mean, std, color, f"{name} ± std", faint=m_i > 0))
                 symbol = METRIC_SYMBOLS[m_i % len(METRIC_SYMBOLS)]
                 fig.add_scatter(
                     x=f,
@@ -411,11 +477,14 @@ def curve_figure(
             # purple and solid: dashed lines and red already mean a metric and keep-hard here
             line={"color": "#9467bd", "width": 1},
             annotation_text=f"your keep fraction {current_fraction:.2f}",
-            annotation_position="bottom left",
+            # the label sits on the side of the line with room, so f = 0.01 is never cut off
+            annotation_position="bottom right" if current_fraction < 0.5 else "bottom left",
             annotation_font_color="#9467bd",
         )
     fig.update_xaxes(title="kept fraction of the train split", range=[0, 1.02])
-    fig.update_yaxes(title="linear-probe test accuracy")
+    fig.update_yaxes(
+        title="linear-probe test accuracy", range=accuracy_range(summary, unpruned_accuracy)
+    )
     return _layout(fig, height=460, legend={"orientation": "h", "y": -0.2})
 
 

@@ -53,7 +53,16 @@ def render_gallery(
         st.caption(f"Showing {MAX_GALLERY} of {len(rows):,}.")
         rows = rows[:MAX_GALLERY]
     if dataset.thumbnails is None:
-        st.dataframe(examples_table(dataset, rows, scores), hide_index=True, width="stretch")
+        text_column = st.column_config.TextColumn(
+            "text", width="large", help="First 200 characters; the expander below has them all."
+        )
+        st.dataframe(
+            examples_table(dataset, rows, scores),
+            hide_index=True,
+            width="stretch",
+            column_config={"text": text_column},
+        )
+        render_full_texts(dataset, rows)
         return
     from core.analysis.inspection import upscale_nearest
 
@@ -64,6 +73,16 @@ def render_gallery(
     # Nearest-neighbour enlargement keeps 8x8 digits crisp; the browser would blur them.
     images = upscale_nearest(dataset.thumbnails[rows], min_size=width)
     st.image(list(images), caption=captions, width=width)
+
+
+def render_full_texts(dataset: Dataset, rows: Sequence[int] | np.ndarray) -> None:
+    """An expander with every shown text in full (tables cut texts at 200 characters)."""
+    if dataset.media_kind != "text" or dataset.media is None or not len(rows):
+        return
+    with st.expander(f"Read the {len(rows)} texts in full"):
+        for i in rows:
+            st.markdown(f"**{dataset.ids[int(i)]}** (row {int(i)})")
+            st.text(str(dataset.media[int(i)]))
 
 
 # --- Deduplicate ---
@@ -109,6 +128,7 @@ def render_pairs(
             table["removed text"] = [str(dataset.media[a])[:200] for a, _, _ in pairs]
             table["duplicate of text"] = [str(dataset.media[b])[:200] for _, b, _ in pairs]
         st.dataframe(table, hide_index=True, width="stretch")
+        render_full_texts(dataset, [i for a, b, _ in pairs for i in (a, b)])
         return
     import numpy as np
 

@@ -124,3 +124,30 @@ def load_projection(settings: state.Settings, method: str) -> Projection:
         )
     progress.done()
     return projection
+
+
+#: Examples in each strip of the landing page (hardest, easiest).
+FINDINGS_STRIP = 8
+
+
+def render_findings(dataset: Dataset, scores: Scores) -> None:
+    """The landing page's summary of the current scores: hardest and easiest examples, histogram."""
+    import numpy as np
+
+    from ui import charts, gallery
+
+    st.subheader("What prunescope finds here")
+    order = np.argsort(scores.values, kind="stable")
+    hardest = order[::-1][:FINDINGS_STRIP]
+    easiest = order[:FINDINGS_STRIP]
+    strips, histogram = st.columns([3, 2])
+    with strips:
+        st.markdown(f"**Hardest {len(hardest)}** (highest scores: atypical, ambiguous)")
+        gallery.render_gallery(dataset, hardest, scores.values, width=64)
+        st.markdown(f"**Easiest {len(easiest)}** (lowest scores: prototypical)")
+        gallery.render_gallery(dataset, easiest, scores.values, width=64)
+    figure = charts.score_histogram(
+        scores.values, title=f"Scores of all {dataset.n:,} examples (higher = harder)"
+    )
+    histogram.plotly_chart(figure, key="home_histogram")
+    st.caption(f"Metric {scores.metric} with the sidebar's settings; {SCORE_NOTE}")

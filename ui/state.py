@@ -31,6 +31,11 @@ STRATEGY_LABELS = {
     "moderate": "Moderate (middle band)",
 }
 BALANCE_LABELS = {"none": "No balancing", "label": "Balance classes", "cluster": "Balance clusters"}
+#: Where the shared balance default is chosen (Prune & export and Validate say it).
+BALANCE_DEFAULT_NOTE = (
+    "Default: balance classes when the data has labels (Prune & export and Validate alike), so "
+    "no class is pruned away; the CLI's `--balance-by` still defaults to none."
+)
 COLOR_LABELS = {
     "score": "Score",
     "cluster": "Cluster",
@@ -53,10 +58,11 @@ _WIDGET_DEFAULTS: dict[str, Any] = {
     "backend": "auto",
     "keep_fraction": 0.8,
     "strategy": "keep_hard",
-    "balance_by": "none",
+    "balance_by": "label",  # class-balanced, as on Validate; "none" without labels (sidebar)
     "min_ratio": 0.5,
     "ccs_beta": 0.1,  # CCS: hardest fraction dropped first (core.prune.select.DEFAULT_CCS_BETA)
     "color_by": "score",
+    "score_scale": "quantile",  # Map page: score colours by percentile or linearly
     "projection": "umap",
     "cluster": 0,
     "dedup_epsilon": 0.002,  # Deduplicate page: SemDeDup's epsilon (cosine > 1 - epsilon)
@@ -241,6 +247,8 @@ def render_sidebar(
     metrics = [m for m in METRICS if has_labels or not get_metric(m).needs_labels]
     if state["metric"] not in metrics:
         state["metric"] = "ssp"
+    if not has_labels and state["balance_by"] == "label":
+        state["balance_by"] = "none"  # the shared default balances classes; there are none
     with st.sidebar:
         st.subheader("Score settings")
         st.caption("Every score: **higher = harder** (less prototypical).")
@@ -292,6 +300,7 @@ def render_prune_controls() -> None:
     st.selectbox(
         "Balance", list(BALANCE_LABELS), format_func=BALANCE_LABELS.__getitem__, key="balance_by"
     )
+    st.caption(BALANCE_DEFAULT_NOTE)
     st.slider(
         "Minimum ratio r",
         0.0,

@@ -15,6 +15,13 @@ from ui.uploads import (
     local_files_enabled,
 )
 
+#: How an image zip gets its labels (core.io.images), stated above the uploader.
+IMAGE_LABEL_RULE = (
+    "Labels: a top-level `labels.csv` (columns `file,label` or `id,label`) if the zip has one; "
+    "otherwise class folders, laid out as `class_name/image.png` (torchvision ImageFolder, "
+    "Hugging Face imagefolder), give each image its folder's name; otherwise no labels."
+)
+
 
 def _finish(make: Callable[..., tuple[str, object]], label: str, **kwargs: object) -> None:
     """Run one upload handler with progress, make its dataset current, rerun the page.
@@ -26,7 +33,7 @@ def _finish(make: Callable[..., tuple[str, object]], label: str, **kwargs: objec
         key, _ = make(progress=progress, **kwargs)
     except (ValueError, OSError, ImportError) as exc:  # ImportError: MiniLM model files missing
         # Say why, then keep drawing the page: the current dataset is still loaded and usable.
-        progress.done()
+        progress.failed()
         st.error(f"Upload rejected: {str(exc) or exc.__class__.__name__}")
         return
     progress.done()
@@ -55,11 +62,11 @@ def render_upload_panel() -> None:
                     meta_bytes=meta.getvalue() if meta else None,
                 )
         with images_tab:
+            st.caption(IMAGE_LABEL_RULE)
             zipped = st.file_uploader(
                 "Zip of images (.png, .jpg, ...)",
                 type="zip",
-                help="Optional: a top-level labels.csv with columns file,label (or id,label). "
-                "`pixels` embeds the pixel values (fast); `ssl` trains a small CNN on CPU.",
+                help="`pixels` embeds the pixel values (fast); `ssl` trains a small CNN on CPU.",
             )
             how = st.radio("Embed with", ["pixels", "ssl"], horizontal=True, key="up_embedding")
             epochs = st.number_input("SSL epochs (CPU)", 1, 200, 5, disabled=how != "ssl")

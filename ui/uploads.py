@@ -135,7 +135,7 @@ def dataset_from_image_zip(
     ``embedding="pixels"`` flattens the (resized) images scaled to [0, 1]; ``"ssl"`` trains
     ``core.embed.ssl`` for ``epochs`` on CPU with ``seed`` and embeds with its backbone.
     """
-    from core._progress import sub_progress
+    from core._progress import report, sub_progress
     from core.io.data import file_info
     from core.io.images import image_set_to_dataset, load_image_zip, pixel_embeddings
 
@@ -143,20 +143,27 @@ def dataset_from_image_zip(
         raise ValueError(f"embedding={embedding!r} should be 'pixels' or 'ssl'")
     _check_size(zip_name, zip_bytes)
     key = _upload_key(zip_name, zip_bytes, embedding, str(epochs), str(seed))
+    # Each phase's share of the bar follows its share of the work: reading is most of the
+    # pixels path; SSL training dwarfs reading and embedding.
+    read_end = 0.95 if embedding == "pixels" else 0.05
     with tempfile.TemporaryDirectory(prefix="prunescope-upload-") as tmp:
         path = _write(Path(tmp), zip_name, zip_bytes)
-        image_set = load_image_zip(path, progress=sub_progress(progress, 0.0, 0.2))
+        image_set = load_image_zip(
+            path, progress=sub_progress(progress, 0.0, read_end, phase="reading the zip")
+        )
         sources = (file_info(path),)
     if embedding == "pixels":
+        report(progress, read_end, "embedding: flattening the pixels")
         embeddings = pixel_embeddings(image_set.images)
     else:
         from core.embed.ssl import embed_images, train_ssl_encoder
 
-        encoder = train_ssl_encoder(
-            image_set.images, epochs=epochs, seed=seed, progress=sub_progress(progress, 0.2, 0.9)
-        )
+        training = sub_progress(progress, read_end, 0.95, phase="training the SSL encoder on CPU")
+        encoder = train_ssl_encoder(image_set.images, epochs=epochs, seed=seed, progress=training)
         embeddings = embed_images(
-            encoder, image_set.images, progress=sub_progress(progress, 0.9, 1)
+            encoder,
+            image_set.images,
+            progress=sub_progress(progress, 0.95, 1, phase="embedding with the encoder"),
         )
     dataset = image_set_to_dataset(
         image_set, embeddings, name=f"{Path(zip_name).stem} ({embedding})", sources=sources

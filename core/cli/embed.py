@@ -33,7 +33,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     embed.add_argument("images", help="folder or .zip of images")
     embed.add_argument("--method", default="ssl", help=EMBED_METHODS_HELP)
     add_out_option(embed, help="output .npy")
-    embed.add_argument("--labels", default=None, help="CSV with columns file,label or id,label")
+    embed.add_argument(
+        "--labels",
+        default=None,
+        help="CSV with columns file,label or id,label (default: a top-level labels.csv, else "
+        "class folders laid out as class_name/image.png)",
+    )
     embed.add_argument(
         "--size",
         type=int,

@@ -20,6 +20,10 @@ Rules, in the order they are applied:
 * Labels CSV: columns ``file,label`` or ``id,label``; a value matches an image's relative path
   (``sub/dir/a.png``) or, when base names are unique, its base name. Every kept image needs a
   label; rows naming skipped or absent files are ignored.
+* ImageFolder layout (torchvision ``ImageFolder``, Hugging Face ``imagefolder``): without a labels
+  CSV, images laid out as ``class_name/image.png`` take their class folder as label. Folders that
+  every image shares (``dataset/cat/a.png``) are skipped first; when an image lies outside the
+  class folders, or there is only one folder, there are no labels. A labels CSV always wins.
 * No images left -> ``ValueError``. Images are ordered by relative path.
 """
 
@@ -71,7 +75,7 @@ class ImageSet:
     names : ndarray of shape (n,), str
         Relative paths (``/``-separated) inside the folder or zip; unique; used as ids.
     labels : ndarray of shape (n,), str, or None
-        Label values from the labels CSV, as strings.
+        Label values from the labels CSV, as strings, else the class folders (ImageFolder).
     n_skipped_non_image : int
     n_skipped_corrupt : int
     skipped : tuple of str
@@ -361,7 +365,7 @@ def _load(
         )
     names = np.array([name for name, _ in decoded], dtype=str)
     images, resized = _stack([array for _, array in decoded], size)
-    labels = None if labels_bytes is None else _match_labels(labels_bytes, names)
+    labels = _folder_labels(names) if labels_bytes is None else _match_labels(labels_bytes, names)
     return ImageSet(
         images=images,
         names=names,
@@ -429,6 +433,23 @@ def _stack(arrays: list[np.ndarray], size: int | None) -> tuple[np.ndarray, bool
     ):
         images = np.ascontiguousarray(images[..., 0])
     return images, not keep
+
+
+def _folder_labels(names: np.ndarray) -> np.ndarray | None:
+    """ImageFolder labels: each image's class folder, or None when the layout is not one.
+
+    Folders every image shares (a wrapping ``dataset/``) are dropped first; the label is then
+    the first remaining folder, as torchvision's ``ImageFolder`` reads ``class/xxx.png``. Images
+    lying outside any class folder, or a single class folder, mean no labels.
+    """
+    parts = [str(name).split("/")[:-1] for name in names]
+    depth = min(len(p) for p in parts)
+    shared = 0
+    while shared < depth and len({p[shared] for p in parts}) == 1:
+        shared += 1
+    if shared == depth:  # some image sits beside the class folders (or there is only one)
+        return None
+    return np.array([p[shared] for p in parts], dtype=str)
 
 
 def _match_labels(labels_bytes: bytes, names: np.ndarray) -> np.ndarray:

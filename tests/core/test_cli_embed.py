@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 
 import numpy as np
@@ -194,3 +195,26 @@ def test_embed_text_reads_a_label_column_by_default(tmp_path) -> None:
     unlabelled.write_text("text\nThe cat sleeps.\nStocks fell.\n")
     assert main(["embed-text", str(unlabelled), "--out", str(tmp_path / "u.npy")]) == 0
     assert "label" not in pd.read_csv(tmp_path / "u.ids.csv", dtype=str).columns
+
+
+def test_embed_imagefolder_zip_writes_class_labels_for_the_next_command(tmp_path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    archive = tmp_path / "pets.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for i in range(12):
+            buffer = io.BytesIO()
+            Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(buffer, "PNG")
+            handle.writestr(f"pets/{('cat', 'dog', 'owl')[i % 3]}/{i:02d}.png", buffer.getvalue())
+    out = tmp_path / "emb.npy"
+    assert main(["embed", str(archive), "--method", "pixels", "--out", str(out)]) == 0
+    meta = pd.read_csv(tmp_path / "emb.ids.csv", dtype=str)
+    assert meta.columns.tolist() == ["id", "label"]
+    assert meta["label"].value_counts().to_dict() == {"cat": 4, "dog": 4, "owl": 4}
+    # The README's next step reads that file as --meta and balances by the folder classes.
+    kept = tmp_path / "kept.csv"
+    argv = ["prune", str(out), "--meta", str(tmp_path / "emb.ids.csv"), "--keep", "0.5"]
+    argv += ["--k", "3", "--balance-by", "label", "--out", str(kept)]
+    assert main(argv) == 0
+    assert set(pd.read_csv(kept, dtype=str)["label"]) == {"cat", "dog", "owl"}

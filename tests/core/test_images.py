@@ -205,3 +205,54 @@ def test_pixel_embeddings_flatten_and_scale_to_unit_interval() -> None:
     expected = np.array([[0.0, 1.0, 0.2, 0.4], [1.0, 0.0, 0.0, 0.0]], dtype=np.float32)
     np.testing.assert_array_equal(embeddings, expected)
     assert pixel_embeddings(np.zeros((3, 2, 2, 3), dtype=np.uint8)).shape == (3, 12)
+
+
+def test_zip_with_class_folders_labels_each_image_by_its_folder(tmp_path) -> None:
+    path = _zip(
+        tmp_path / "folders.zip",
+        {
+            "pets/cat/a.png": _png(10),
+            "pets/cat/b.png": _png(20),
+            "pets/dog/c.png": _png(30),
+            "pets/dog/sub/d.png": _png(40),  # deeper files keep their class folder
+        },
+    )
+    result = load_image_zip(path)
+    assert list(result.names) == [
+        "pets/cat/a.png",
+        "pets/cat/b.png",
+        "pets/dog/c.png",
+        "pets/dog/sub/d.png",
+    ]
+    assert list(result.labels) == ["cat", "cat", "dog", "dog"]
+
+
+def test_labels_csv_wins_over_class_folders(tmp_path) -> None:
+    path = _zip(
+        tmp_path / "both.zip",
+        {
+            "cat/a.png": _png(10),
+            "dog/b.png": _png(20),
+            "labels.csv": b"file,label\ncat/a.png,x\ndog/b.png,y\n",
+        },
+    )
+    assert list(load_image_zip(path).labels) == ["x", "y"]
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        {"a.png": _png(1), "b.png": _png(2)},  # flat
+        {"images/a.png": _png(1), "images/b.png": _png(2)},  # one folder: a wrapper, not a class
+        {"cat/a.png": _png(1), "b.png": _png(2)},  # an image outside the class folders
+    ],
+)
+def test_no_class_folder_layout_means_no_labels(tmp_path, members) -> None:
+    assert load_image_zip(_zip(tmp_path / "x.zip", members)).labels is None
+
+
+def test_folder_with_class_subfolders(tmp_path) -> None:
+    for name, value in (("cat/a.png", 1), ("dog/b.png", 2)):
+        (tmp_path / "data" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "data" / name).write_bytes(_png(value))
+    assert list(load_images(tmp_path / "data").labels) == ["cat", "dog"]

@@ -249,3 +249,42 @@ def test_map_selection_pins_and_download_match_core(server: str, tmp_path: Path)
         assert manifest["always_drop"] == []
         assert manifest["n_kept"] == len(expected)
         browser.close()
+
+
+def _imagefolder_zip(path: Path) -> Path:
+    """A tiny ImageFolder-style zip: ``pets/<class>/<n>.png``, three classes of 8x8 images."""
+    import io
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    with zipfile.ZipFile(path, "w") as archive:
+        for i in range(24):
+            buffer = io.BytesIO()
+            Image.fromarray(rng.integers(0, 256, (8, 8), dtype=np.uint8)).save(buffer, "PNG")
+            archive.writestr(f"pets/{('cat', 'dog', 'owl')[i % 3]}/{i:02d}.png", buffer.getvalue())
+    return path
+
+
+def test_imagefolder_zip_upload_labels_images_by_class_folder(server: str, tmp_path: Path) -> None:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    executable = _chromium()
+    archive = _imagefolder_zip(tmp_path / "pets.zip")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _open(page, server, "", 'text="Examples (N)"')
+        page.get_by_text("Upload your own data").click()
+        page.get_by_role("tab", name="Image zip").click()
+        page.get_by_text("class folders, laid out as").wait_for()  # the rule, not a tooltip
+        panel = page.get_by_role("tabpanel", name="Image zip")
+        panel.locator('input[type="file"]').set_input_files(str(archive))
+        page.get_by_role("button", name="Embed images").click()  # pixels: the default
+        page.get_by_role("heading", name="pets (pixels)").wait_for(timeout=120_000)
+        _wait_idle(page)
+        assert not page.get_by_test_id("stAlertContentError").count()
+        classes = page.get_by_test_id("stMetric").filter(has_text="Classes")
+        assert classes.get_by_test_id("stMetricValue").inner_text() == "3"
+        browser.close()

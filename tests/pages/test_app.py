@@ -88,3 +88,19 @@ def test_bad_upload_on_a_page_is_an_error_box_not_a_traceback() -> None:
     assert not at.exception
     assert at.error
     assert at.error[0].value.startswith("Upload rejected: ")
+
+
+def test_landing_page_shows_hardest_easiest_and_histogram_above_the_picker() -> None:
+    at = AppTest.from_file(page_path("app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    headings = [h.value for h in at.subheader]
+    assert headings.index("What prunescope finds here") < headings.index("Dataset")
+    assert any(m.value.startswith("**Hardest 8**") for m in at.markdown)
+    assert any(m.value.startswith("**Easiest 8**") for m in at.markdown)
+    charts = at.get("plotly_chart")
+    assert charts
+    assert "Scores of all 600 examples" in charts[0].proto.spec
+    tables = [t.value for t in at.dataframe]  # synthetic data has no images: tables
+    assert tables[0]["score (higher = harder)"].is_monotonic_decreasing
+    assert tables[1]["score (higher = harder)"].is_monotonic_increasing

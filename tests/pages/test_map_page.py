@@ -71,3 +71,43 @@ def test_above_the_point_cap_only_the_plotted_subsample_is_projected(monkeypatch
     assert projected == [200]  # never the whole 600-row dataset
     assert any("Showing 200 of 600 points" in info.value for info in at.info)
     assert at.get("plotly_chart")
+
+
+def _map_figure(at: AppTest) -> dict:
+    import json
+
+    return json.loads(at.get("plotly_chart")[0].proto.spec)
+
+
+def test_cluster_centres_are_the_last_trace_outlined_and_explained() -> None:
+    at = _run()
+    at.radio(key="color_by").set_value("cluster").run()
+    traces = _map_figure(at)["data"]
+    assert traces[-1]["name"] == "cluster centres"
+    assert all(t["type"] == "scattergl" for t in traces)  # one WebGL layer: order is draw order
+    marker = traces[-1]["marker"]
+    assert marker["symbol"] == "x"
+    assert marker["size"] > traces[0]["marker"]["size"]
+    assert marker["line"]["color"] == "white"
+    assert marker["line"]["width"] > 0
+    assert any("Crosses: cluster centres" in c.value for c in at.caption)
+
+
+def test_knn_metric_draws_no_centres_and_drops_their_caption() -> None:
+    at = _run()
+    at.selectbox(key="metric").set_value("knn_density").run()
+    assert not at.exception
+    names = [t.get("name") for t in _map_figure(at)["data"]]
+    assert "cluster centres" not in names
+    assert not any("Crosses" in c.value for c in at.caption)
+
+
+def test_score_colours_default_to_quantiles_with_labelled_percentiles() -> None:
+    at = _run()
+    assert at.session_state["score_scale"] == "quantile"
+    marker = _map_figure(at)["data"][0]["marker"]
+    assert (marker["cmin"], marker["cmax"]) == (0, 100)
+    assert marker["colorbar"]["ticktext"][3].startswith("p50: ")
+    at.radio(key="score_scale").set_value("linear").run()
+    assert not at.exception
+    assert "cmin" not in _map_figure(at)["data"][0]["marker"]

@@ -77,7 +77,17 @@ def test_download_bytes_equal_core_for_the_same_parameters(monkeypatch) -> None:
     assert not at.exception
     dataset = _synthetic_dataset(*(int(p) for p in DATASET_KEY.split(":")[1:]))
     scores = compute_scores(dataset.embeddings, "ssp", k=4, labels=dataset.labels, seed=0)
-    selection = select_kept(scores.values, 0.3, strategy="keep_hard", seed=0)
+    # The app balances classes by default: the same explicit parameters give the same bytes.
+    assert at.session_state["balance_by"] == "label"
+    selection = select_kept(
+        scores.values,
+        0.3,
+        strategy="keep_hard",
+        seed=0,
+        groups=dataset.labels,
+        balance_by="label",
+        min_ratio=0.5,
+    )
     expected = kept_csv_bytes(dataset, scores, selection)
     assert downloads["kept.csv"] == expected
     assert len(expected.decode().splitlines()) == 1 + kept_count(N, 0.3)
@@ -108,6 +118,7 @@ def test_pins_are_honoured_and_listed_in_the_manifest(monkeypatch) -> None:
 def test_ccs_and_moderate_strategies_show_their_notes(monkeypatch) -> None:
     downloads = _record_downloads(monkeypatch)
     at = _run()
+    at.selectbox(key="balance_by").set_value("none").run()  # compared with an unbalanced core call
     at.slider(key="keep_fraction").set_value(0.3).run()
     at.radio(key="strategy").set_value("ccs").run()
     assert not at.exception
@@ -129,6 +140,7 @@ def test_ccs_beta_slider_reaches_the_selection_and_manifest(monkeypatch) -> None
     downloads = _record_downloads(monkeypatch)
     at = _run()
     assert not any(s.key == "ccs_beta" for s in at.slider)  # only shown for CCS
+    at.selectbox(key="balance_by").set_value("none").run()  # compared with an unbalanced core call
     at.slider(key="keep_fraction").set_value(0.3).run()
     at.radio(key="strategy").set_value("ccs").run()
     at.slider(key="ccs_beta").set_value(0.25).run()
@@ -153,3 +165,21 @@ def test_downloads_are_built_on_click_not_on_every_slider_move(monkeypatch) -> N
     at.slider(key="keep_fraction").set_value(0.4).run()
     assert not at.exception
     assert kinds == {"kept.csv": True, "kept.manifest.json": True}
+
+
+def test_class_balance_is_the_stated_default_and_none_without_labels() -> None:
+    at = _run()
+    assert at.selectbox(key="balance_by").value == "label"
+    assert any("Default: balance classes" in c.value for c in at.caption)
+    import numpy as np
+
+    from core.io.data import make_dataset
+
+    unlabelled = make_dataset(np.random.default_rng(0).normal(size=(200, 8)).astype(np.float32))
+    at = AppTest.from_file(page_path("3_Prune_and_export.py"), default_timeout=120)
+    at.session_state["uploaded"] = {"upload:nolabels": unlabelled}
+    at.session_state["dataset_key"] = "upload:nolabels"
+    at.run()
+    assert not at.exception
+    assert not at.error
+    assert at.selectbox(key="balance_by").value == "none"

@@ -156,6 +156,9 @@ def test_rejected_upload_is_an_error_box_and_the_page_goes_on() -> None:
     assert not at.exception
     assert at.error[0].value.startswith("Upload rejected: bad.zip: not a valid zip file")
     assert at.markdown[-1].value == "still drawn"
+    status = at.status[0]  # the progress box above the error
+    assert status.label == "Embedding images failed"
+    assert "done" not in status.label
 
 
 def test_local_files_open_without_an_upload_and_name_the_real_files(registered, tmp_path) -> None:
@@ -187,3 +190,28 @@ def test_local_files_bad_paths_and_switch(tmp_path, monkeypatch: pytest.MonkeyPa
     assert not uploads.local_files_enabled()
     with pytest.raises(ValueError, match="turned off"):
         uploads.dataset_from_local_files(str(tmp_path / "bad.npy"))
+
+
+def test_ssl_upload_progress_names_each_phase_with_its_share_of_the_work(registered) -> None:
+    data = _zip({f"{('cat', 'dog')[i % 2]}/{i}.png": _png(10 * i) for i in range(8)})
+    reports: list[tuple[float, str]] = []
+    _, dataset = uploads.dataset_from_image_zip(
+        "pets.zip",
+        data,
+        embedding="ssl",
+        epochs=1,
+        progress=lambda f, m: reports.append((f, m)),
+    )
+    assert dataset.class_names == ("cat", "dog")  # ImageFolder labels in the app upload too
+    fractions = [f for f, _ in reports]
+    assert fractions == sorted(fractions)
+    phases = [m.split(":")[0] for _, m in reports]
+    assert list(dict.fromkeys(phases)) == [
+        "reading the zip",
+        "training the SSL encoder on CPU",
+        "embedding with the encoder",
+    ]
+    # Reading is a sliver of the bar; training starts being announced as soon as it starts.
+    assert max(f for f, m in reports if m.startswith("reading")) <= 0.05
+    assert min(f for f, m in reports if m.startswith("training")) == pytest.approx(0.05)
+    assert reports[-1][0] == 1.0
