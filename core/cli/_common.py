@@ -26,10 +26,20 @@ _Number = TypeVar("_Number", int, float)
 
 
 def add_input_options(
-    parser: argparse.ArgumentParser, *, meta_help: str, meta_required: bool = False
+    parser: argparse.ArgumentParser,
+    *,
+    meta_help: str,
+    meta_required: bool = False,
+    embeddings_optional: bool = False,
 ) -> None:
     """The embeddings file ``EMB``, ``--meta`` and the metadata ``--id-column``/``--label-column``."""
-    parser.add_argument("embeddings", metavar="EMB", help="embeddings: .npy .npz .parquet .csv")
+    parser.add_argument(
+        "embeddings",
+        metavar="EMB",
+        nargs="?" if embeddings_optional else None,
+        default=None,
+        help="embeddings: .npy .npz .parquet .csv",
+    )
     parser.add_argument(
         "--meta", metavar="META", required=meta_required, default=None, help=meta_help
     )
