@@ -21,6 +21,9 @@ _COMMAND_MODULES = (
     "core.cli.dedup",
     "core.cli.dynamics",
     "core.cli.samples",
+    "core.cli.compare",
+    "core.cli.stability",
+    "core.cli.verify",
 )
 
 EPILOG = """examples:

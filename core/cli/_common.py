@@ -27,10 +27,20 @@ _Number = TypeVar("_Number", int, float)
 
 
 def add_input_options(
-    parser: argparse.ArgumentParser, *, meta_help: str, meta_required: bool = False
+    parser: argparse.ArgumentParser,
+    *,
+    meta_help: str,
+    meta_required: bool = False,
+    embeddings_optional: bool = False,
 ) -> None:
     """The embeddings file ``EMB``, ``--meta`` and the metadata ``--id-column``/``--label-column``."""
-    parser.add_argument("embeddings", metavar="EMB", help="embeddings: .npy .npz .parquet .csv")
+    parser.add_argument(
+        "embeddings",
+        metavar="EMB",
+        nargs="?" if embeddings_optional else None,
+        default=None,
+        help="embeddings: .npy .npz .parquet .csv",
+    )
     parser.add_argument(
         "--meta", metavar="META", required=meta_required, default=None, help=meta_help
     )
@@ -183,14 +193,21 @@ def selection_from_args(
     scores: Scores,
     *,
     pins: tuple[np.ndarray, np.ndarray],
+    rows: np.ndarray | None = None,
 ) -> Selection:
     """``core.prune.select.select_kept`` for the selection flags (defaults as documented in
-    --help); ``--balance-by`` groups come from ``core.prune.balance.balance_groups``."""
+    --help); ``--balance-by`` groups come from ``core.prune.balance.balance_groups``.
+
+    ``rows``: select among these dataset rows only (``scores`` and ``pins`` are already
+    restricted to them, as after deduplication); default all rows."""
     from core.prune.balance import balance_groups, normalize_balance
     from core.prune.select import DEFAULT_CCS_BETA, select_kept
 
     balance_by = normalize_balance(args.balance_by, name="--balance-by")
-    groups = balance_groups(dataset.labels, scores.clusters, balance_by, metric=scores.metric)
+    labels = dataset.labels
+    if labels is not None and rows is not None:
+        labels = labels[rows]
+    groups = balance_groups(labels, scores.clusters, balance_by, metric=scores.metric)
     min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
     return select_kept(
         scores.values,

@@ -20,6 +20,12 @@ from core.cli._common import (
     selection_from_args,
 )
 from core.cli._progress_bar import lazy_progress_bar
+from core.cli._prune_extras import (
+    add_prune_extras,
+    check_extras,
+    dedup_then_select,
+    load_for_imported,
+)
 from core.export import write_prune_outputs
 from core.io.data import Dataset
 from core.prune.balance import BALANCE_BY
@@ -64,7 +70,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=PRUNE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_scoring_options(prune)
+    _add_scoring_options(prune, embeddings_optional=True)
+    add_prune_extras(prune)
     prune.add_argument(
         "--keep",
         type=float,
@@ -81,10 +88,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prune.set_defaults(func=run_prune)
 
 
-def _add_scoring_options(parser: argparse.ArgumentParser) -> None:
+def _add_scoring_options(
+    parser: argparse.ArgumentParser, *, embeddings_optional: bool = False
+) -> None:
     add_input_options(
         parser,
         meta_help="metadata .csv/.parquet, one row per embedding (columns id, label, path/image/text)",
+        embeddings_optional=embeddings_optional,
     )
     parser.add_argument("--metric", choices=METRICS, default="ssp", help="default: ssp")
     parser.add_argument(
@@ -134,18 +144,34 @@ def run_score(args: argparse.Namespace) -> int:
 def run_prune(args: argparse.Namespace) -> int:
     """Validate inputs, score, select, then write ``OUT`` and its manifest; return the exit code."""
     check_selection_flags(args, balance_by=BALANCE_BY)
-    out = checked_out_path(args.out, inputs=(args.embeddings, args.meta))
-    dataset = _load(args)
-    _check_scoring(args, dataset)
+    check_extras(args)
+    score_file = None if args.scores is None else args.scores.rsplit(":", 1)[0]
+    out = checked_out_path(args.out, inputs=(args.embeddings, args.meta, score_file))
+    imported: Scores | None = None
+    if args.scores is not None:
+        dataset, imported = load_for_imported(args)
+    else:
+        dataset = _load(args)
+        _check_scoring(args, dataset)
     if args.balance_by == "label" and dataset.labels is None:
         raise ValueError(
             f"--balance-by label needs labels: pass --meta with a {args.label_column!r} column"
         )
-    if args.balance_by == "cluster" and args.metric == "random":
-        raise ValueError("--balance-by cluster needs a prototype metric; --metric random has none")
+    if args.balance_by == "cluster" and (args.metric == "random" or imported is not None):
+        raise ValueError("--balance-by cluster needs a prototype metric; these scores have none")
     pins = pins_from_args(dataset, args)
 
-    scores = _score(args, dataset)
+    scores = _score(args, dataset) if imported is None else imported
+    if args.dedup_epsilon is not None:
+        selection, record = dedup_then_select(args, dataset, scores, pins)
+        extra = {"dedup_then_prune": record}
+        csv_path, manifest_path = write_prune_outputs(out, dataset, scores, selection, extra=extra)
+        print(
+            f"wrote {csv_path} ({selection.n_kept} kept: {args.keep} of the "
+            f"{record['n_deduplicated']} left after removing {record['n_removed_as_duplicates']} "
+            f"near-duplicates from {dataset.n}; {args.strategy}) and {manifest_path}"
+        )
+        return 0
     selection = selection_from_args(args, dataset, scores, pins=pins)
     csv_path, manifest_path = write_prune_outputs(out, dataset, scores, selection)
     print(

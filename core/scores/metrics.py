@@ -66,6 +66,8 @@ class ScoreParams:
     Training dynamics: ``source`` (el2n: "logits"/"probs"), ``correct_from`` (forgetting),
     ``score`` (aum: "-AUM"), ``epochs``, ``n_epochs``, ``never_learned_score``,
     ``n_never_learned``. SemDeDup: ``epsilon``, ``threshold``, ``order``, ``n_singletons``.
+    Imported scores: ``score_file`` (its name), ``column``, ``higher_is_easier`` (flipped on
+    import), ``aligned_by`` ("id", "index" or "row").
     """
 
     k: int | None = None
@@ -89,6 +91,10 @@ class ScoreParams:
     threshold: float | None = None
     order: str | None = None
     n_singletons: int | None = None
+    score_file: str | None = None
+    column: str | None = None
+    higher_is_easier: bool | None = None
+    aligned_by: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         """The fields that are set (not None), under their manifest names (``source`` ->

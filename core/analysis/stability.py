@@ -1,0 +1,226 @@
+"""How much do k-means difficulty scores (ssp, prototype_margin) depend on the seed and on k?"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core._progress import ProgressFn, report, sub_progress
+from core.analysis.compare import jaccard
+from core.prune.select import STRATEGIES, select_kept
+from core.scores.kmeans import BACKENDS, _fit_kmeans, _normalize_rows, _resolve_backend
+from core.scores.registry import metric_names
+from core.validate import check_choice, check_embeddings, check_k, check_seed
+
+STABILITY_METRICS = metric_names(kmeans_based=True)
+DEFAULT_SEEDS = (0, 1, 2, 3, 4)
+STABILITY_COLUMNS = ("index", "id", "score_mean", "score_std", "kept_share")
+_KMEANS_ITER = 20  # as core.scores.metrics
+_POINTS_PER_CENTROID = 256
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Stability:
+    """Scores of one metric recomputed over several (k, seed) runs.
+
+    Attributes
+    ----------
+    metric : str
+    runs : tuple of (k, seed)
+        One entry per run, in order.
+    values : ndarray of shape (r, n), float64
+        Each run's scores (higher = harder).
+    kept : ndarray of shape (r, n), bool
+        Each run's kept mask at ``keep_fraction`` and ``strategy``.
+    score_mean, score_std : ndarray of shape (n,), float64
+        Across runs (population std).
+    kept_share : ndarray of shape (n,), float64
+        Share of runs in which each example is kept.
+    pairs : DataFrame
+        One row per run pair: ``k_a, seed_a, k_b, seed_b, spearman, jaccard``.
+    keep_fraction : float
+    strategy : str
+    """
+
+    metric: str
+    runs: tuple[tuple[int, int], ...]
+    values: np.ndarray
+    kept: np.ndarray
+    score_mean: np.ndarray
+    score_std: np.ndarray
+    kept_share: np.ndarray
+    pairs: pd.DataFrame
+    keep_fraction: float
+    strategy: str
+
+    @property
+    def always_kept_share(self) -> float:
+        """Share of the examples kept in at least one run that are kept in every run."""
+        ever = self.kept_share > 0
+        return float(np.mean(self.kept_share[ever] == 1.0)) if ever.any() else 1.0
+
+    @property
+    def unstable_share(self) -> float:
+        """Share of all examples kept in some runs but not in others."""
+        return float(np.mean((self.kept_share > 0) & (self.kept_share < 1)))
+
+
+def score_stability(
+    embeddings: np.ndarray,
+    *,
+    metric: str = "ssp",
+    k: int | Sequence[int],
+    seeds: Sequence[int] = DEFAULT_SEEDS,
+    keep_fraction: float = 0.7,
+    strategy: str = "keep_hard",
+    distance: str = "cosine",
+    backend: str = "auto",
+    progress: ProgressFn | None = None,
+) -> Stability:
+    """Recompute a k-means score for every seed (and every k) and measure how much it moves.
+
+    The embeddings are validated, converted to float32 and (cosine) L2-normalised once; each run
+    then fits k-means on its seeded sample and assigns every row, as
+    :func:`core.scores.metrics.compute_scores` does (scores agree with it to float32 rounding).
+
+    Parameters
+    ----------
+    embeddings : array_like of shape (n, d)
+    metric : {"ssp", "prototype_margin"}
+    k : int or sequence of int
+        Clusters; several values add a run per (k, seed).
+    seeds : sequence of int
+        At least one; at least two runs in all.
+    keep_fraction : float
+        In (0, 1].
+    strategy : str
+        One of ``STRATEGIES``; seeded by each run's seed.
+    distance : {"cosine", "euclidean"}
+    backend : {"auto", "faiss", "sklearn"}
+    progress : callable (fraction, message) or None
+
+    Returns
+    -------
+    Stability
+
+    Raises
+    ------
+    ValueError
+        Unknown metric / strategy / distance / backend, a bad k or seed, fewer than two runs,
+        or keep_fraction outside (0, 1].
+    """
+    metric = check_choice("metric", metric, STABILITY_METRICS)
+    x = check_embeddings(embeddings)
+    ks = [check_k(value, x.shape[0]) for value in np.atleast_1d(np.asarray(k, dtype=object))]
+    if metric == "prototype_margin" and min(ks) < 2:
+        raise ValueError(f"prototype_margin needs k >= 2, got k={min(ks)}")
+    seed_list = [check_seed(seed) for seed in seeds]
+    runs = tuple(itertools.product(ks, seed_list))
+    if len(runs) < 2:
+        raise ValueError(f"stability needs at least two runs (seeds x k), got {len(runs)}")
+    if not 0.0 < float(keep_fraction) <= 1.0:
+        raise ValueError(f"keep_fraction={keep_fraction} should be in (0, 1]")
+    strategy = check_choice("strategy", strategy, STRATEGIES)
+    distance = check_choice("distance", distance, ("cosine", "euclidean"))
+    backend = _resolve_backend(check_choice("backend", backend, BACKENDS))
+    spherical = distance == "cosine"
+    if spherical:  # once for every run, instead of once per run
+        x = _normalize_rows(np.array(x, dtype=np.float32, order="C", copy=True))
+    values = np.empty((len(runs), x.shape[0]), dtype=np.float64)
+    for i, (k_run, seed) in enumerate(runs):
+        part = sub_progress(progress, i / len(runs), (i + 1) / len(runs))
+        values[i] = _run(x, metric, k_run, seed, spherical, backend, part)
+    report(progress, 1.0, "stability done")
+    return _summarise(metric, runs, values, float(keep_fraction), strategy)
+
+
+def stability_csv_bytes(result: Stability, ids: np.ndarray) -> bytes:
+    """Per-example table ``index,id,score_mean,score_std,kept_share`` as CSV bytes (``%.9g``)."""
+    table = pd.DataFrame(
+        {
+            "index": np.arange(result.score_mean.size),
+            "id": np.asarray(ids).astype(str),
+            "score_mean": result.score_mean,
+            "score_std": result.score_std,
+            "kept_share": result.kept_share,
+        }
+    )
+    return table.to_csv(index=False, float_format="%.9g", lineterminator="\n").encode()
+
+
+def stability_summary(result: Stability) -> str:
+    """One sentence, e.g. "93.0% of the kept set is kept in all 5 runs; ..."."""
+    return (
+        f"{100 * result.always_kept_share:.1f}% of the examples ever kept are kept in all "
+        f"{len(result.runs)} runs ({result.metric}, keep {result.keep_fraction:g}, "
+        f"{result.strategy}); {100 * result.unstable_share:.1f}% of all examples flip; "
+        f"mean pairwise Spearman {result.pairs['spearman'].mean():.4f}, "
+        f"Jaccard {result.pairs['jaccard'].mean():.4f}"
+    )
+
+
+# ----------------------------------------------------------------------------- private helpers
+
+
+def _run(
+    x: np.ndarray,
+    metric: str,
+    k: int,
+    seed: int,
+    spherical: bool,
+    backend: str,
+    progress: ProgressFn | None,
+) -> np.ndarray:
+    _, dist, _ = _fit_kmeans(
+        x,
+        k=k,
+        backend=backend,
+        spherical=spherical,
+        seed=seed,
+        n_iter=_KMEANS_ITER,
+        max_points_per_centroid=_POINTS_PER_CENTROID,
+        n_nearest=2 if metric == "prototype_margin" else 1,
+        progress=progress,
+    )
+    nearest = dist[:, 0].astype(np.float64)
+    return nearest if metric == "ssp" else nearest - dist[:, 1].astype(np.float64)
+
+
+def _summarise(
+    metric: str,
+    runs: tuple[tuple[int, int], ...],
+    values: np.ndarray,
+    keep_fraction: float,
+    strategy: str,
+) -> Stability:
+    from scipy.stats import spearmanr
+
+    kept = np.stack(
+        [
+            select_kept(row, keep_fraction, strategy=strategy, seed=seed).mask()
+            for row, (_, seed) in zip(values, runs)
+        ]
+    )
+    records = []
+    for a, b in itertools.combinations(range(len(runs)), 2):
+        rho = float(spearmanr(values[a], values[b]).statistic)
+        records.append((*runs[a], *runs[b], rho, jaccard(kept[a], kept[b])))
+    pairs = pd.DataFrame.from_records(
+        records, columns=["k_a", "seed_a", "k_b", "seed_b", "spearman", "jaccard"]
+    )
+    return Stability(
+        metric=metric,
+        runs=runs,
+        values=values,
+        kept=kept,
+        score_mean=values.mean(axis=0),
+        score_std=values.std(axis=0),
+        kept_share=kept.mean(axis=0),
+        pairs=pairs,
+        keep_fraction=keep_fraction,
+        strategy=strategy,
+    )

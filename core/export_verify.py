@@ -1,0 +1,244 @@
+"""Check an exported CSV against the ``<stem>.manifest.json`` written beside it.
+
+The manifest (``core.export.build_manifest``) already records what is needed: the CSV's size and
+SHA-256 (``output``), the row count (``n_kept``, or ``n`` for a score export), the inputs' names,
+sizes and SHA-256, and every parameter. :func:`verify_export` compares them; with
+``recompute=True`` it re-runs ``prune``/``score`` with the recorded parameters on the recorded
+input files (found beside the CSV) and compares the bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.export import CSV_COLUMNS, MANIFEST_FORMAT
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class VerifyReport:
+    """What :func:`verify_export` found.
+
+    Attributes
+    ----------
+    problems : tuple of str
+        One sentence per difference, most basic first; empty when the export checks out.
+    checks : tuple of str
+        What was checked, in order (e.g. ``"csv sha256"``, ``"input emb.npy"``).
+    """
+
+    problems: tuple[str, ...]
+    checks: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def manifest_path_for(csv_path: str | Path) -> Path:
+    """``<dir>/<stem>.manifest.json`` for ``<dir>/<stem>.csv``."""
+    path = Path(csv_path)
+    return path.with_name(f"{path.stem}.manifest.json")
+
+
+def verify_export(csv_path: str | Path, *, recompute: bool = False) -> VerifyReport:
+    """Check a CSV against its manifest: bytes, rows, order, inputs and (optionally) a re-run.
+
+    Parameters
+    ----------
+    csv_path : str or Path
+        An exported CSV with ``<stem>.manifest.json`` beside it.
+    recompute : bool
+        Also re-run the recorded command on the recorded inputs (which must lie beside the CSV)
+        and compare the CSV bytes.
+
+    Returns
+    -------
+    VerifyReport
+
+    Raises
+    ------
+    FileNotFoundError
+        When the CSV or its manifest does not exist.
+    ValueError
+        When the manifest is not a prunescope manifest, or ``recompute`` cannot be done (inputs
+        missing, a command that cannot be re-run).
+    """
+    path = Path(csv_path)
+    data = path.read_bytes()
+    manifest = _read_manifest(manifest_path_for(path))
+    problems: list[str] = []
+    checks: list[str] = []
+    _check_rows(data, manifest, path.name, problems, checks)
+    _check_bytes(data, manifest, path.name, problems, checks)
+    _check_inputs(path.parent, manifest, problems, checks)
+    if recompute and not problems:
+        checks.append("recompute")
+        rerun = _recompute(path.parent, manifest)
+        if rerun != data:
+            problems.append(
+                f"re-running the recorded parameters on the recorded inputs gives different "
+                f"bytes ({len(rerun)} vs {len(data)} bytes)"
+            )
+    return VerifyReport(tuple(problems), tuple(checks))
+
+
+# ----------------------------------------------------------------------------- private helpers
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise FileNotFoundError(2, "No such file", str(path))
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path.name} is not valid JSON: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise ValueError(f"{path.name} is not a {MANIFEST_FORMAT} manifest")
+    return manifest
+
+
+def _content_sha256(manifest: dict[str, Any]) -> str:
+    """The documented rule of ``core.export.manifest_bytes``."""
+    fields = {k: v for k, v in manifest.items() if k not in ("created_at", "content_sha256")}
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _check_rows(
+    data: bytes, manifest: dict[str, Any], name: str, problems: list[str], checks: list[str]
+) -> None:
+    checks.append("csv header, rows and order")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8", errors="replace"))))
+    if not rows or tuple(rows[0]) != CSV_COLUMNS:
+        problems.append(f"{name}: header should be {','.join(CSV_COLUMNS)}")
+        return
+    body = rows[1:]
+    expected = manifest.get("n_kept")
+    expected = manifest.get("n") if expected is None else expected
+    if expected is not None and len(body) != expected:
+        what = "n_kept" if manifest.get("n_kept") is not None else "n"
+        problems.append(f"{name}: {len(body)} rows but the manifest records {what}={expected}")
+    try:
+        indices = [int(row[0]) for row in body]
+    except (ValueError, IndexError):
+        problems.append(f"{name}: the index column holds a non-integer")
+        return
+    unsorted = next((i for i in range(1, len(indices)) if indices[i] <= indices[i - 1]), None)
+    if unsorted is not None:
+        problems.append(f"{name}: index not strictly increasing at data row {unsorted}")
+    n = manifest.get("n")
+    if n is not None and indices and (min(indices) < 0 or max(indices) >= n):
+        problems.append(f"{name}: an index lies outside [0, {n})")
+
+
+def _check_bytes(
+    data: bytes, manifest: dict[str, Any], name: str, problems: list[str], checks: list[str]
+) -> None:
+    checks.append("manifest content_sha256")
+    if manifest.get("content_sha256") != _content_sha256(manifest):
+        problems.append("the manifest was edited: its content_sha256 does not match its fields")
+    output = manifest.get("output")
+    if not isinstance(output, dict):
+        problems.append("the manifest records no output file (size and sha256) to check")
+        return
+    checks.append("csv size and sha256")
+    if output.get("name") not in (None, name):
+        problems.append(f"the manifest describes {output.get('name')}, not {name}")
+    if output.get("size") != len(data):
+        problems.append(f"{name}: {len(data)} bytes but the manifest records {output.get('size')}")
+    elif output.get("sha256") != hashlib.sha256(data).hexdigest():
+        problems.append(f"{name}: sha256 differs from the manifest's (same size, other bytes)")
+
+
+def _check_inputs(
+    folder: Path, manifest: dict[str, Any], problems: list[str], checks: list[str]
+) -> None:
+    for entry in manifest.get("inputs") or []:
+        path = folder / str(entry.get("name"))
+        if not path.is_file():
+            continue  # inputs are checked only when they lie beside the export
+        checks.append(f"input {path.name}")
+        if path.stat().st_size != entry.get("size"):
+            problems.append(f"input {path.name}: size differs from the manifest's")
+        elif _sha256(path) != entry.get("sha256"):
+            problems.append(f"input {path.name}: sha256 differs from the manifest's")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _recompute(folder: Path, manifest: dict[str, Any]) -> bytes:
+    from core.cli import main
+
+    argv = _rerun_argv(folder, manifest)
+    with tempfile.TemporaryDirectory() as temp:
+        out = Path(temp) / str(manifest["output"]["name"])
+        quiet = io.StringIO()  # the re-run's own report and progress bar are not ours to show
+        with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+            code = main([*argv, "--out", str(out)])
+        if code != 0 or not out.is_file():
+            raise ValueError(f"re-running {' '.join(argv[:1])} failed (exit {code})")
+        return out.read_bytes()
+
+
+def _rerun_argv(folder: Path, manifest: dict[str, Any]) -> list[str]:
+    """The ``prune``/``score`` arguments that reproduce the export (inputs beside the CSV)."""
+    from core.scores.registry import METRICS
+
+    metric = str(manifest.get("metric"))
+    params = manifest.get("score_params") or {}
+    names = [str(entry["name"]) for entry in manifest.get("inputs") or []]
+    missing = [name for name in names if not (folder / name).is_file()]
+    if missing:
+        raise ValueError(f"--recompute needs the inputs beside the CSV; missing: {missing}")
+    imported = metric.startswith("imported:")
+    if not imported and metric not in METRICS:
+        raise ValueError(f"--recompute re-runs score/prune exports, not metric {metric!r}")
+    files = [str(folder / name) for name in names]
+    argv: list[str] = ["score" if manifest.get("strategy") is None else "prune"]
+    if imported:
+        score_file = files.pop(names.index(str(params["score_file"])))
+        argv += ["--scores", f"{score_file}:{params['column']}"]
+        argv += ["--higher-is-easier"] if params.get("higher_is_easier") else []
+        if manifest.get("d") is None:
+            argv += [] if not files else ["--meta", files[0]]
+            files = []
+    else:
+        argv += ["--metric", metric]
+        for key in ("k", "distance", "backend"):
+            argv += [] if manifest.get(key) is None else [f"--{key}", str(manifest[key])]
+    argv += files[:1] + (["--meta", files[1]] if len(files) > 1 else [])
+    return argv + _selection_argv(manifest)
+
+
+def _selection_argv(manifest: dict[str, Any]) -> list[str]:
+    if manifest.get("strategy") is None:
+        return ["--seed", str(manifest.get("seed") or 0)]
+    argv = ["--keep", repr(manifest["keep_fraction"]), "--strategy", str(manifest["strategy"])]
+    argv += ["--seed", str(manifest["selection_seed"])]
+    if manifest.get("balance_by") is not None:
+        argv += ["--balance-by", str(manifest["balance_by"])]
+        argv += ["--min-ratio", repr(manifest["min_ratio"])]
+    beta = (manifest.get("strategy_params") or {}).get("ccs_beta")
+    argv += [] if beta is None else ["--ccs-beta", repr(beta)]
+    for key, flag in (("always_keep", "--always-keep"), ("always_drop", "--always-drop")):
+        if manifest.get(key):
+            argv += [flag, ",".join(manifest[key])]
+    dedup = (manifest.get("extra") or {}).get("dedup_then_prune")
+    if dedup is not None:
+        argv += ["--dedup-epsilon", repr(dedup["dedup"]["epsilon"])]
+        argv += ["--dedup-k", str(dedup["dedup"]["k"])]
+    return argv
