@@ -294,13 +294,15 @@ STRATEGY_COLORS = {
     "random": "#7f7f7f",
     "ccs": "#9467bd",
     "moderate": "#ff7f0e",
+    "middle_band": "#8c564b",
 }
 STRATEGY_NAMES = {
     "keep_hard": "keep hard",
     "keep_easy": "keep easy",
     "random": "random",
     "ccs": "CCS",
-    "moderate": "moderate",
+    "moderate": "Moderate-DS",
+    "middle_band": "middle band",
 }
 
 

@@ -67,23 +67,27 @@ def add_selection_options(
 ) -> None:
     """``--strategy``, ``--ccs-beta``, ``--balance-by`` and ``--min-ratio`` (see
     :func:`selection_from_args`); ``needs`` prefixes each help, e.g. ``"with --keep: "``."""
-    from core.prune.select import DEFAULT_CCS_BETA, STRATEGIES
+    from core.prune.select import STRATEGIES
 
     parser.add_argument(
         "--strategy",
         choices=STRATEGIES,
         default="keep_hard",
         help=f"{needs}keep_hard / keep_easy: highest / lowest scores; random: seeded baseline; "
-        "ccs: coverage-centric (cut the hardest --ccs-beta, then sample 50 score strata evenly); "
-        "moderate: closest to the median score (default: keep_hard)",
+        "ccs: coverage-centric (cut the hardest --ccs-beta, then sample 50 score strata evenly; "
+        "global, per group with --balance-by); moderate: Moderate-DS (Xia et al. 2023), the "
+        "middle band of distances from each embedding to its class's median embedding (scores "
+        "unused; one class without labels); middle_band: scores closest to the median score "
+        "(default: keep_hard)",
     )
     parser.add_argument(
         "--ccs-beta",
         type=float,
         default=None,
         metavar="BETA",
-        help=f"with --strategy ccs: fraction of hardest examples cut first, in [0, 1) "
-        f"(default {DEFAULT_CCS_BETA})",
+        help="with --strategy ccs: fraction of hardest examples cut first, in [0, 1) (default: by "
+        "pruning rate after Zheng et al., ICLR 2023: 0 up to 50%% pruning, 0.1 at 70-80%%, "
+        "0.3 at 90%%+, linear in between)",
     )
     groups = " / ".join(balance_by)
     parser.add_argument(
@@ -192,8 +196,9 @@ def selection_from_args(
     pins: tuple[np.ndarray, np.ndarray],
 ) -> Selection:
     """``core.prune.select.select_kept`` for the selection flags (defaults as documented in --help)."""
-    from core.prune.select import DEFAULT_CCS_BETA, select_kept
+    from core.prune.select import select_kept
 
+    moderate = args.strategy == "moderate"
     min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
     return select_kept(
         scores.values,
@@ -205,7 +210,9 @@ def selection_from_args(
         seed=args.seed,
         always_keep=pins[0],
         always_drop=pins[1],
-        ccs_beta=DEFAULT_CCS_BETA if args.ccs_beta is None else args.ccs_beta,
+        ccs_beta=args.ccs_beta,
+        embeddings=dataset.embeddings if moderate else None,
+        labels=dataset.labels if moderate else None,
     )
 
 
