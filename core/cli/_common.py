@@ -199,6 +199,10 @@ def selection_from_args(
     from core.prune.select import select_kept
 
     moderate = args.strategy == "moderate"
+    if moderate and dataset.embeddings.shape[1] == 0:
+        raise ValueError(
+            "--strategy moderate needs embeddings (Moderate-DS); these inputs have none"
+        )
     min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
     return select_kept(
         scores.values,

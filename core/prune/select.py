@@ -379,7 +379,7 @@ def _check_strata(ccs_strata: object) -> int:
 
 def _check_embeddings(embeddings: object, n: int | None) -> np.ndarray:
     x = np.asarray(embeddings)
-    if x.ndim != 2 or x.shape[0] < 1 or (n is not None and x.shape[0] != n):
+    if x.ndim != 2 or min(x.shape) < 1 or (n is not None and x.shape[0] != n):
         want = "(n, d)" if n is None else f"({n}, d) like scores"
         raise ValueError(f"embeddings should have shape {want}, got {x.shape}")
     if x.dtype == np.bool_ or x.dtype.kind not in "fiu":
