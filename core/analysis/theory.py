@@ -713,7 +713,8 @@ def frontier_sweep(
     if isinstance(n_grid, bool) or not isinstance(n_grid, int) or n_grid < 2:
         raise ValueError(f"n_grid={n_grid!r} should be an int >= 2")
     alphas = _sorted_grid(alphas, "alphas")
-    fractions = _sorted_grid((*keep_fractions, 1.0), "keep_fractions")
+    given = tuple(keep_fractions)
+    fractions = _sorted_grid(given if 1.0 in given else (*given, 1.0), "keep_fractions")
     for a in alphas:
         _check_alpha(a)
         for f in fractions:
