@@ -236,17 +236,8 @@ def score_records(
     """
     if not isinstance(metric, str) or metric not in DYNAMICS_METRICS:
         raise ValueError(f"metric={metric!r} is not one of {', '.join(DYNAMICS_METRICS)}")
-    present = set(records.keys)
-    for group in REQUIRED_KEYS[metric]:
-        if not present & set(group):
-            needed = " or ".join(repr(key) for key in group)
-            if metric == "forgetting":
-                needed = "'correct' (or 'logits'/'probs' with 'labels')"
-            raise ValueError(
-                f"metric {metric!r} needs {needed} in the training records; they hold "
-                f"{', '.join(records.keys)}"
-            )
-    if metric == "el2n" and epochs is None:
+    _check_required_keys(records, metric)
+    if epochs is None and metric == "el2n":  # the paper's early checkpoint, not every record
         epochs = [early_checkpoint(records.n_epochs)]
     used = _epoch_indices(epochs, records.n_epochs)
     labels, logits, probs = records.labels, records.logits, records.probs
@@ -269,6 +260,19 @@ def score_records(
     if metric == "forgetting" and probs is not None:
         return _forgetting(_derived_correct(probs, labels), used, "argmax(probs)")
     raise ValueError(f"metric {metric!r}: the training records hold {', '.join(records.keys)}")
+
+
+def _check_required_keys(records: TrainingRecords, metric: str) -> None:
+    present = set(records.keys)
+    for group in REQUIRED_KEYS[metric]:
+        if not present & set(group):
+            needed = " or ".join(repr(key) for key in group)
+            if metric == "forgetting":
+                needed = "'correct' (or 'logits'/'probs' with 'labels')"
+            raise ValueError(
+                f"metric {metric!r} needs {needed} in the training records; they hold "
+                f"{', '.join(records.keys)}"
+            )
 
 
 def score_runs(
