@@ -289,9 +289,15 @@ def build_manifest(
 
 
 def _strategy_params(selection: Selection | None) -> dict[str, Any] | None:
-    """Options of the strategy beyond its name (only ``ccs`` has some); None without selection."""
+    """Options of the strategy beyond its name (``ccs``'s beta and strata, ``moderate``'s rule);
+    None without selection."""
     if selection is None:
         return None
+    if selection.strategy == "moderate":
+        return {
+            "moderate_distance": "Euclidean distance of the embedding to its class's element-wise "
+            "median embedding (one class without labels); middle band of ranks"
+        }
     if selection.strategy != "ccs":
         return {}
     return {"ccs_beta": selection.ccs_beta, "ccs_strata": selection.ccs_strata}

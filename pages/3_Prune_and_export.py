@@ -12,6 +12,8 @@ NO_CUT_NOTES = {
     "random": "A random selection has no score cut.",
     "ccs": "CCS has no single score cut: after dropping the hardest examples it samples evenly "
     "across score strata (Zheng et al. 2023).",
+    "moderate": "Moderate-DS has no score cut: it keeps the middle band of distances from each "
+    "embedding to its class's median embedding (Xia et al. 2023; the score is not used).",
 }
 
 settings, dataset = start_page("Prune & export")
@@ -28,6 +30,11 @@ with controls:
         st.button("Clear pins", on_click=state.clear_pins)
 
 selection = current_selection(dataset, scores, settings)
+if selection.strategy == "ccs":
+    where = (
+        "per group (balance is on)" if selection.balance_by else "global (one cut, all examples)"
+    )
+    st.caption(f"CCS: β = {selection.ccs_beta:.2f}, {where}.")
 kept_mask = selection.mask()
 pinned = (*selection.always_keep, *selection.always_drop)
 cut = cut_neighbours(scores.values, kept_mask, strategy=selection.strategy, pinned=pinned)
@@ -51,8 +58,8 @@ pinned_note = "; pinned examples are left out." if pinned else "."
 if cut.band is not None:
     st.caption(
         f"Kept band: scores {cut.band[0]:.4g} to {cut.band[1]:.4g} (higher = harder), the "
-        "examples closest to the median (per group when balanced); nearest the band edges first"
-        + pinned_note
+        "examples closest to the median score (per group when balanced); nearest the band edges "
+        "first" + pinned_note
     )
 elif cut.threshold is None:
     st.caption(NO_CUT_NOTES.get(selection.strategy, NO_CUT_NOTES["random"]))

@@ -29,7 +29,7 @@ from streamlit.runtime.scriptrunner_utils.script_run_context import in_cached_fu
 if TYPE_CHECKING:
     from core.analysis.curve import CurveResult
     from core.analysis.projection import Projection
-    from core.analysis.theory import TheoryResult
+    from core.analysis.theory import FrontierResult, TheoryResult
     from core.io.data import Dataset
     from core.prune.semdedup import DedupResult
     from core.scores.metrics import Scores
@@ -374,6 +374,16 @@ def theory_cached(
         seeds=range(n_seeds),
         progress=_progress,
     )
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def frontier_cached(
+    n: int, theta_deg: float, n_seeds: int, _progress: LiveProgress | None = None
+) -> FrontierResult:
+    """``core.analysis.theory.frontier_sweep`` (default grids) for seeds ``0 .. n_seeds-1``."""
+    from core.analysis.theory import frontier_sweep
+
+    return frontier_sweep(n=n, theta_deg=theta_deg, seeds=range(n_seeds), progress=_progress)
 
 
 # --- Deduplicate ---

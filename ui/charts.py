@@ -337,13 +337,15 @@ STRATEGY_COLORS = {
     "random": "#7f7f7f",
     "ccs": "#9467bd",
     "moderate": "#ff7f0e",
+    "middle_band": "#8c564b",
 }
 STRATEGY_NAMES = {
     "keep_hard": "keep hard",
     "keep_easy": "keep easy",
     "random": "random",
     "ccs": "CCS",
-    "moderate": "moderate",
+    "moderate": "Moderate-DS",
+    "middle_band": "middle band",
 }
 
 
@@ -560,6 +562,60 @@ def theory_figure(
         fig,
         title=title,
         height=420,
+        legend={"orientation": "h", "y": -0.25},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+    )
+
+
+def frontier_figure(table: pd.DataFrame, frontier: pd.DataFrame, *, title: str) -> go.Figure:
+    """The paper's Fig. 1 on log-log axes: error vs α_prune per kept fraction (mean ± std over
+    seeds), the Pareto frontier (lower envelope) and random pruning's power-law fit.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``core.analysis.theory.FrontierResult.table``.
+    frontier : pandas.DataFrame
+        ``core.analysis.theory.FrontierResult.frontier``.
+    title : str
+    """
+    fig = go.Figure()
+    fractions = sorted(set(table["keep_fraction"]))
+    for i, f in enumerate(fractions):
+        part = table[table["keep_fraction"] == f].sort_values("alpha_prune")
+        name = "f = 1 (unpruned = random pruning)" if f == 1.0 else f"f = {f:g} (keep hard)"
+        fig.add_scatter(
+            x=part["alpha_prune"],
+            y=part["error_mean"],
+            error_y={"type": "data", "array": part["error_std"].to_numpy(), "visible": True},
+            mode="lines+markers",
+            name=name,
+            line={"color": "#7f7f7f" if f == 1.0 else PALETTE[i % len(PALETTE)], "width": 1.5},
+            customdata=part["alpha_tot"].to_numpy(),
+            hovertemplate="α_prune %{x:.3g}: error %{y:.4f}<br>α_tot = %{customdata:g}",
+        )
+    fig.add_scatter(
+        x=frontier["alpha_prune"],
+        y=frontier["power_law_error"],
+        mode="lines",
+        name="random pruning power law (fit)",
+        line={"color": "#7f7f7f", "dash": "dash", "width": 1},
+    )
+    fig.add_scatter(
+        x=frontier["alpha_prune"],
+        y=frontier["error"],
+        mode="lines",
+        name="Pareto frontier (best f)",
+        line={"color": "#000000", "width": 3},
+        customdata=frontier["best_keep_fraction"].to_numpy(),
+        hovertemplate="α_prune %{x:.3g}: error %{y:.4f}<br>best f = %{customdata:g}",
+    )
+    fig.update_xaxes(title="α_prune = f · α_tot (examples per dimension after pruning)", type="log")
+    fig.update_yaxes(title="test error ε = arccos(R) / π", type="log")
+    return _layout(
+        fig,
+        title=title,
+        height=460,
         legend={"orientation": "h", "y": -0.25},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )

@@ -85,7 +85,9 @@ def current_selection(dataset: Dataset, scores: Scores, settings: state.Settings
             seed=settings.seed,
             always_keep=always_keep,
             always_drop=always_drop,
-            ccs_beta=float(ss["ccs_beta"]),
+            ccs_beta=None if ss["ccs_beta_auto"] else float(ss["ccs_beta"]),
+            embeddings=dataset.embeddings if ss["strategy"] == "moderate" else None,
+            labels=dataset.labels if ss["strategy"] == "moderate" else None,
         )
 
 

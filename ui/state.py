@@ -28,7 +28,8 @@ STRATEGY_LABELS = {
     "keep_easy": "Keep easy (lowest scores)",
     "random": "Random",
     "ccs": "CCS (coverage-centric, stratified)",
-    "moderate": "Moderate (middle band)",
+    "moderate": "Moderate-DS (median-distance band)",
+    "middle_band": "Middle band of scores",
 }
 BALANCE_LABELS = {"none": "No balancing", "label": "Balance classes", "cluster": "Balance clusters"}
 #: Where the shared balance default is chosen (Prune & export and Validate say it).
@@ -60,7 +61,8 @@ _WIDGET_DEFAULTS: dict[str, Any] = {
     "strategy": "keep_hard",
     "balance_by": "label",  # class-balanced, as on Validate; "none" without labels (sidebar)
     "min_ratio": 0.5,
-    "ccs_beta": 0.1,  # CCS: hardest fraction dropped first (core.prune.select.DEFAULT_CCS_BETA)
+    "ccs_beta": 0.1,  # CCS: hardest fraction dropped first, when chosen by hand
+    "ccs_beta_auto": True,  # CCS: beta from the keep fraction (core.prune.select.default_ccs_beta)
     "color_by": "score",
     "score_scale": "quantile",  # Map page: score colours by percentile or linearly
     "projection": "umap",
@@ -279,6 +281,32 @@ def render_sidebar(
             st.caption(f"Pins: {len(pinned_keep)} always-keep, {len(pinned_drop)} always-drop.")
 
 
+def render_ccs_beta() -> None:
+    """CCS's beta: by default from the keep fraction (Zheng et al. 2023), else a slider."""
+    from core.prune.select import default_ccs_beta
+
+    state = st.session_state
+    auto = default_ccs_beta(float(state["keep_fraction"]))
+    st.checkbox(
+        f"CCS β from the keep fraction (now {auto:.2f})",
+        key="ccs_beta_auto",
+        help="Zheng et al. 2023 tune the hard cutoff β to the pruning rate: 0 up to 50% pruning, "
+        "0.1 at 70-80%, 0.3 at 90% and beyond, linear in between "
+        "(core.prune.select.CCS_BETA_SCHEDULE).",
+    )
+    st.slider(
+        "CCS: hardest fraction dropped first (β)",
+        0.0,
+        0.5,
+        step=0.01,
+        key="ccs_beta",
+        disabled=bool(state["ccs_beta_auto"]),
+        help="Coverage-centric coreset selection (Zheng et al. 2023) first removes the "
+        "hardest β (likely mislabelled or noisy), then samples evenly across 50 score strata. "
+        "Same as `python -m core prune --strategy ccs --ccs-beta β`.",
+    )
+
+
 def render_prune_controls() -> None:
     """Keep fraction, strategy, balance and min ratio (keys shared with the Validate page)."""
     state = st.session_state
@@ -287,16 +315,7 @@ def render_prune_controls() -> None:
         "Strategy", list(STRATEGY_LABELS), format_func=STRATEGY_LABELS.__getitem__, key="strategy"
     )
     if state["strategy"] == "ccs":
-        st.slider(
-            "CCS: hardest fraction dropped first (β)",
-            0.0,
-            0.5,
-            step=0.01,
-            key="ccs_beta",
-            help="Coverage-centric coreset selection (Zheng et al. 2023) first removes the "
-            "hardest β (likely mislabelled or noisy), then samples evenly across 50 score strata. "
-            "Same as `python -m core prune --strategy ccs --ccs-beta β`.",
-        )
+        render_ccs_beta()
     st.selectbox(
         "Balance", list(BALANCE_LABELS), format_func=BALANCE_LABELS.__getitem__, key="balance_by"
     )

@@ -80,7 +80,7 @@ DEFAULT_FRACTIONS = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)
 #: of the canonical "label", "cluster", None); :func:`pruning_curve` also accepts "label".
 BALANCES = ("class", "cluster", "none")
 #: Strategies that use the scores (repeated for every compare metric); random does not.
-RANKED_STRATEGIES = ("keep_hard", "keep_easy", "ccs", "moderate")
+RANKED_STRATEGIES = ("keep_hard", "keep_easy", "ccs", "moderate", "middle_band")
 #: Columns of :attr:`CurveResult.table`, in order.
 CURVE_COLUMNS = ("metric", "strategy", "balance", "keep_fraction", "seed", "n_kept", "accuracy")
 
@@ -198,14 +198,16 @@ def pruning_curve(
         A :data:`core.scores.registry.METRICS` name; scores are computed on the train split only.
     compare_metrics : sequence of str, default ()
         Other :data:`core.scores.registry.METRICS` names (distinct, not ``metric``) whose rows for the
-        score-using strategies (:data:`RANKED_STRATEGIES`: keep_hard, keep_easy, ccs, moderate)
+        ranked strategies (:data:`RANKED_STRATEGIES`: keep_hard, keep_easy, ccs, moderate,
+        middle_band)
         are added on the same splits, groups, pins and probe; random rows are not repeated (see
         the module docstring). Needs one of those in ``strategies``.
     fractions : sequence of float, default (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)
         Kept fractions in (0, 1] of the train split.
     strategies : sequence of str, default ("keep_hard", "keep_easy", "random")
-        :data:`core.prune.select.STRATEGIES` names (``ccs`` uses the default beta 0.1 and 50 strata;
-        with balance, ``ccs`` and ``moderate`` run within each group).
+        :data:`core.prune.select.STRATEGIES` names (``ccs`` uses the default beta of each fraction
+        and 50 strata; with balance, ``ccs`` and ``middle_band`` run within each group;
+        ``moderate`` ranks the train split's embeddings by their class-median distance).
     seeds : sequence of int, default (0, 1, 2)
         Each seed draws its own split, k-means, random selection; the probe is deterministic.
     test_size : float, default 0.2
@@ -790,6 +792,8 @@ def _seed_rows(
                 seed=seed,
                 always_keep=keep_pos,
                 always_drop=drop_pos,
+                embeddings=x64[train] if strategy == "moderate" else None,
+                labels=y_train if strategy == "moderate" else None,
             )
             positions = np.sort(np.asarray(selection.kept_indices, dtype=np.int64))
             row: dict[str, object] = {

@@ -90,8 +90,9 @@ def cut_neighbours(
     dropped whatever their score, so they are left out: an always-keep pin with a low score would
     otherwise move the cut.
 
-    ``random`` and ``ccs`` (a stratified sample over the whole score range) have no cut: empty
-    arrays. ``moderate`` keeps a middle band: ``band`` holds its edges, ``just_kept`` the kept
+    ``random``, ``ccs`` (a stratified sample over the whole score range) and ``moderate``
+    (chosen by embedding distances, not scores) have no cut: empty arrays. ``middle_band``
+    keeps a middle band of scores: ``band`` holds its edges, ``just_kept`` the kept
     rows nearest an edge (from inside) and ``just_pruned`` the pruned rows nearest the band
     (distance to the interval; 0 inside it, which happens with per-group bands).
 
@@ -101,7 +102,7 @@ def cut_neighbours(
         Scores, higher = harder. Finite.
     kept_mask : ndarray of shape (n_examples,), bool
         ``Selection.mask()``.
-    strategy : {"keep_hard", "keep_easy", "random", "ccs", "moderate"}
+    strategy : {"keep_hard", "keep_easy", "random", "ccs", "moderate", "middle_band"}
     n : int
         How many of each side, >= 0.
     pinned : array-like of int
@@ -110,8 +111,8 @@ def cut_neighbours(
     Returns
     -------
     CutNeighbours
-        Empty arrays and ``threshold=None`` for ``random`` and ``ccs`` or when one side is
-        empty; ``threshold=None`` and ``band`` set for ``moderate``.
+        Empty arrays and ``threshold=None`` for ``random``, ``ccs`` and ``moderate`` or when one
+        side is empty; ``threshold=None`` and ``band`` set for ``middle_band``.
 
     Raises
     ------
@@ -140,9 +141,9 @@ def cut_neighbours(
     kept_rows = np.flatnonzero(kept_mask & free)
     pruned_rows = np.flatnonzero(~kept_mask & free)
     empty = np.zeros(0, np.int64)
-    if strategy in ("random", "ccs") or not len(kept_rows) or not len(pruned_rows):
+    if strategy in ("random", "ccs", "moderate") or not len(kept_rows) or not len(pruned_rows):
         return CutNeighbours(empty, empty, None)
-    if strategy == "moderate":
+    if strategy == "middle_band":
         kept_values, pruned_values = values[kept_rows], values[pruned_rows]
         low, high = float(kept_values.min()), float(kept_values.max())
         inside = np.minimum(kept_values - low, high - kept_values)  # 0 on an edge

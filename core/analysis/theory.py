@@ -599,3 +599,204 @@ def _sorted_grid(values: Sequence[float], name: str) -> tuple[float, ...]:
     if len(set(grid)) != len(grid):
         raise ValueError(f"{name}={grid} should not contain duplicates")
     return tuple(sorted(grid))
+
+
+# ----------------------------------------------------------------------------- Fig. 1 frontier
+
+#: Columns of :attr:`FrontierResult.table` (one row per kept fraction and ``α_tot``).
+FRONTIER_COLUMNS = (
+    "alpha_prune",
+    "keep_fraction",
+    "strategy",
+    "error_mean",
+    "error_std",
+    "alpha_tot",
+    "n_seeds",
+)
+#: Columns of :attr:`FrontierResult.frontier` (the lower envelope on a log grid).
+ENVELOPE_COLUMNS = (
+    "alpha_prune",
+    "error",
+    "best_keep_fraction",
+    "alpha_tot",
+    "n_curves",
+    "unpruned_error",
+    "power_law_error",
+)
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class FrontierResult:
+    """The paper's Fig. 1: error vs ``α_prune = f · α_tot`` for several kept fractions.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame, columns :data:`FRONTIER_COLUMNS`
+        Mean and std over seeds of the test error; ``strategy`` is ``keep_hard`` for f < 1 and
+        ``unpruned`` for f = 1 (random pruning to ``α_prune`` is distributed exactly as the
+        unpruned model at ``α_tot = α_prune``, so these rows are random pruning's curve).
+    frontier : pandas.DataFrame, columns :data:`ENVELOPE_COLUMNS`
+        At each point of a log grid of ``α_prune``: the lowest error over the kept fractions
+        (each fraction's curve interpolated linearly in log-log within its range), the fraction
+        achieving it, the unpruned (= random pruning) curve interpolated the same way (NaN
+        outside its range) and random pruning's fitted power law ``a · α_prune^-b``;
+        ``alpha_tot = α_prune / best_keep_fraction`` is the dataset size the optimum starts
+        from (optimal kept fraction vs ``α_tot``), ``n_curves`` how many fractions reach this
+        ``α_prune``: near the ends only some do, so read the envelope where all overlap.
+    power_law : (a, b)
+        Least-squares fit of ``log error = log a - b log α_prune`` to the f = 1 rows.
+    params : the inputs.
+    """
+
+    table: pd.DataFrame
+    frontier: pd.DataFrame
+    power_law: tuple[float, float]
+    params: dict[str, object]
+
+
+def frontier_sweep(
+    *,
+    n: int = 100,
+    alphas: Sequence[float] = DEFAULT_ALPHAS,
+    keep_fractions: Sequence[float] = DEFAULT_KEEP_FRACTIONS,
+    theta_deg: float = 0.0,
+    seeds: Sequence[int] = (0, 1, 2),
+    n_grid: int = 25,
+    tol: float = 1e-6,
+    progress: ProgressFn | None = None,
+) -> FrontierResult:
+    """Keep-hard pruning at every (``α_tot``, f) pair: the Pareto frontier of the paper's Fig. 1.
+
+    Sorscher et al. (2022), Fig. 1: with a perfect metric (θ = 0) the best kept fraction falls
+    as ``α_prune`` grows, so the lower envelope over f beats random pruning's power law; with
+    an imperfect metric (θ > 0) small fractions fail and the gain shrinks.
+
+    Parameters
+    ----------
+    n : int, default 100
+        Input dimension N.
+    alphas : sequence of float
+        ``α_tot`` grid.
+    keep_fractions : sequence of float
+        Kept fractions in (0, 1]; 1.0 is added when missing (the random / unpruned reference).
+    theta_deg : float
+        Probe–teacher angle in degrees, in [0, 90].
+    seeds : sequence of int
+        Distinct; errors are averaged over them.
+    n_grid : int, default 25
+        Points of the log grid of ``α_prune`` for the envelope, >= 2.
+    tol : float
+        KKT tolerance of the max-margin solver.
+    progress : callable (fraction, message), optional
+
+    Returns
+    -------
+    FrontierResult
+
+    Raises
+    ------
+    ValueError
+        Out-of-range inputs, or a grid point keeping no example.
+    """
+    import pandas as pd
+
+    _check_common(n=n, theta_deg=theta_deg, strategies=("keep_hard",), tol=tol)
+    seeds = tuple(int(s) for s in seeds)
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds={seeds} should be a non-empty sequence of distinct integers")
+    if isinstance(n_grid, bool) or not isinstance(n_grid, int) or n_grid < 2:
+        raise ValueError(f"n_grid={n_grid!r} should be an int >= 2")
+    alphas = _sorted_grid(alphas, "alphas")
+    given = tuple(keep_fractions)
+    fractions = _sorted_grid(given if 1.0 in given else (*given, 1.0), "keep_fractions")
+    for a in alphas:
+        _check_alpha(a)
+        for f in fractions:
+            check_fraction(f, allow_zero=False)
+            _check_kept(_n_total(n, a), f, n=n, alpha_tot=a)
+    rows = []
+    for i, a in enumerate(alphas):
+        for f in fractions:
+            errors = [
+                _run(_draw(n, a, theta_deg, s), n, a, f, theta_deg, "keep_hard", s, tol).error
+                for s in seeds
+            ]
+            strategy = "unpruned" if f == 1.0 else "keep_hard"
+            alpha_prune = kept_count(_n_total(n, a), f) / n
+            rows.append((alpha_prune, f, strategy, np.mean(errors), np.std(errors), a, len(seeds)))
+        report(progress, (i + 1) / len(alphas), f"frontier: α_tot={a:g}")
+    table = pd.DataFrame(rows, columns=list(FRONTIER_COLUMNS))
+    table = table.sort_values(["keep_fraction", "alpha_prune"], kind="stable")
+    table = table.reset_index(drop=True)
+    power_law = _power_law(table[table["strategy"] == "unpruned"])
+    params: dict[str, object] = {
+        "n": n,
+        "alphas": alphas,
+        "keep_fractions": fractions,
+        "theta_deg": float(theta_deg),
+        "seeds": seeds,
+        "n_grid": n_grid,
+        "tol": tol,
+        "envelope": "min over f of log-log linear interpolation, within each f's range",
+    }
+    frontier = _envelope(table, power_law, n_grid)
+    return FrontierResult(table, frontier, power_law, params)
+
+
+def frontier_csv_bytes(result: FrontierResult) -> tuple[bytes, bytes]:
+    """The two CSVs ``python -m core theory --sweep frontier`` writes: the per-fraction rows
+    (:data:`FRONTIER_COLUMNS`) and the envelope (:data:`ENVELOPE_COLUMNS`, ``<stem>.frontier.csv``)."""
+    table = result.table.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+    frontier = result.frontier.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+    return table.encode(), frontier.encode()
+
+
+def _power_law(rows: pd.DataFrame) -> tuple[float, float]:
+    """(a, b) of ``error = a · α^-b``, least squares in log-log over rows with error > 0."""
+    ok = rows[rows["error_mean"] > 0]
+    if len(ok) < 2:
+        return math.nan, math.nan
+    slope, intercept = np.polyfit(np.log(ok["alpha_prune"]), np.log(ok["error_mean"]), 1)
+    return float(math.exp(intercept)), float(-slope)
+
+
+def _envelope(table: pd.DataFrame, power_law: tuple[float, float], n_grid: int) -> pd.DataFrame:
+    """Lower envelope over the kept fractions on a log grid of ``α_prune``."""
+    import pandas as pd
+
+    low, high = float(table["alpha_prune"].min()), float(table["alpha_prune"].max())
+    grid = np.geomspace(low, high, n_grid)
+    best = np.full(n_grid, np.inf)
+    best_f = np.full(n_grid, np.nan)
+    unpruned = np.full(n_grid, np.nan)
+    n_curves = np.zeros(n_grid, dtype=np.int64)
+    for f, rows in table.groupby("keep_fraction"):
+        values = _log_interp(grid, rows["alpha_prune"].to_numpy(), rows["error_mean"].to_numpy())
+        n_curves += ~np.isnan(values)
+        better = values < best  # NaN (outside this fraction's range) never wins
+        best[better] = values[better]
+        best_f[better] = float(f)
+        if float(f) == 1.0:
+            unpruned = values
+    a, b = power_law
+    return pd.DataFrame(
+        {
+            "alpha_prune": grid,
+            "error": best,
+            "best_keep_fraction": best_f,
+            "alpha_tot": grid / best_f,
+            "n_curves": n_curves,
+            "unpruned_error": unpruned,
+            "power_law_error": a * grid**-b,
+        },
+        columns=list(ENVELOPE_COLUMNS),
+    )
+
+
+def _log_interp(grid: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Linear interpolation in log-log of the points (x, y) at ``grid``; NaN outside [x0, x1]."""
+    inside = (grid >= x.min() * (1 - 1e-12)) & (grid <= x.max() * (1 + 1e-12))
+    out = np.full(grid.shape[0], np.nan)
+    log_y = np.log(np.maximum(y, 1e-12))
+    out[inside] = np.exp(np.interp(np.log(grid[inside]), np.log(x), log_y))
+    return out

@@ -78,23 +78,27 @@ def add_selection_options(
 ) -> None:
     """``--strategy``, ``--ccs-beta``, ``--balance-by`` and ``--min-ratio`` (see
     :func:`selection_from_args`); ``needs`` prefixes each help, e.g. ``"with --keep: "``."""
-    from core.prune.select import DEFAULT_CCS_BETA, STRATEGIES
+    from core.prune.select import STRATEGIES
 
     parser.add_argument(
         "--strategy",
         choices=STRATEGIES,
         default="keep_hard",
         help=f"{needs}keep_hard / keep_easy: highest / lowest scores; random: seeded baseline; "
-        "ccs: coverage-centric (cut the hardest --ccs-beta, then sample 50 score strata evenly); "
-        "moderate: closest to the median score (default: keep_hard)",
+        "ccs: coverage-centric (cut the hardest --ccs-beta, then sample 50 score strata evenly; "
+        "global, per group with --balance-by); moderate: Moderate-DS (Xia et al. 2023), the "
+        "middle band of distances from each embedding to its class's median embedding (scores "
+        "unused; one class without labels); middle_band: scores closest to the median score "
+        "(default: keep_hard)",
     )
     parser.add_argument(
         "--ccs-beta",
         type=float,
         default=None,
         metavar="BETA",
-        help=f"with --strategy ccs: fraction of hardest examples cut first, in [0, 1) "
-        f"(default {DEFAULT_CCS_BETA})",
+        help="with --strategy ccs: fraction of hardest examples cut first, in [0, 1) (default: by "
+        "pruning rate after Zheng et al., ICLR 2023: 0 up to 50%% pruning, 0.1 at 70-80%%, "
+        "0.3 at 90%%+, linear in between)",
     )
     groups = " / ".join(balance_by)
     parser.add_argument(
@@ -201,12 +205,18 @@ def selection_from_args(
     ``rows``: select among these dataset rows only (``scores`` and ``pins`` are already
     restricted to them, as after deduplication); default all rows."""
     from core.prune.balance import balance_groups, normalize_balance
-    from core.prune.select import DEFAULT_CCS_BETA, select_kept
+    from core.prune.select import select_kept
 
+    moderate = args.strategy == "moderate"
+    if moderate and dataset.embeddings.shape[1] == 0:
+        raise ValueError(
+            "--strategy moderate needs embeddings (Moderate-DS); these inputs have none"
+        )
     balance_by = normalize_balance(args.balance_by, name="--balance-by")
-    labels = dataset.labels
-    if labels is not None and rows is not None:
-        labels = labels[rows]
+    labels, embeddings = dataset.labels, dataset.embeddings
+    if rows is not None:
+        labels = None if labels is None else labels[rows]
+        embeddings = embeddings[rows]
     groups = balance_groups(labels, scores.clusters, balance_by, metric=scores.metric)
     min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
     return select_kept(
@@ -219,7 +229,9 @@ def selection_from_args(
         seed=args.seed,
         always_keep=pins[0],
         always_drop=pins[1],
-        ccs_beta=DEFAULT_CCS_BETA if args.ccs_beta is None else args.ccs_beta,
+        ccs_beta=args.ccs_beta,
+        embeddings=embeddings if moderate else None,
+        labels=labels if moderate else None,
     )
 
 

@@ -13,13 +13,12 @@ from core.cli._common import (
     add_selection_options,
     check_selection_flags,
     checked_out_path,
-    parse_numbers,
     pins_from_args,
     selection_from_args,
 )
 from core.export import write_prune_outputs
 from core.io.records import load_training_records, records_dataset
-from core.scores.dynamics import score_records
+from core.scores.dynamics import score_runs
 from core.scores.registry import RECORD_METRICS
 
 #: What the manifest records about the source of scores computed from training records.
@@ -34,12 +33,19 @@ EPILOG = """examples:
   python -m core score-dynamics sample_data/demo_training_records.npz --metric aum --out scores.csv
   python -m core score-dynamics records.npz --metric el2n --epochs 3 --meta meta.csv \\
       --keep 0.7 --strategy keep_hard --balance-by label --out kept.csv
+  python -m core score-dynamics run1.npz run2.npz run3.npz --metric forgetting --out scores.csv
 
 RECORDS is an .npz with logits (epochs, n, c) and/or probs (epochs, n, c) and/or correct
-(epochs, n), labels (n,) int in [0, c), optional ids (n,) (see core/dynamics.py). Metrics:
-el2n = mean |softmax - onehot(label)|_2; forgetting = number of correct -> wrong transitions
+(epochs, n), labels (n,) int in [0, c), optional ids (n,) (see core/scores/dynamics.py). Several
+RECORDS files are independent training runs of the same examples: each run is scored, then the
+scores are averaged per example. Metrics: el2n = |softmax - onehot(label)|_2, by default at the
+early checkpoint floor(0.1 x epochs) (Paul et al. 2021: "early in training", epoch 20 of 200),
+averaged over the chosen records; forgetting = number of correct -> wrong transitions
 (never-learned examples score n_epochs + 1); aum = -AUM, minus the mean margin (assigned logit -
 largest other logit). Every score is higher = harder.
+
+--epochs picks records along axis 0 (0-based): 19 = record 19 only; 0-19 = records 0 to 19
+inclusive; 0,3,5 = those records; ranges and numbers mix (0-4,9).
 
 Writes OUT (columns index,id,score,cluster,label; with --keep only the kept rows) and
 <OUT stem>.manifest.json beside it (d is null: training records have no embeddings)."""
@@ -54,14 +60,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("records", metavar="RECORDS", help="training records .npz")
+    parser.add_argument(
+        "records",
+        metavar="RECORDS",
+        nargs="+",
+        help="training records .npz; several files = independent runs, scores averaged",
+    )
     parser.add_argument("--metric", choices=RECORD_METRICS, required=True)
     parser.add_argument(
         "--epochs",
         default=None,
-        metavar="N | I,J,...",
-        help="records to use along axis 0: N = the first N (e.g. early training for el2n); "
-        "several comma-separated numbers = those indices (default: all)",
+        metavar="E | A-B | I,J,...",
+        help="records to use along axis 0, 0-based: E = that record only, A-B = A to B "
+        "inclusive, I,J,... = those (default: all; el2n: the early checkpoint floor(0.1 x "
+        "epochs))",
     )
     parser.add_argument(
         "--meta",
@@ -98,15 +110,16 @@ def run_score_dynamics(args: argparse.Namespace) -> int:
     pruning = args.keep is not None
     _check_selection_flags(args, pruning)
     epochs = _parse_epochs(args.epochs)
-    out = checked_out_path(args.out, inputs=(args.records, args.meta), example="scores.csv")
-    records = load_training_records(args.records)
-    dataset = _dataset(args, records)
+    out = checked_out_path(args.out, inputs=(*args.records, args.meta), example="scores.csv")
+    runs = [load_training_records(path) for path in args.records]
+    records = runs[0]
+    dataset = _dataset(args, records, runs)
     if args.balance_by == "label" and dataset.labels is None:
         raise ValueError(
             "--balance-by label needs labels: the records have none; pass --meta with a "
             f"{args.label_column!r} column"
         )
-    scores = score_records(records, args.metric, epochs=epochs)
+    scores = score_runs(runs, args.metric, epochs=epochs)
     if not pruning:
         csv_path, manifest_path = write_prune_outputs(
             out, dataset, scores, None, extra=_RECORDS_EXTRA
@@ -152,21 +165,34 @@ def _check_selection_flags(args: argparse.Namespace, pruning: bool) -> None:
         raise ValueError(f"--seed {args.seed} should be >= 0")
 
 
-def _parse_epochs(text: str | None) -> int | tuple[int, ...] | None:
+def _parse_epochs(text: str | None) -> tuple[int, ...] | None:
+    """``19`` -> (19,); ``0-19`` -> (0, ..., 19); ``0,3,5`` -> (0, 3, 5); mixes allowed."""
     if text is None:
         return None
-    values = parse_numbers(text, "--epochs", int)
-    if len(values) == 1 and "," not in text:
-        return values[0]  # N: the first N records
-    return values
+    chosen: list[int] = []
+    for part in (p.strip() for p in text.split(",")):
+        bounds = part.split("-")
+        if not part or len(bounds) > 2 or not all(b.strip().isdigit() for b in bounds):
+            raise ValueError(
+                f"--epochs {text!r} should be comma-separated record indices or ranges A-B "
+                "(e.g. 19, 0-19 or 0,3,5)"
+            )
+        low, high = int(bounds[0]), int(bounds[-1])
+        if high < low:
+            raise ValueError(f"--epochs range {part!r} should go up (A <= B)")
+        chosen.extend(range(low, high + 1))
+    return tuple(chosen)
 
 
-def _dataset(args: argparse.Namespace, records: TrainingRecords) -> Dataset:
+def _dataset(
+    args: argparse.Namespace, records: TrainingRecords, runs: list[TrainingRecords]
+) -> Dataset:
     """Ids and labels for export: the records', checked against / completed by --meta."""
+    run_sources = tuple(source for run in runs for source in run.sources)
     if args.meta is None:
         if args.id_column != "id" or args.label_column != "label":
             raise ValueError("--id-column and --label-column need --meta")
-        return records_dataset(records)
+        return records_dataset(records, sources=run_sources)
     from core.io.data import file_info, load_metadata
 
     meta = load_metadata(args.meta, n_rows=records.n)
@@ -186,7 +212,7 @@ def _dataset(args: argparse.Namespace, records: TrainingRecords) -> Dataset:
             records,
             ids=ids,
             labels=labels,
-            sources=(*records.sources, file_info(args.meta)),
+            sources=(*run_sources, file_info(args.meta)),
         )
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from core.cli._common import (
     add_backend_option,
@@ -36,6 +37,7 @@ train row but the dropped ones (n_kept says how many)."""
 THEORY_EPILOG = """examples:
   python -m core theory --alpha 16 --keep 0.25 --theta 0 --out theory.csv
   python -m core theory --alpha 16 --keep 0.25 --theta 20 --n 100 --seeds 3 --out theory.csv
+  python -m core theory --sweep frontier --theta 0 --out frontier.csv   # + frontier.frontier.csv
 
 Teacher-student perceptron (Sorscher et al. 2022): the "alpha" sweep varies alpha_tot at the
 fixed --keep fraction, the "keep" sweep varies the kept fraction at the fixed --alpha. The test
@@ -157,7 +159,13 @@ def _add_theory_parser(subparsers: argparse._SubParsersAction) -> None:
         help="kept-fraction grid of the keep sweep (default: %(default)s)",
     )
     theory.add_argument(
-        "--sweep", choices=("alpha", "keep", "both"), default="both", help="default: both"
+        "--sweep",
+        choices=("alpha", "keep", "both", "frontier"),
+        default="both",
+        help="frontier: the paper's Fig. 1, keep-hard error vs alpha_prune = f x alpha_tot for "
+        "every --fractions x --alphas pair (f = 1 added: random pruning's curve); writes OUT "
+        "(alpha_prune,keep_fraction,strategy,error_mean,error_std,alpha_tot,n_seeds) and the "
+        "Pareto frontier to <OUT stem>.frontier.csv (default: both)",
     )
     add_out_option(theory)
     theory.set_defaults(func=run_theory)
@@ -238,6 +246,8 @@ def run_theory(args: argparse.Namespace) -> int:
     fractions = parse_numbers(args.fractions, "--fractions", float)
     sweeps = ("alpha", "keep") if args.sweep == "both" else (args.sweep,)
     out = checked_out_path(args.out, inputs=(), with_manifest=False, example="curve.csv")
+    if args.sweep == "frontier":
+        return _run_frontier(args, alphas, fractions, out)
     with lazy_progress_bar("theory") as progress:
         result = theory_curve(
             n=args.n,
@@ -265,4 +275,32 @@ def run_theory(args: argparse.Namespace) -> int:
     if not result.all_converged:
         print("warning: some max-margin fits failed their KKT check (column converged)")
     print(f"wrote {out} ({len(result.table)} rows)")
+    return 0
+
+
+def _run_frontier(
+    args: argparse.Namespace, alphas: tuple[float, ...], fractions: tuple[float, ...], out: Path
+) -> int:
+    """``theory --sweep frontier``: both CSVs and a printed frontier table."""
+    from core.analysis.theory import frontier_csv_bytes, frontier_sweep
+
+    with lazy_progress_bar("frontier") as progress:
+        result = frontier_sweep(
+            n=args.n,
+            alphas=alphas,
+            keep_fractions=fractions,
+            theta_deg=args.theta,
+            seeds=range(args.seeds),
+            progress=progress,
+        )
+    table_bytes, frontier_bytes = frontier_csv_bytes(result)
+    frontier_path = out.with_name(f"{out.stem}.frontier.csv")
+    write_atomic(out, table_bytes)
+    write_atomic(frontier_path, frontier_bytes)
+    a, b = result.power_law
+    print(f"Pareto frontier (keep hard, theta={args.theta:g}°, N={args.n}, {args.seeds} seeds):")
+    shown = result.frontier[["alpha_prune", "error", "best_keep_fraction", "unpruned_error"]]
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(f"random pruning power law: error = {a:.4g} * alpha_prune^-{b:.4g}")
+    print(f"wrote {out} ({len(result.table)} rows) and {frontier_path}")
     return 0

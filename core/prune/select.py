@@ -21,8 +21,15 @@ from core.validate import (
     check_seed,
 )
 
-STRATEGIES = ("keep_hard", "keep_easy", "random", "ccs", "moderate")
-#: CCS defaults (Zheng et al., ICLR 2023): hard-cutoff fraction beta and number of score strata.
+STRATEGIES = ("keep_hard", "keep_easy", "random", "ccs", "moderate", "middle_band")
+#: Strategies that rank by the embeddings (and labels), not by ``scores``.
+EMBEDDING_STRATEGIES = ("moderate",)
+#: CCS hard-cutoff beta by pruning rate (1 - keep fraction), after Zheng et al., "Coverage-centric
+#: coreset selection for high pruning rates", ICLR 2023: their CIFAR-10 settings cut nothing at
+#: low rates and more as the rate grows (their README runs 90% pruning with ``--mis-ratio 0.3``).
+#: ``default_ccs_beta`` interpolates linearly between these points and holds the ends.
+CCS_BETA_SCHEDULE = ((0.0, 0.0), (0.5, 0.0), (0.7, 0.1), (0.8, 0.1), (0.9, 0.3), (1.0, 0.3))
+#: Former fixed default beta, kept for reference; the default is now ``default_ccs_beta(f)``.
 DEFAULT_CCS_BETA = 0.1
 DEFAULT_CCS_STRATA = 50
 
@@ -109,6 +116,56 @@ def kept_count(n: int, keep_fraction: float) -> int:
     return _kept_count(n, keep_fraction)
 
 
+def default_ccs_beta(keep_fraction: float) -> float:
+    """CCS hard-cutoff beta recommended for ``keep_fraction``: :data:`CCS_BETA_SCHEDULE` at the
+    pruning rate ``1 - keep_fraction``, linearly interpolated (0 down to 50% pruning, 0.1 at
+    70-80%, 0.3 at 90% and beyond).
+
+    Parameters
+    ----------
+    keep_fraction : float
+        In [0, 1].
+
+    Returns
+    -------
+    float
+        In [0, 0.3], rounded to 6 decimals.
+
+    Raises
+    ------
+    ValueError
+        If ``keep_fraction`` is not a number in [0, 1].
+    """
+    rate = 1.0 - check_fraction(keep_fraction)
+    xs, ys = zip(*CCS_BETA_SCHEDULE, strict=True)
+    return round(float(np.interp(rate, xs, ys)), 6)
+
+
+def moderate_distances(embeddings: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+    """Moderate-DS distances (Xia et al., ICLR 2023): each row's Euclidean distance to the
+    element-wise median feature vector of its class (of all rows when ``labels`` is None).
+
+    Parameters
+    ----------
+    embeddings : array_like of shape (n, d)
+        Finite feature vectors.
+    labels : array_like of shape (n,) of int, or None
+        Class of each row; None means one class (the global median vector).
+
+    Returns
+    -------
+    ndarray of shape (n,), float64
+
+    Raises
+    ------
+    ValueError
+        If embeddings are not a finite 2-D numeric array or labels are not n integers.
+    """
+    x = _moderate_embeddings(embeddings, None)
+    codes = None if labels is None else check_groups(labels, x.shape[0])[1]
+    return _moderate_distances(x, codes)
+
+
 def select_kept(
     scores: np.ndarray,
     keep_fraction: float,
@@ -120,23 +177,27 @@ def select_kept(
     seed: int = 0,
     always_keep: Sequence[int] | np.ndarray = (),
     always_drop: Sequence[int] | np.ndarray = (),
-    ccs_beta: float = DEFAULT_CCS_BETA,
+    ccs_beta: float | None = None,
     ccs_strata: int = DEFAULT_CCS_STRATA,
+    embeddings: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
 ) -> Selection:
     """Keep exactly ``kept_count(n, keep_fraction)`` examples chosen by ``strategy``.
 
     Order of preference: ``keep_hard`` = highest scores first (scores are higher = harder),
     ``keep_easy`` = lowest first, ``random`` = a permutation seeded by ``seed`` (scores ignored),
-    ``ccs`` and ``moderate`` as below. Equal scores are ordered by index (lower first), so
-    results are deterministic. Without ``groups`` the kept set is the first K of that order: for
-    the same scores, strategy, seed and pins, the set kept at a smaller fraction is a subset of
-    the set kept at a larger one. ``ccs`` and ``moderate`` are nested in the same way, also with
-    ``groups`` as long as ``min_ratio`` is 0.
+    ``ccs``, ``moderate`` and ``middle_band`` as below. Equal scores are ordered by index (lower
+    first), so results are deterministic. Without ``groups`` the kept set is the first K of that
+    order: for the same scores, strategy, seed and pins, the set kept at a smaller fraction is a
+    subset of the set kept at a larger one. ``ccs``, ``moderate`` and ``middle_band`` are nested
+    in the same way, also with ``groups`` as long as ``min_ratio`` is 0 (``ccs`` only at a fixed
+    ``ccs_beta``: its default beta changes with the fraction).
 
-    The last two strategies are run on the *pool*: the examples not pinned either way (pins are
+    The last three strategies are run on the *pool*: the examples not pinned either way (pins are
     set aside first, and the K - p places left after p keep-pins are filled from the pool).
-    With ``groups`` they run within each group (the group's own cutoff, strata or median), and
-    balance quotas then apply as for every strategy.
+    With ``groups`` (balance asked for), ``ccs`` and ``middle_band`` run within each group (the
+    group's own cutoff, strata or median); ``moderate`` always ranks the whole pool together, as
+    published. Balance quotas then apply as for every strategy.
 
     ``ccs`` -- coverage-centric coreset selection (Zheng et al., ICLR 2023): the hardest
     ``ccs_beta`` fraction of the pool, ``floor(ccs_beta * m + 0.5)`` of its m examples (highest
@@ -152,9 +213,24 @@ def select_kept(
     exceeds the examples left after the cut, the cut examples are taken back least hard first
     (lowest score, ties by index), so the count stays exact.
 
-    ``moderate`` -- Moderate-DS (Xia et al., ICLR 2023): examples ordered by ``|score - median|``
-    ascending (the median of the pool, or of the example's group in the pool with ``groups``),
-    ties by index; the first K form a middle band around the median.
+    The default ``ccs_beta`` (None) is :func:`default_ccs_beta` of ``keep_fraction``: 0 down to
+    50% pruning, growing to 0.3 at 90% (Zheng et al.'s settings, interpolated).
+
+    ``moderate`` -- Moderate-DS as published (Xia et al., ICLR 2023; tmllab/Moderate-DS
+    ``selection.py``): needs ``embeddings``; ``scores`` are not used to choose. Each example's
+    distance is :func:`moderate_distances` (Euclidean, to the element-wise median feature vector
+    of its class in ``labels``, computed over all n rows; without labels one class, the global
+    median vector). The pool is ranked by distance ascending (ties by index), all classes
+    together, and the kept examples are the band of ranks around the middle: the published rule
+    keeps ranks ``[round(m(0.5 - f/2)), round(m(0.5 + f/2)))``, whose size can differ from K by
+    one; here the band has exactly K - p ranks, centred (when it cannot be exactly centred, the
+    extra rank is the lower-distance one), i.e. ranks ``[floor((m - K')/2), floor((m - K')/2) +
+    K')`` for ``K' = K - p`` of the pool's m. Its preference order (nearest the middle rank
+    first) makes it nested.
+
+    ``middle_band`` -- the examples whose *score* is closest to the median score:
+    ``|score - median|`` ascending (the median of the pool, or of the example's group with
+    ``groups``), ties by index. A cheap score-only cousin of Moderate-DS, not the published rule.
 
     Balance: with ``groups`` (class labels or clusters) and ratio r = ``min_ratio``, each of the G
     groups present gets the quota ``q_g = min(a_g, ceil(r * K / G))``, where ``a_g`` is its number
@@ -175,10 +251,10 @@ def select_kept(
         Finite real scores, higher = harder.
     keep_fraction : float
         In [0, 1].
-    strategy : {"keep_hard", "keep_easy", "random", "ccs", "moderate"}
+    strategy : {"keep_hard", "keep_easy", "random", "ccs", "moderate", "middle_band"}
     groups : array_like of shape (n,) of int, or None
         Group of each example, for balancing (and the units within which ``ccs`` and
-        ``moderate`` run).
+        ``middle_band`` run).
     balance_by : str or None
         Name recorded in the Selection (needs ``groups``).
     min_ratio : float
@@ -187,10 +263,15 @@ def select_kept(
         Seed of the ``random`` and ``ccs`` strategies.
     always_keep, always_drop : sequence of int
         Indices in [0, n); duplicates are ignored.
-    ccs_beta : float
-        ``ccs`` only: hard-cutoff fraction in [0, 1) (default 0.1). Validated for every strategy.
+    ccs_beta : float or None
+        ``ccs`` only: hard-cutoff fraction in [0, 1); None (default) = ``default_ccs_beta(f)``.
+        Validated for every strategy.
     ccs_strata : int
         ``ccs`` only: number of equal-width score strata, >= 1 (default 50).
+    embeddings : array_like of shape (n, d), or None
+        ``moderate`` only (required there): the feature vectors.
+    labels : array_like of shape (n,) of int, or None
+        ``moderate`` only: classes for the per-class median vectors (None = one class).
 
     Returns
     -------
@@ -203,7 +284,8 @@ def select_kept(
         groups of the wrong length or not integers, min_ratio outside [0, 1] or > 0 without
         groups, balance_by without groups, pin indices out of range, an index in both pin lists,
         more keep-pins than K, fewer than K examples left after always_drop (the messages
-        name the counts), ccs_beta outside [0, 1) or ccs_strata not an integer >= 1.
+        name the counts), ccs_beta outside [0, 1) or ccs_strata not an integer >= 1,
+        ``moderate`` without embeddings or with embeddings / labels of the wrong shape.
     """
     values = check_scores(scores)
     n = values.shape[0]
@@ -211,8 +293,15 @@ def select_kept(
     strategy = check_choice("strategy", strategy, STRATEGIES)
     seed = check_seed(seed)
     min_ratio = check_min_ratio(min_ratio)
-    ccs_beta = check_ccs_beta(ccs_beta)
+    ccs_beta = default_ccs_beta(keep_fraction) if ccs_beta is None else check_ccs_beta(ccs_beta)
     ccs_strata = check_ccs_strata(ccs_strata)
+    moderate = None
+    if strategy == "moderate":
+        if embeddings is None:
+            raise ValueError("strategy='moderate' (Moderate-DS) needs embeddings")
+        x = _moderate_embeddings(embeddings, n)
+        label_codes = None if labels is None else check_groups(labels, n)[1]
+        moderate = _moderate_distances(x, label_codes)
     codes: np.ndarray | None = None
     group_ids: np.ndarray | None = None
     if groups is not None:
@@ -227,7 +316,9 @@ def select_kept(
     k = _kept_count(n, keep_fraction)
     _check_pin_counts(keep_pins, drop_pins, n, k, keep_fraction)
 
-    if strategy in ("ccs", "moderate"):
+    if moderate is not None:
+        order = _moderate_order(moderate, keep_pins, drop_pins)
+    elif strategy in ("ccs", "middle_band"):
         order = _pool_order(
             values, strategy, int(seed), codes, keep_pins, drop_pins, ccs_beta, ccs_strata
         )
@@ -251,6 +342,19 @@ def select_kept(
 
 
 # ----------------------------------------------------------------------------- validation
+
+
+def _moderate_embeddings(embeddings: object, n: int | None) -> np.ndarray:
+    x = np.asarray(embeddings)
+    if x.ndim != 2 or min(x.shape) < 1 or (n is not None and x.shape[0] != n):
+        want = "(n, d)" if n is None else f"({n}, d) like scores"
+        raise ValueError(f"embeddings should have shape {want}, got {x.shape}")
+    if x.dtype == np.bool_ or x.dtype.kind not in "fiu":
+        raise ValueError(f"embeddings should be real numbers, got dtype {x.dtype}")
+    x = x.astype(np.float64, copy=False)
+    if not np.isfinite(x).all():
+        raise ValueError("embeddings contain NaN or inf")
+    return x
 
 
 def _check_pin_counts(
@@ -303,7 +407,7 @@ def _pool_order(
     beta: float,
     n_strata: int,
 ) -> np.ndarray:
-    """Preference order of ``ccs`` / ``moderate`` over the unpinned pool (per group when
+    """Preference order of ``ccs`` / ``middle_band`` over the unpinned pool (per group when
     ``codes`` is given), pinned indices appended last (``_select`` skips them)."""
     n = values.shape[0]
     pinned = np.zeros(n, dtype=bool)
@@ -311,7 +415,7 @@ def _pool_order(
     pinned[drop_pins] = True
     pool = np.flatnonzero(~pinned)
     unit = np.zeros(n, dtype=np.int64) if codes is None else codes
-    if strategy == "moderate":
+    if strategy == "middle_band":
         distance = np.zeros(n)
         for u in np.unique(unit[pool]):
             members = pool[unit[pool] == u]
@@ -319,6 +423,34 @@ def _pool_order(
         order = pool[np.lexsort((pool, distance[pool]))]
     else:
         order = _ccs_order(values, pool, unit, beta, n_strata, seed)
+    return np.concatenate([order, np.flatnonzero(pinned)]).astype(np.int64)
+
+
+def _moderate_distances(x: np.ndarray, codes: np.ndarray | None) -> np.ndarray:
+    """Distance of each row of x (n, d) float64 to the median vector of its class."""
+    unit = np.zeros(x.shape[0], dtype=np.int64) if codes is None else codes
+    distance = np.empty(x.shape[0], dtype=np.float64)
+    for u in np.unique(unit):
+        members = np.flatnonzero(unit == u)
+        distance[members] = np.linalg.norm(x[members] - np.median(x[members], axis=0), axis=1)
+    return distance
+
+
+def _moderate_order(
+    distance: np.ndarray, keep_pins: np.ndarray, drop_pins: np.ndarray
+) -> np.ndarray:
+    """Pool ranks by distance ascending (ties by index), then nearest the middle rank first:
+    the first K' are the centred band of K' ranks; pinned indices appended last."""
+    n = distance.shape[0]
+    pinned = np.zeros(n, dtype=bool)
+    pinned[keep_pins] = True
+    pinned[drop_pins] = True
+    pool = np.flatnonzero(~pinned)
+    by_distance = pool[np.lexsort((pool, distance[pool]))]
+    rank = np.arange(by_distance.shape[0])
+    # |2r - (m - 1)| is twice the distance to the middle rank; on a tie the lower rank first.
+    offset = np.abs(2 * rank - (by_distance.shape[0] - 1))
+    order = by_distance[np.lexsort((rank, offset))]
     return np.concatenate([order, np.flatnonzero(pinned)]).astype(np.int64)
 
 

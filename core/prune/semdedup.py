@@ -6,7 +6,10 @@ The rule, exactly as in ``paper-notes.md``:
    SSP score for the same k, backend and seed).
 2. Within each cluster, order the members: ``"keep_hard"`` (the paper's choice) puts the member
    farthest from the centroid (highest SSP score, hardest) first, ``"keep_easy"`` the nearest
-   first, ``"random"`` a seeded shuffle. Exact ties go to the lower index.
+   first, ``"random"`` a seeded shuffle. Exact ties go to the lower index: the order uses
+   cosine distances recomputed row by row in float64 and rounded to 12 decimals (not the float32
+   k-means distances, which for bitwise-identical rows can differ by ~1e-7 with the row's
+   position), so of two identical rows the lower index always comes first and survives.
 3. A member is a duplicate when its cosine similarity to **any earlier member** of its cluster
    exceeds ``1 - epsilon``. The comparison is against every earlier member, removed or not
    (the paper's greedy rule: the maximum of the strictly upper-triangular similarity matrix per
@@ -428,7 +431,11 @@ def _duplicate_pairs(
     removed = candidates[np.argsort(key, kind="stable")][:n]
     ordered = _member_order(
         result.clusters,
-        result.distances,
+        _order_distances(
+            _normalize_rows(np.array(x, dtype=np.float32, copy=True)),
+            result.centroids,
+            result.clusters,
+        ),
         result.params.order,
         result.params.seed,
     )
@@ -483,7 +490,7 @@ def _semdedup(
     distances = dist[:, 0].astype(np.float64)
     unit = _normalize_rows(np.array(x, dtype=np.float32, copy=True))
 
-    ordered = _member_order(clusters, distances, order, seed)
+    ordered = _member_order(clusters, _order_distances(unit, fit.centroids, clusters), order, seed)
     sizes = np.bincount(clusters, minlength=k)
     starts = np.concatenate([[0], np.cumsum(sizes)])
 
@@ -527,6 +534,16 @@ def _semdedup(
         n_removed=int(n - keep_mask.sum()),
         params=params,
     )
+
+
+def _order_distances(unit: np.ndarray, centroids: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    """Cosine distance of each unit row to its centroid, row by row in float64, rounded to 12
+    decimals: identical rows get identical keys (a float32 GEMM can differ in the last bit)."""
+    c = np.asarray(centroids, dtype=np.float64)
+    norms = np.linalg.norm(c, axis=1, keepdims=True)
+    c = c / np.where(norms > 0, norms, 1.0)
+    cosine = np.einsum("ij,ij->i", unit.astype(np.float64), c[clusters])
+    return np.round(1.0 - cosine, 12)
 
 
 def _member_order(clusters: np.ndarray, distances: np.ndarray, order: str, seed: int) -> np.ndarray:

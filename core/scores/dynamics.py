@@ -23,6 +23,7 @@ Metrics (details and citations in the functions below):
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from numbers import Integral
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,33 @@ REQUIRED_KEYS = {
     "aum": (("logits",), ("labels",)),
 }
 _EL2N_KINDS = ("auto", "logits", "probs")
+#: EL2N's default checkpoint: this far through the records (Paul et al. 2021 score at epoch 20
+#: of 200 on CIFAR-10, "early in training").
+EL2N_EARLY_FRACTION = 0.1
+
+
+def early_checkpoint(n_epochs: int) -> int:
+    """The record index EL2N uses by default: ``floor(EL2N_EARLY_FRACTION * n_epochs)``, the
+    checkpoint 10% of the way through training (200 records -> 20, 10 -> 1, fewer than 10 -> 0).
+
+    Parameters
+    ----------
+    n_epochs : int
+        Number of records, >= 1.
+
+    Returns
+    -------
+    int
+        In [0, n_epochs).
+
+    Raises
+    ------
+    ValueError
+        If ``n_epochs`` is not an int >= 1.
+    """
+    if not isinstance(n_epochs, Integral) or isinstance(n_epochs, bool) or n_epochs < 1:
+        raise ValueError(f"n_epochs={n_epochs!r} should be an int >= 1")
+    return min(int(n_epochs) - 1, int(EL2N_EARLY_FRACTION * int(n_epochs) + 1e-9))
 
 
 # ----------------------------------------------------------------------------- building records
@@ -182,7 +210,9 @@ def score_records(
 ) -> Scores:
     """Compute one of :data:`core.scores.registry.RECORD_METRICS` from validated records (the CLI's dispatcher).
 
-    ``el2n`` uses ``probs`` when recorded, else the softmax of ``logits``. ``forgetting`` uses
+    ``el2n`` uses ``probs`` when recorded, else the softmax of ``logits``; without ``epochs`` it
+    is computed at one early checkpoint, record :func:`early_checkpoint` (10% into training, as
+    Paul et al. 2021), not averaged over all records. ``forgetting`` uses
     ``correct`` when recorded, else derives it as ``argmax(logits or probs) == label`` per record
     (``params.correct_from`` says which). ``aum`` needs ``logits``.
 
@@ -191,7 +221,7 @@ def score_records(
     records : TrainingRecords
     metric : {"el2n", "forgetting", "aum"}
     epochs : int, sequence of int, or None
-        See :func:`score_el2n`.
+        See :func:`score_el2n`; None = every record, except ``el2n``: the early checkpoint.
 
     Returns
     -------
@@ -238,6 +268,8 @@ def _needed_labels(records: TrainingRecords, metric: str) -> np.ndarray:
 
 
 def _records_el2n(records: TrainingRecords, *, epochs: int | Sequence[int] | None = None) -> Scores:
+    if epochs is None:  # the paper's early checkpoint, not every record
+        epochs = [early_checkpoint(records.n_epochs)]
     used = _checked_epochs(records, "el2n", epochs)
     labels = _needed_labels(records, "el2n")
     if records.probs is not None:
@@ -245,6 +277,66 @@ def _records_el2n(records: TrainingRecords, *, epochs: int | Sequence[int] | Non
     if records.logits is not None:
         return _el2n(records.logits, labels, used, "logits")
     raise ValueError(f"metric 'el2n': the training records hold {', '.join(records.keys)}")
+
+
+def score_runs(
+    runs: Sequence[TrainingRecords], metric: str, *, epochs: int | Sequence[int] | None = None
+) -> Scores:
+    """:func:`score_records` of each independent training run, averaged example by example.
+
+    Paul et al. average EL2N over several runs; Toneva et al.'s forgetting counts are noisy
+    from one run, so averaging the per-run counts (never-learned examples counting
+    ``n_epochs + 1`` in the runs where they were never learned) ranks more stably.
+
+    Parameters
+    ----------
+    runs : sequence of TrainingRecords
+        At least one; every run with the same examples (n) and, when recorded, the same labels
+        and ids.
+    metric : {"el2n", "forgetting", "aum"}
+    epochs : int, sequence of int, or None
+        Applied to every run, as in :func:`score_records`.
+
+    Returns
+    -------
+    Scores
+        Mean of the per-run values; params are the first run's plus ``n_runs``.
+
+    Raises
+    ------
+    ValueError
+        No runs, runs of different sizes, labels or ids, or any :func:`score_records` error
+        (prefixed with the run number when there are several).
+    """
+    from core.scores.metrics import Scores
+
+    if len(runs) < 1:
+        raise ValueError("runs should hold at least one set of training records")
+    first = runs[0]
+    for i, run in enumerate(runs[1:], start=1):
+        _check_same_examples(first, run, i)
+    per_run = []
+    for i, run in enumerate(runs):
+        try:
+            per_run.append(score_records(run, metric, epochs=epochs))
+        except ValueError as exc:
+            if len(runs) == 1:
+                raise
+            raise ValueError(f"run {i}: {exc}") from None
+    if len(per_run) == 1:
+        return per_run[0]
+    params = dataclasses.replace(per_run[0].params, n_runs=len(per_run))
+    values = np.mean([scores.values for scores in per_run], axis=0)
+    return Scores(metric, values, None, None, params)
+
+
+def _check_same_examples(first: TrainingRecords, run: TrainingRecords, i: int) -> None:
+    if run.n != first.n:
+        raise ValueError(f"run {i} has n={run.n} examples but run 0 has n={first.n}")
+    for name in ("labels", "ids"):
+        a, b = getattr(first, name), getattr(run, name)
+        if (a is None) != (b is None) or (a is not None and not np.array_equal(a, b)):
+            raise ValueError(f"run {i} has other {name} than run 0")
 
 
 def _records_forgetting(

@@ -95,6 +95,7 @@ class ScoreParams:
     column: str | None = None
     higher_is_easier: bool | None = None
     aligned_by: str | None = None
+    n_runs: int | None = None
 
     def as_dict(self) -> dict[str, object]:
         """The fields that are set (not None), under their manifest names (``source`` ->

@@ -104,6 +104,7 @@ def test_keep_writes_kept_rows_like_prune(
     with np.load(records_file) as archive:
         records = make_training_records(logits=archive["logits"], labels=archive["labels"])
     scores = score_records(records, "el2n")
+    assert scores.params.epochs == (0,)  # the early checkpoint of 4 records
     expected = select_kept(
         scores.values,
         0.5,
@@ -160,13 +161,41 @@ def test_meta_ids_checked_and_labels_used_when_records_have_none(
 def test_epochs_option(records_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = records_file.parent / "s.csv"
     argv = ["score-dynamics", str(records_file), "--metric", "el2n", "--out", str(out)]
-    assert main([*argv, "--epochs", "2"]) == 0
-    manifest = json.loads((records_file.parent / "s.manifest.json").read_text())
-    assert manifest["score_params"]["epochs"] == [0, 1]
-    assert main([*argv, "--epochs", "3,1"]) == 0
-    manifest = json.loads((records_file.parent / "s.manifest.json").read_text())
-    assert manifest["score_params"]["epochs"] == [1, 3]
+
+    def used(*extra: str) -> list[int]:
+        assert main([*argv, *extra]) == 0
+        manifest = json.loads((records_file.parent / "s.manifest.json").read_text())
+        return list(manifest["score_params"]["epochs"])
+
+    assert used("--epochs", "2") == [2]  # one record, not the first two
+    assert used("--epochs", "0-2") == [0, 1, 2]
+    assert used("--epochs", "3,1") == [1, 3]
+    assert used("--epochs", "0-1,3") == [0, 1, 3]
+    assert used() == [0]  # el2n default: early checkpoint floor(0.1 * 4) = 0
     capsys.readouterr()
+
+
+def test_several_runs_average_the_per_run_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Forgetting over two runs: the mean of each run's count (never learned = n_epochs + 1)."""
+    labels = np.zeros(3, dtype=int)
+    run1 = np.array([[1, 1, 0], [0, 1, 0], [1, 1, 0], [0, 1, 0]], dtype=bool)  # 2, 0, never
+    run2 = np.array([[1, 0, 1], [1, 0, 0], [1, 1, 1], [1, 1, 1]], dtype=bool)  # 0, 0, 1
+    ids = np.array(["a", "b", "c"])
+    for name, correct in (("r1.npz", run1), ("r2.npz", run2)):
+        np.savez(tmp_path / name, correct=correct, labels=labels, ids=ids)
+    out = tmp_path / "s.csv"
+    argv = [str(tmp_path / "r1.npz"), str(tmp_path / "r2.npz"), "--metric", "forgetting"]
+    assert main(["score-dynamics", *argv, "--out", str(out)]) == 0, capsys.readouterr().err
+    assert _read_csv(out)["score"].tolist() == [1.0, 0.0, 3.0]  # (2+0)/2, 0, (5+1)/2
+    manifest = json.loads((tmp_path / "s.manifest.json").read_text())
+    assert manifest["score_params"]["n_runs"] == 2
+    assert [s["name"] for s in manifest["inputs"]] == ["r1.npz", "r2.npz"]
+    np.savez(tmp_path / "r3.npz", correct=run1[:, :2], labels=labels[:2], ids=ids[:2])
+    argv[1] = str(tmp_path / "r3.npz")
+    assert main(["score-dynamics", *argv, "--out", str(out)]) == 2
+    assert "run 1 has n=2 examples but run 0 has n=3" in capsys.readouterr().err
 
 
 def _bad_cases(tmp: Path, records: Path) -> dict[str, tuple[list[str], str]]:
@@ -185,9 +214,10 @@ def _bad_cases(tmp: Path, records: Path) -> dict[str, tuple[list[str], str]]:
         "ccs": ([r, "--metric", "aum", "--keep", "0.5", "--ccs-beta", "0.2"], "--strategy ccs"),
         "epochs": (
             [r, "--metric", "aum", "--epochs", "9"],
-            "epochs=9 should be in [1, n_epochs=4]",
+            "epochs 9 are outside [0, n_epochs=4)",
         ),
-        "epochs text": ([r, "--metric", "aum", "--epochs", "x"], "comma-separated integers"),
+        "epochs text": ([r, "--metric", "aum", "--epochs", "x"], "record indices or ranges"),
+        "epochs range": ([r, "--metric", "aum", "--epochs", "3-1"], "should go up"),
         "meta ids": ([r, "--metric", "aum", "--meta", str(tmp / "other.csv")], "differ from"),
         "meta rows": ([r, "--metric", "aum", "--meta", str(tmp / "short.csv")], "has 2 rows"),
         "pin": ([r, "--metric", "aum", "--keep", "0.5", "--always-keep", "nope"], "unknown ids"),
@@ -207,6 +237,7 @@ def _bad_cases(tmp: Path, records: Path) -> dict[str, tuple[list[str], str]]:
         "ccs",
         "epochs",
         "epochs text",
+        "epochs range",
         "meta ids",
         "meta rows",
         "pin",

@@ -110,7 +110,7 @@ def test_prune_in_process_balance_and_pins(
     assert (manifest["balance_by"], manifest["min_ratio"]) == ("label", 1.0)
 
 
-@pytest.mark.parametrize("strategy", ["ccs", "moderate"])
+@pytest.mark.parametrize("strategy", ["ccs", "moderate", "middle_band"])
 def test_prune_ccs_and_moderate_match_core(
     strategy: str, inputs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -127,14 +127,25 @@ def test_prune_ccs_and_moderate_match_core(
     kept = _read_csv(out)
     assert len(kept) == 12  # floor(0.4 * 31 + 0.5)
     scores = compute_scores(load_dataset(emb, meta).embeddings, "ssp", k=3, seed=2)
+    dataset = load_dataset(emb, meta)
     expected = select_kept(
-        scores.values, 0.4, strategy=strategy, seed=2, ccs_beta=0.2 if extra else 0.1
+        scores.values,
+        0.4,
+        strategy=strategy,
+        seed=2,
+        ccs_beta=0.2 if extra else None,
+        embeddings=dataset.embeddings,
+        labels=dataset.labels,
     )
     assert kept["index"].tolist() == expected.kept_indices.tolist()
     manifest = json.loads((emb.parent / "kept.manifest.json").read_text())
     assert manifest["strategy"] == strategy
-    params = {"ccs_beta": 0.2, "ccs_strata": 50} if strategy == "ccs" else {}
-    assert manifest["strategy_params"] == params
+    if strategy == "ccs":
+        assert manifest["strategy_params"] == {"ccs_beta": 0.2, "ccs_strata": 50}
+    elif strategy == "moderate":
+        assert "median embedding" in manifest["strategy_params"]["moderate_distance"]
+    else:
+        assert manifest["strategy_params"] == {}
     if strategy == "ccs":  # the planted far point is the hardest: cut by the hard cutoff
         assert FAR not in kept["index"].tolist()
 

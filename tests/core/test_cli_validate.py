@@ -150,3 +150,21 @@ def test_curve_missing_file_and_labels_exit_2(files, tmp_path: Path) -> None:
     assert main(["curve", str(emb), "--meta", str(no_labels), "--out", str(out)]) == 2
     assert main(["curve", str(emb), "--meta", str(meta), "--out", str(tmp_path / "no/c.csv")]) == 2
     assert not out.exists()
+
+
+def test_theory_frontier_writes_both_csvs(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    out = tmp_path / "frontier.csv"
+    argv = ["theory", "--sweep", "frontier", "--n", "20", "--seeds", "2", "--alphas", "1,2,4"]
+    code = main([*argv, "--fractions", "0.3,0.6", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    table = pd.read_csv(out)
+    assert list(table.columns[:5]) == [
+        "alpha_prune", "keep_fraction", "strategy", "error_mean", "error_std",
+    ]  # fmt: skip
+    assert len(table) == 3 * 3  # alphas x (0.3, 0.6, 1.0)
+    assert set(table["strategy"]) == {"keep_hard", "unpruned"}
+    frontier = pd.read_csv(tmp_path / "frontier.frontier.csv")
+    assert (frontier["error"] <= frontier["unpruned_error"].fillna(1.0) + 1e-12).all()
+    assert "Pareto frontier" in capsys.readouterr().out

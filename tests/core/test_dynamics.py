@@ -386,3 +386,34 @@ def test_score_functions_validate_their_arrays() -> None:
         score_aum(logits, labels[:-1])
     with pytest.raises(ValueError, match=r"correct should be bool or 0/1 integers"):
         score_forgetting(np.array([["y", "n"], ["n", "y"]]))
+
+
+@pytest.mark.parametrize(("n_epochs", "index"), [(1, 0), (9, 0), (10, 1), (19, 1), (200, 20)])
+def test_el2n_defaults_to_the_early_checkpoint(n_epochs: int, index: int) -> None:
+    from core.scores.dynamics import early_checkpoint
+
+    assert early_checkpoint(n_epochs) == index
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(n_epochs, 6, 3))
+    records = make_training_records(logits=logits, labels=np.arange(6) % 3)
+    scores = score_records(records, "el2n")
+    assert scores.params.epochs == (index,)
+    np.testing.assert_allclose(scores.values, score_records(records, "el2n", epochs=[index]).values)
+
+
+def test_score_runs_averages_runs_and_checks_they_match() -> None:
+    from core.scores.dynamics import score_runs
+
+    rng = np.random.default_rng(1)
+    labels = np.arange(8) % 2
+    runs = [make_training_records(logits=rng.normal(size=(5, 8, 2)), labels=labels) for _ in "ab"]
+    for metric in ("el2n", "forgetting", "aum"):
+        mean = (score_records(runs[0], metric).values + score_records(runs[1], metric).values) / 2
+        averaged = score_runs(runs, metric)
+        np.testing.assert_allclose(averaged.values, mean)
+        assert averaged.params.n_runs == 2
+    other = make_training_records(logits=rng.normal(size=(5, 8, 2)), labels=1 - labels)
+    with pytest.raises(ValueError, match="run 1 has other labels than run 0"):
+        score_runs([runs[0], other], "aum")
+    with pytest.raises(ValueError, match="at least one"):
+        score_runs([], "aum")

@@ -76,16 +76,16 @@ def test_ccs_has_no_cut() -> None:
 
 def test_moderate_shows_the_band_edges() -> None:
     # Median 0.4: rows 1 (0.5) and 4 (0.3) are nearest; band [0.3, 0.5].
-    selection = select_kept(VALUES, 2 / 6, strategy="moderate")
+    selection = select_kept(VALUES, 2 / 6, strategy="middle_band")
     assert selection.kept_indices.tolist() == [1, 4]
-    cut = cut_neighbours(VALUES, selection.mask(), strategy="moderate", n=2)
+    cut = cut_neighbours(VALUES, selection.mask(), strategy="middle_band", n=2)
     assert cut.threshold is None
     assert cut.band == pytest.approx((0.3, 0.5))
     np.testing.assert_array_equal(cut.just_kept, [1, 4])
     assert set(cut.just_pruned.tolist()) == {0, 5}  # 0.2 and 0.6, 0.1 outside the band
     values = np.random.default_rng(1).normal(size=300)
-    selection = select_kept(values, 0.4, strategy="moderate")
-    cut = cut_neighbours(values, selection.mask(), strategy="moderate", n=4)
+    selection = select_kept(values, 0.4, strategy="middle_band")
+    cut = cut_neighbours(values, selection.mask(), strategy="middle_band", n=4)
     assert cut.band is not None
     low, high = cut.band
     kept_values = values[selection.kept_indices]

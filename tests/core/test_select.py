@@ -10,9 +10,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.prune.select import STRATEGIES, kept_count, select_kept
+from core.prune.select import (
+    STRATEGIES,
+    default_ccs_beta,
+    kept_count,
+    moderate_distances,
+    select_kept,
+)
 
 fractions = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
+
+
+def _features(n: int, seed: int = 0) -> np.ndarray:
+    """Embeddings for ``moderate`` (ignored by the other strategies)."""
+    return np.random.default_rng([seed, 7]).normal(size=(n, 3))
 
 
 @pytest.mark.parametrize(
@@ -113,8 +124,10 @@ def test_kept_sets_are_nested(
     rng = np.random.default_rng(seed)
     scores = rng.integers(0, 3, n).astype(float) if ties else rng.random(n)
     small, large = sorted((f1, f2))
-    a = select_kept(scores, small, strategy=strategy, seed=seed)
-    b = select_kept(scores, large, strategy=strategy, seed=seed)
+    # A fixed ccs_beta: the default beta grows as the kept fraction falls.
+    extra = {"embeddings": _features(n, seed), "ccs_beta": 0.1}
+    a = select_kept(scores, small, strategy=strategy, seed=seed, **extra)
+    b = select_kept(scores, large, strategy=strategy, seed=seed, **extra)
     assert set(a.kept_indices.tolist()) <= set(b.kept_indices.tolist())
     assert (np.diff(b.kept_indices) > 0).all()
     assert b.kept_indices.dtype == np.int64
@@ -136,7 +149,13 @@ def test_balance_quotas_hold(
     n = groups.size
     scores = rng.random(n) * (1 + groups)  # higher groups score higher: keep_hard is unbalanced
     sel = select_kept(
-        scores, fraction, strategy=strategy, groups=groups, balance_by="label", min_ratio=ratio
+        scores,
+        fraction,
+        strategy=strategy,
+        groups=groups,
+        balance_by="label",
+        min_ratio=ratio,
+        embeddings=_features(n, seed),
     )
     k = kept_count(n, fraction)
     assert sel.n_kept == k
@@ -208,6 +227,8 @@ def test_pins_property(n: int, fraction: float, data, strategy: str, balanced: b
         always_drop=drop,
         groups=groups,
         min_ratio=0.8 if balanced else 0.0,
+        embeddings=_features(n),
+        labels=groups,
     )
     kept = set(sel.kept_indices.tolist())
     assert sel.n_kept == k
@@ -264,7 +285,7 @@ def test_kept_count_rejects_bad_input() -> None:
         kept_count(10, 2.0)
 
 
-# ----------------------------------------------------------------------------- ccs and moderate
+# ----------------------------------------------------------------------------- ccs, moderate, middle_band
 
 
 def _cut_and_strata(
@@ -340,13 +361,13 @@ def test_ccs_exact_count_cut_coverage_and_water_filling(
 def test_ccs_hand_example_and_takeback() -> None:
     """20 scores 0..19, beta=0.1 cuts 19 and 18; two strata [0, 8.5) and [8.5, 17]."""
     scores = np.arange(20, dtype=float)
-    sel = select_kept(scores, 0.2, strategy="ccs", ccs_strata=2, seed=3)
+    sel = select_kept(scores, 0.2, strategy="ccs", ccs_strata=2, seed=3, ccs_beta=0.1)
     kept = sel.kept_indices
     assert kept.size == 4
     assert ((kept < 9).sum(), (kept >= 9).sum()) == (2, 2)
     assert not np.isin([18, 19], kept).any()
     # K = 19 > 18 left after the cut: 18 (the least hard cut example) comes back, 19 does not.
-    sel = select_kept(scores, 0.95, strategy="ccs", seed=3)
+    sel = select_kept(scores, 0.95, strategy="ccs", seed=3, ccs_beta=0.1)
     assert sel.kept_indices.tolist() == list(range(19))
     # Uneven strata: 1 member in the low one, 9 in the high one; K=4 -> 1 + 3.
     scores = np.array([0.0] + [10.0 + i for i in range(9)] + [100.0])
@@ -372,7 +393,9 @@ def test_ccs_runs_within_each_group() -> None:
     """Group 1 scores far above group 0; balanced CCS cuts each group's own hardest tenth."""
     scores = np.concatenate([np.arange(10.0), 100 + np.arange(10.0)])
     groups = np.repeat([0, 1], 10)
-    sel = select_kept(scores, 0.5, strategy="ccs", groups=groups, min_ratio=1.0, ccs_strata=3)
+    sel = select_kept(
+        scores, 0.5, strategy="ccs", groups=groups, min_ratio=1.0, ccs_strata=3, ccs_beta=0.1
+    )
     kept = sel.kept_indices
     assert sel.group_quota == {0: 5, 1: 5}
     assert 9 not in kept
@@ -403,7 +426,7 @@ def test_ccs_pins_set_aside_before_the_cut() -> None:
     grouped=st.booleans(),
     seed=st.integers(0, 10),
 )
-def test_moderate_keeps_the_k_closest_to_the_median(
+def test_middle_band_keeps_the_k_closest_to_the_median(
     n: int, fraction: float, ties: bool, grouped: bool, seed: int
 ) -> None:
     rng = np.random.default_rng(seed)
@@ -414,20 +437,20 @@ def test_moderate_keeps_the_k_closest_to_the_median(
     k = kept_count(n, fraction)
     expected = np.sort(np.lexsort((np.arange(n), distance))[:k])
     sel = select_kept(
-        scores, fraction, strategy="moderate", groups=groups if grouped else None, seed=seed
+        scores, fraction, strategy="middle_band", groups=groups if grouped else None, seed=seed
     )
     np.testing.assert_array_equal(sel.kept_indices, expected)
     assert sel.ccs_beta is None
     assert sel.ccs_strata is None
 
 
-def test_moderate_hand_example_and_pins() -> None:
+def test_middle_band_hand_example_and_pins() -> None:
     scores = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 100.0])  # median 3
-    assert select_kept(scores, 3 / 7, strategy="moderate").kept_indices.tolist() == [2, 3, 4]
+    assert select_kept(scores, 3 / 7, strategy="middle_band").kept_indices.tolist() == [2, 3, 4]
     # Ties at distance 1 (rows 2 and 4) go to the lower index.
-    assert select_kept(scores, 2 / 7, strategy="moderate").kept_indices.tolist() == [2, 3]
+    assert select_kept(scores, 2 / 7, strategy="middle_band").kept_indices.tolist() == [2, 3]
     # Pins are set aside first: the pool {0, 1, 2, 4, 5} has median 2, so 2 then 1 join pin 6.
-    sel = select_kept(scores, 3 / 7, strategy="moderate", always_keep=[6], always_drop=[3])
+    sel = select_kept(scores, 3 / 7, strategy="middle_band", always_keep=[6], always_drop=[3])
     assert sel.kept_indices.tolist() == [1, 2, 6]
 
 
@@ -465,3 +488,112 @@ def test_kept_count_is_round_half_up_for_every_whole_percent() -> None:
         for percent in range(101):
             exact = Fraction(percent, 100) * n
             assert kept_count(n, percent / 100) == int(exact + Fraction(1, 2)), (n, percent)
+
+
+# ----------------------------------------------------------------------------- Moderate-DS
+
+
+def _published_moderate(features: np.ndarray, labels: np.ndarray, fraction: float) -> np.ndarray:
+    """tmllab/Moderate-DS selection.py, written independently: distance to the class median
+    feature vector, all examples ranked together, keep ranks [round(n(0.5-f/2)), round(n(0.5+f/2)))."""
+    distance = np.zeros(len(features))
+    for c in np.unique(labels):
+        rows = labels == c
+        distance[rows] = np.sqrt(((features[rows] - np.median(features[rows], axis=0)) ** 2).sum(1))
+    n = len(features)
+    low, high = round(n * (0.5 - fraction / 2)), round(n * (0.5 + fraction / 2))
+    return np.argsort(distance)[low:high]
+
+
+@pytest.mark.parametrize("fraction", [0.3, 0.7])
+def test_moderate_matches_the_published_rule_on_digits(fraction: float) -> None:
+    from core.io.data import load_dataset
+
+    dataset = load_dataset(
+        "sample_data/digits/pixel_embeddings.npy", "sample_data/digits/metadata.csv"
+    )
+    assert dataset.labels is not None
+    features = np.asarray(dataset.embeddings)
+    sel = select_kept(
+        np.zeros(dataset.n),
+        fraction,
+        strategy="moderate",
+        embeddings=features,
+        labels=dataset.labels,
+    )
+    reference = set(_published_moderate(features, dataset.labels, fraction).tolist())
+    kept = set(sel.kept_indices.tolist())
+    assert len(kept) == kept_count(dataset.n, fraction)
+    jaccard = len(kept & reference) / len(kept | reference)
+    assert jaccard >= 0.95, jaccard
+
+
+def test_moderate_hand_example_ranks_all_classes_together() -> None:
+    # Class 0 around 0, class 1 around 100: distances to each class's median vector.
+    features = np.array([[0.0], [1.0], [3.0], [100.0], [102.0], [106.0], [99.0]])
+    labels = np.array([0, 0, 0, 1, 1, 1, 1])
+    # Medians 1 and 101 -> distances 1, 0, 2, 1, 1, 5, 2; ranks (ties by index): 1, 0, 3, 4, 2, 6, 5
+    scores = np.zeros(7)  # ignored by moderate
+    sel = select_kept(scores, 3 / 7, strategy="moderate", embeddings=features, labels=labels)
+    assert sel.kept_indices.tolist() == [2, 3, 4]  # ranks 2, 3, 4 of 7: the middle band
+    # Without labels: one class, the global median vector (100) -> distances 100, 99, 97, 0, ...
+    sel = select_kept(scores, 1 / 7, strategy="moderate", embeddings=features)
+    assert sel.kept_indices.tolist() == [5]  # distance 6: rank 3 of 0,1,2,6,97,99,100
+    np.testing.assert_allclose(
+        moderate_distances(features, labels), [1.0, 0.0, 2.0, 1.0, 1.0, 5.0, 2.0]
+    )
+
+
+def test_moderate_pins_and_exact_counts() -> None:
+    features = _features(50)
+    sel = select_kept(
+        np.zeros(50),
+        0.4,
+        strategy="moderate",
+        embeddings=features,
+        always_keep=[0],
+        always_drop=[1, 2],
+    )
+    assert sel.n_kept == kept_count(50, 0.4)
+    assert 0 in sel.kept_indices
+    assert not {1, 2} & set(sel.kept_indices.tolist())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({}, "strategy='moderate' .*needs embeddings"),
+        ({"embeddings": np.zeros((3, 2))}, r"embeddings should have shape \(10, d\)"),
+        ({"embeddings": np.full((10, 2), np.nan)}, "embeddings contain NaN"),
+        ({"embeddings": np.zeros((10, 2)), "labels": np.zeros(3, int)}, "groups should have"),
+    ],
+)
+def test_bad_moderate_inputs_raise_value_error(kwargs: dict[str, object], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        select_kept(np.arange(10.0), 0.5, strategy="moderate", **kwargs)  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- CCS default beta
+
+
+@pytest.mark.parametrize(
+    ("fraction", "beta"),
+    [
+        (1.0, 0.0),
+        (0.5, 0.0),
+        (0.4, 0.05),
+        (0.3, 0.1),
+        (0.2, 0.1),
+        (0.15, 0.2),
+        (0.1, 0.3),
+        (0.01, 0.3),
+        (0.0, 0.3),
+    ],
+)
+def test_default_ccs_beta_follows_the_schedule(fraction: float, beta: float) -> None:
+    assert default_ccs_beta(fraction) == pytest.approx(beta)
+    sel = select_kept(np.arange(100.0), fraction, strategy="ccs")
+    assert sel.ccs_beta == pytest.approx(beta)
+    if kept_count(100, fraction) <= 100 - round(beta * 100):
+        # The hardest beta are cut (scores 0..99: the top beta * 100 values).
+        assert not (sel.kept_indices >= 100 - round(beta * 100)).any()

@@ -224,3 +224,58 @@ def test_theory_claims_read_the_sweeps_and_skip_claim_three_for_a_perfect_probe(
     assert theory_claims(summary, theta_deg=0).imperfect_holds is None
     with pytest.raises(ValueError, match="no 'random' rows in the 'keep' sweep"):
         theory_claims(summary[summary["strategy"] != "random"], theta_deg=20)
+
+
+def _frontier(theta: float):  # type: ignore[no-untyped-def]
+    from core.analysis.theory import frontier_sweep
+
+    return frontier_sweep(
+        n=40,
+        alphas=(1, 2, 4, 8, 16, 32),
+        keep_fractions=(0.2, 0.4, 0.7),
+        theta_deg=theta,
+        seeds=(0, 1, 2),
+        n_grid=12,
+    )
+
+
+@pytest.mark.slow
+def test_frontier_beats_the_power_law_and_an_imperfect_metric_shrinks_the_gain() -> None:
+    """Fig. 1: at theta=0 the best f falls as alpha_prune grows and the frontier is below the
+    unpruned (= random pruning) curve for alpha_prune >= 2; at theta=20 the gain shrinks."""
+    from core.analysis.theory import ENVELOPE_COLUMNS, FRONTIER_COLUMNS, frontier_csv_bytes
+
+    perfect, imperfect = _frontier(0.0), _frontier(20.0)
+    assert tuple(perfect.table.columns) == FRONTIER_COLUMNS
+    assert tuple(perfect.frontier.columns) == ENVELOPE_COLUMNS
+    assert len(perfect.table) == 6 * 4  # alphas x (fractions + 1.0)
+    front = perfect.frontier
+    common = front[front["n_curves"] == 4]  # where every fraction's curve is defined
+    assert common["best_keep_fraction"].iloc[0] > common["best_keep_fraction"].iloc[-1]
+    assert common["best_keep_fraction"].is_monotonic_decreasing
+    # alpha_prune >= 2 wherever a pruned curve reaches (at the top only f = 1 does).
+    compared = front[(front["alpha_prune"] >= 2) & (front["n_curves"] >= 2)]
+    assert len(compared) >= 4
+    assert (compared["error"] < compared["unpruned_error"]).all()
+
+    def gain(result) -> float:  # type: ignore[no-untyped-def]
+        f = result.frontier
+        rows = f[(f["alpha_prune"] >= 2) & (f["n_curves"] >= 2)]
+        return float((1 - rows["error"] / rows["unpruned_error"]).mean())
+
+    assert gain(imperfect) < gain(perfect) - 0.1
+    a, b = perfect.power_law
+    assert a > 0
+    assert 0.5 < b < 1.2  # random pruning: a power law in alpha_prune
+    table_csv, frontier_csv = frontier_csv_bytes(perfect)
+    assert table_csv.startswith(b"alpha_prune,keep_fraction,strategy,error_mean,error_std")
+    assert frontier_csv.startswith(b"alpha_prune,error,best_keep_fraction")
+
+
+def test_frontier_rejects_bad_input() -> None:
+    from core.analysis.theory import frontier_sweep
+
+    with pytest.raises(ValueError, match="n_grid=1 should be an int >= 2"):
+        frontier_sweep(n=20, alphas=(1,), seeds=(0,), n_grid=1)
+    with pytest.raises(ValueError, match="seeds"):
+        frontier_sweep(n=20, alphas=(1,), seeds=())

@@ -128,12 +128,29 @@ def test_ccs_and_moderate_strategies_show_their_notes(monkeypatch) -> None:
     scores = compute_scores(dataset.embeddings, "ssp", k=4, labels=dataset.labels, seed=0)
     selection = select_kept(scores.values, 0.3, strategy="ccs", seed=0)
     assert downloads["kept.csv"] == kept_csv_bytes(dataset, scores, selection)
+    # Default beta from the keep fraction: 70% pruning -> 0.1 (Zheng et al.), global CCS.
     assert json.loads(downloads["kept.manifest.json"])["strategy_params"]["ccs_beta"] == 0.1
-    at.radio(key="strategy").set_value("moderate").run()
+    assert any(c.value == "CCS: β = 0.10, global (one cut, all examples)." for c in at.caption)
+    at.slider(key="keep_fraction").set_value(0.1).run()
+    assert any(c.value.startswith("CCS: β = 0.30, global") for c in at.caption)
+    at.slider(key="keep_fraction").set_value(0.3).run()
+    at.radio(key="strategy").set_value("middle_band").run()
     at.selectbox(key="balance_by").set_value("label").run()
     assert not at.exception
     assert _kept_metric(at) == f"{kept_count(N, 0.3):,}"
     assert any(c.value.startswith("Kept band: scores") for c in at.caption)
+    at.radio(key="strategy").set_value("moderate").run()
+    assert not at.exception
+    assert any("Moderate-DS has no score cut" in c.value for c in at.caption)
+    at.selectbox(key="balance_by").set_value("none").run()
+    expected = select_kept(
+        scores.values,
+        0.3,
+        strategy="moderate",
+        embeddings=dataset.embeddings,
+        labels=dataset.labels,
+    )
+    assert downloads["kept.csv"] == kept_csv_bytes(dataset, scores, expected)
 
 
 def test_ccs_beta_slider_reaches_the_selection_and_manifest(monkeypatch) -> None:
@@ -143,6 +160,7 @@ def test_ccs_beta_slider_reaches_the_selection_and_manifest(monkeypatch) -> None
     at.selectbox(key="balance_by").set_value("none").run()  # compared with an unbalanced core call
     at.slider(key="keep_fraction").set_value(0.3).run()
     at.radio(key="strategy").set_value("ccs").run()
+    at.checkbox(key="ccs_beta_auto").uncheck().run()
     at.slider(key="ccs_beta").set_value(0.25).run()
     assert not at.exception
     dataset = _synthetic_dataset(*(int(p) for p in DATASET_KEY.split(":")[1:]))

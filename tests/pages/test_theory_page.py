@@ -40,3 +40,21 @@ def test_small_theory_matches_core() -> None:
     )
     assert len(shown) == len(expected) == (6 + 6) * 3
     np.testing.assert_array_equal(shown["error_mean"].to_numpy(), expected["error_mean"].to_numpy())
+
+
+def test_frontier_section_shows_core_frontier() -> None:
+    from core.analysis.theory import frontier_sweep
+
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.run()
+    at.slider(key="theory_n").set_value(20)
+    at.slider(key="theory_seeds").set_value(1)
+    at.slider(key="theory_theta").set_value(0)
+    at.toggle(key="theory_frontier").set_value(True)
+    at.run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 3
+    shown = next(d.value for d in at.dataframe if "best_keep_fraction" in d.value.columns)
+    expected = frontier_sweep(n=20, theta_deg=0.0, seeds=(0,)).frontier
+    np.testing.assert_allclose(shown["error"].to_numpy(), expected["error"].to_numpy())
+    assert any("Random pruning's fit" in c.value for c in at.caption)
