@@ -24,6 +24,23 @@ _INTEGER_TEXT = re.compile(r"[+-]?\d+")
 _N_NAMED = 5  # how many offending rows / ids an error message names
 
 
+class QuotingError(ValueError):
+    """A ``ValueError`` whose message quotes a file's contents (column names, ids, cells).
+
+    ``redacted`` says the same without them: the app shows it for files opened by path, so a
+    rejected file never echoes what it holds.
+    """
+
+    def __init__(self, message: str, *, redacted: str) -> None:
+        super().__init__(message)
+        self.redacted = redacted
+
+
+def redacted_message(exc: BaseException) -> str:
+    """``exc``'s message without quoted file contents (see :class:`QuotingError`)."""
+    return str(getattr(exc, "redacted", "") or exc)
+
+
 @dataclass(frozen=True, eq=False, slots=True)
 class FileInfo:
     """Provenance of one input file, recorded in export manifests."""
@@ -219,9 +236,10 @@ def _validated_ids(ids: Any, n: int) -> np.ndarray:
     duplicated = pd.Series(strings).duplicated(keep=False).to_numpy()
     if duplicated.any():
         repeated = pd.unique(strings[duplicated])
-        raise ValueError(
+        raise QuotingError(
             f"ids should be unique; {repeated.size} ids repeat: "
-            f"{_name_some([repr(str(value)) for value in repeated])}"
+            f"{_name_some([repr(str(value)) for value in repeated])}",
+            redacted=f"ids should be unique; {repeated.size} ids repeat",
         )
     return strings
 
@@ -404,7 +422,10 @@ def _read_table(path: Path, what: str) -> pd.DataFrame:
         return frame
     except (ValueError, OSError, UnicodeDecodeError) as exc:  # pandas/pyarrow parse errors
         message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-        raise ValueError(f"could not read {what} file {path.name}: {message}") from None
+        raise QuotingError(
+            f"could not read {what} file {path.name}: {message}",
+            redacted=f"could not read {what} file {path.name} ({exc.__class__.__name__})",
+        ) from None
 
 
 #: Columns of an embeddings table that are never embedding dimensions: metadata written beside
@@ -439,8 +460,10 @@ def _table_to_matrix(frame: pd.DataFrame, path: Path) -> np.ndarray:
     if len(list_columns) == 1:
         return _stack_list_column(frame[list_columns[0]], path)
     if len(list_columns) > 1:
-        raise ValueError(
-            f"embeddings table {path.name} has several list columns {list_columns}; expected one"
+        raise QuotingError(
+            f"embeddings table {path.name} has several list columns {list_columns}; expected one",
+            redacted=f"embeddings table {path.name} has {len(list_columns)} list columns; "
+            "expected one",
         )
     not_numeric = [
         str(column)
@@ -449,9 +472,12 @@ def _table_to_matrix(frame: pd.DataFrame, path: Path) -> np.ndarray:
         or pd.api.types.is_bool_dtype(frame[column])
     ]
     if not_numeric:
-        raise ValueError(
+        expected = "expected numeric columns (one per dimension) or one list column"
+        raise QuotingError(
             f"embeddings table {path.name} has non-numeric columns {_name_some(not_numeric)}; "
-            "expected numeric columns (one per dimension) or one list column"
+            + expected,
+            redacted=f"embeddings table {path.name} has {len(not_numeric)} non-numeric "
+            f"columns; {expected}",
         )
     return frame.to_numpy()
 
@@ -482,9 +508,10 @@ def _stack_list_column(column: pd.Series, path: Path) -> np.ndarray:
             try:
                 vector = np.array(value.strip().strip("[]").replace(",", " ").split(), float)
             except ValueError:
-                raise ValueError(
+                raise QuotingError(
                     f"embeddings table {path.name}: row {row} is not a list of numbers: "
-                    f"{value[:40]!r}"
+                    f"{value[:40]!r}",
+                    redacted=f"embeddings table {path.name}: row {row} is not a list of numbers",
                 ) from None
         else:
             vector = np.asarray(value)
@@ -588,7 +615,10 @@ def load_dataset(
         if media_column is None:
             media_column = next((c for c in MEDIA_COLUMNS if c in meta.columns), None)
         elif media_column not in meta.columns:
-            raise ValueError(f"{where} has no media column {media_column!r}; columns: {columns}")
+            raise QuotingError(
+                f"{where} has no media column {media_column!r}; columns: {columns}",
+                redacted=f"{where} has no media column {media_column!r}",
+            )
         if media_column is not None:
             media = meta[media_column].to_numpy()
             media_kind = _media_kind(media_column, media)
@@ -607,7 +637,8 @@ def load_dataset(
     except ValueError as exc:
         if meta_path is None:
             raise
-        raise ValueError(f"metadata {Path(meta_path).name}: {exc}") from None
+        where = f"metadata {Path(meta_path).name}: "
+        raise QuotingError(where + str(exc), redacted=where + redacted_message(exc)) from None
 
 
 def _optional_column(
@@ -617,7 +648,10 @@ def _optional_column(
         return meta[column].to_numpy()
     if column == default:
         return None
-    raise ValueError(f"{where} has no column {column!r}; columns: {columns}")
+    raise QuotingError(
+        f"{where} has no column {column!r}; columns: {columns}",
+        redacted=f"{where} has no column {column!r}",
+    )
 
 
 def _media_kind(column: str, values: np.ndarray) -> str:
