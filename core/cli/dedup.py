@@ -101,6 +101,12 @@ def run_dedup(args: argparse.Namespace) -> int:
         raise ValueError(f"--removed {removed_path} would overwrite the --out files")
     dataset = load_dataset_from_args(args)
     check_k(args.k, dataset.n)
+    from core.io.guards import check_memory, planned_scoring_bytes
+
+    check_memory(
+        planned_scoring_bytes(dataset.n, dataset.d, k=args.k, block_rows=args.block_size),
+        f"deduplicating {dataset.n:,} x {dataset.d:,} embeddings with k={args.k}",
+    )
 
     result = _dedup(args, dataset)
     removed_data = None if removed_path is None else _removed_csv_bytes(dataset, result)

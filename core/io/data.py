@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
@@ -13,6 +12,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from core.io.guards import MAX_DIMENSIONS
 
 EMBEDDING_SUFFIXES = (".npy", ".npz", ".parquet", ".csv")
 METADATA_SUFFIXES = (".csv", ".parquet")
@@ -316,11 +317,9 @@ def file_info(path: str | Path) -> FileInfo:
 
 def _checked_file(path: str | Path, what: str, suffixes: tuple[str, ...]) -> Path:
     """The path of an existing, non-empty file with a supported extension."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(errno.ENOENT, f"{what} file not found", str(path))
-    if not path.is_file():
-        raise ValueError(f"{what} path {path} is not a file")
+    from core.io.guards import checked_regular_file
+
+    path = checked_regular_file(path, what)  # stat first: a FIFO or device never blocks a read
     suffix = path.suffix.lower()
     if suffix not in suffixes:
         raise ValueError(
@@ -362,7 +361,13 @@ def load_embeddings(path: str | Path) -> np.ndarray:
     if suffix in (".npy", ".npz"):
         array = _read_numpy(path)
     else:
+        _check_table_size(path)
         array = _table_to_matrix(_read_table(path, "embeddings"), path)
+    if np.ndim(array) == 2 and np.shape(array)[1] > MAX_DIMENSIONS:
+        raise ValueError(
+            f"embeddings in {path.name} have d={np.shape(array)[1]:,} columns, more than the "
+            f"limit of {MAX_DIMENSIONS:,}"
+        )
     return _validated_embeddings(array, what=f"embeddings in {path.name}")
 
 
@@ -374,6 +379,10 @@ def _read_numpy(path: Path) -> np.ndarray:
         raise ValueError(f"{path.name}: pickled/object arrays are not accepted")
     if magic != b"\x93NUMPY" and not magic.startswith(b"PK"):
         raise ValueError(f"could not read {path.name}: not a NumPy {path.suffix} file")
+    from core.io.guards import check_npy_header, check_npz_members
+
+    # Declared shapes and sizes are checked before np.load allocates anything.
+    check_npy_header(path) if magic == b"\x93NUMPY" else check_npz_members(path)
     with numpy_read_errors(path):
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.ndarray):
@@ -395,6 +404,7 @@ def numpy_read_errors(path: Path) -> Iterator[None]:
     Used by every reader of user ``.npy``/``.npz`` files; they always pass ``allow_pickle=False``.
     """
     import zipfile
+    import zlib
 
     try:
         yield
@@ -405,8 +415,9 @@ def numpy_read_errors(path: Path) -> Iterator[None]:
                 "save numeric arrays"
             ) from None
         raise ValueError(f"could not read {path.name} as {path.suffix}: {exc}") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"could not read {path.name} as {path.suffix}: {exc}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        raise ValueError(f"could not read {path.name} as {path.suffix}: {detail}") from None
 
 
 def _read_table(path: Path, what: str) -> pd.DataFrame:
@@ -426,6 +437,36 @@ def _read_table(path: Path, what: str) -> pd.DataFrame:
             f"could not read {what} file {path.name}: {message}",
             redacted=f"could not read {what} file {path.name} ({exc.__class__.__name__})",
         ) from None
+
+
+def _check_table_size(path: Path) -> None:
+    """Refuse a table whose declared (parquet) or on-disk (CSV) size is beyond the limits.
+
+    Parquet footers give rows and columns without reading data; a CSV's parser needs at least
+    a few times the file's size, so twice its size is the estimate.
+    """
+    from core.io.guards import MAX_DIMENSIONS, check_declared_array, check_memory
+
+    if path.suffix.lower() != ".parquet":
+        check_memory(2 * path.stat().st_size, f"reading {path.name}")
+        with path.open("rb") as handle:  # the first line says how many columns there are
+            n_columns = handle.readline(64 * 1024**2).count(b",") + 1
+        if n_columns > MAX_DIMENSIONS + len(NON_EMBEDDING_COLUMNS):
+            raise ValueError(
+                f"{path.name} has {n_columns:,} columns, more than the limit of "
+                f"d={MAX_DIMENSIONS:,} embedding dimensions"
+            )
+        return
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise ValueError(f"could not read embeddings file {path.name} as parquet") from exc
+    check_memory(2 * path.stat().st_size, f"reading {path.name}")
+    if meta.num_columns <= MAX_DIMENSIONS:  # one list column or d numeric columns
+        return
+    check_declared_array((meta.num_rows, meta.num_columns), np.dtype(np.float64), path.name)
 
 
 #: Columns of an embeddings table that are never embedding dimensions: metadata written beside
