@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import os
 import platform
@@ -27,6 +25,11 @@ if TYPE_CHECKING:
 CSV_COLUMNS = ("index", "id", "score", "cluster", "label")
 SCORE_ORIENTATION = "higher = harder"
 MANIFEST_FORMAT = "prunescope-manifest/1"
+#: How text cells of exported CSVs are kept from running as spreadsheet formulas (recorded in
+#: every manifest): OWASP's advice, a leading ``'`` on cells starting with one of
+#: :data:`FORMULA_PREFIXES`. Only the text columns (id, label) are touched, never numbers.
+CSV_FORMULA_GUARD = "owasp-single-quote"
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: Distributions whose versions a manifest records, when installed (never imported).
 _VERSIONED = {
     "numpy": ("numpy",),
@@ -106,7 +109,10 @@ def scores_csv_bytes(dataset: Dataset, scores: Scores) -> bytes:
 
     Columns are exactly ``index,id,score,cluster,label``: row number, id, score (higher =
     harder, ``%.9g``), cluster (empty when the metric has none) and original label value
-    (empty without labels). Rows are in index order.
+    (empty without labels). Rows are in index order. Cells holding commas, quotes or line
+    breaks are quoted (:func:`csv_line`), so pandas and the ``csv`` module read every cell
+    back exactly; ids and labels that a spreadsheet would run as formulas get a leading ``'``
+    (:func:`neutralise_formula`).
 
     Parameters
     ----------
@@ -176,24 +182,52 @@ def _checked_kept(dataset: Dataset, selection: Selection) -> np.ndarray:
     return kept
 
 
+def neutralise_formula(text: str) -> str:
+    """``text`` with a leading ``'`` when a spreadsheet would run it as a formula (OWASP).
+
+    Cells starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return get the quote, so an
+    id such as ``=HYPERLINK(...)`` (or ``-5``) is shown as text; every other cell is unchanged.
+    """
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
 def _csv_bytes(dataset: Dataset, scores: Scores, indices: np.ndarray) -> bytes:
     values = np.asarray(scores.values, dtype=np.float64)
     clusters = None if scores.clusters is None else np.asarray(scores.clusters, dtype=np.int64)
     labels = dataset.label_strings()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    lines = [csv_line(CSV_COLUMNS)]
     for index in indices.tolist():
-        writer.writerow(
-            (
-                index,
-                dataset.ids[index],
-                f"{values[index] + 0.0:.9g}",  # + 0.0 writes -0.0 as 0
-                "" if clusters is None else int(clusters[index]),
-                "" if labels is None else labels[index],
+        lines.append(
+            csv_line(
+                (
+                    index,
+                    neutralise_formula(str(dataset.ids[index])),
+                    f"{values[index] + 0.0:.9g}",  # + 0.0 writes -0.0 as 0
+                    "" if clusters is None else int(clusters[index]),
+                    "" if labels is None else neutralise_formula(str(labels[index])),
+                )
             )
         )
-    return buffer.getvalue().encode("utf-8")
+    return "".join(lines).encode("utf-8")
+
+
+def csv_line(cells: Sequence[object]) -> str:
+    """One CSV row ending in ``\n``: a cell is quoted when it holds ``,``, ``"``, CR or LF.
+
+    ``csv.writer`` with ``lineterminator="\n"`` leaves a lone CR unquoted, which readers then
+    take for a line break; otherwise the bytes are the same as ``csv.writer``'s.
+    """
+    texts = [str(cell) for cell in cells]
+    quoted = [
+        '"' + text.replace('"', '""') + '"' if any(c in text for c in _QUOTED) else text
+        for text in texts
+    ]
+    if len(quoted) == 1 and quoted[0] == "":
+        quoted = ['""']  # as csv.writer: a row of one empty cell is not a blank line
+    return ",".join(quoted) + "\n"
+
+
+_QUOTED = (",", '"', "\r", "\n")
 
 
 def build_manifest(
@@ -280,6 +314,7 @@ def build_manifest(
             "sha256": hashlib.sha256(csv_bytes).hexdigest(),
         },
         "versions": _versions(),
+        "csv_formula_guard": CSV_FORMULA_GUARD,
         "extra": extra,
     }
     # Round-trip through JSON so numpy scalars in params become plain numbers once, here.

@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="SIZE",
             default=None,
             help="refuse work whose memory estimate exceeds SIZE, e.g. 4G or 512M (default: "
-            f"{DEFAULT_MEMORY_SHARE:.0%} of this machine's memory)",
+            f"{DEFAULT_MEMORY_SHARE * 100:.0f}%% of this machine's memory)",
         )
     return parser
 

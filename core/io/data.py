@@ -338,7 +338,8 @@ def load_embeddings(path: str | Path) -> np.ndarray:
     numeric columns (one per dimension) or one list/array column (as dataset hubs store vectors;
     in CSV a cell like ``"[0.1, 0.2]"``). Columns named ``id``, ``label``, ``index`` or
     ``Unnamed: <n>`` are metadata and ignored; a CSV whose first row is all numbers is read as
-    headerless. Pickled/object arrays are never loaded.
+    headerless, except the header ``0,1,...,d-1`` that ``DataFrame.to_csv(index=False)`` writes.
+    Pickled/object arrays are never loaded.
 
     Parameters
     ----------
@@ -427,8 +428,7 @@ def _read_table(path: Path, what: str) -> pd.DataFrame:
         if what == "metadata":  # keep ids like "007" and labels like "NA" as written
             return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
         frame = pd.read_csv(path)
-        if len(frame.columns) and all(_is_number(str(c)) for c in frame.columns):
-            # No header row: every "column name" is a number, i.e. the first data row.
+        if _is_headerless(frame):
             frame = pd.read_csv(path, header=None)
         return frame
     except (ValueError, OSError, UnicodeDecodeError) as exc:  # pandas/pyarrow parse errors
@@ -472,6 +472,23 @@ def _check_table_size(path: Path) -> None:
 #: Columns of an embeddings table that are never embedding dimensions: metadata written beside
 #: the vectors, and the index column that ``DataFrame.to_csv`` writes by default.
 NON_EMBEDDING_COLUMNS = ("id", "label", "index")
+
+
+def _is_headerless(frame: pd.DataFrame) -> bool:
+    """Whether pandas took the first data row of a CSV for its header.
+
+    It did when every column name is a number, except for the header ``0,1,...,d-1`` that
+    ``pandas.DataFrame(x).to_csv(index=False)`` writes: names that count up from 0 are a header
+    (for a single column ``0``, only when the values below are not all integers).
+    """
+    names = [str(column) for column in frame.columns]
+    if not names or not all(_is_number(name) for name in names):
+        return False
+    if names != [str(i) for i in range(len(names))]:
+        return True
+    if len(names) > 1:
+        return False
+    return not pd.api.types.is_float_dtype(frame.iloc[:, 0])
 
 
 def _is_number(text: str) -> bool:
