@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
 import platform
+import re
+import stat
 import tempfile
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import metadata
@@ -63,10 +67,14 @@ def write_atomic(path: str | Path, data: bytes) -> None:
 def write_atomic_files(files: Sequence[tuple[str | Path, bytes]]) -> None:
     """Write several files together: every one is staged before any is replaced.
 
-    Each file's bytes go to a temporary file beside it (flushed to disk); only when all are
-    staged are they moved into place with :func:`os.replace`. A failure while staging (disk
-    full, a target that is a directory) removes the temporaries and leaves every existing file
-    untouched, so a CSV and its manifest never go out of step and old results are never lost.
+    Each file's bytes go to a temporary file beside it (``.<name>.<random>.tmp``, flushed to
+    disk); only when all are staged are they moved into place with :func:`os.replace`, in the
+    order given. A failure or an interrupt while staging (disk full, a target that is a
+    directory, Ctrl-C, SIGTERM in the CLI) removes the temporaries and leaves every existing file
+    untouched. Callers list the manifest last: it records the CSV's SHA-256, so a reader that
+    finds the two out of step (a run killed between the renames) can tell with
+    :func:`check_export`. Temporaries of an earlier, killed run older than
+    :data:`STALE_TEMP_SECONDS` are removed first.
 
     Parameters
     ----------
@@ -77,6 +85,8 @@ def write_atomic_files(files: Sequence[tuple[str | Path, bytes]]) -> None:
     OSError
         When a directory does not exist or is not writable, or a target is a directory.
     """
+    for target, _ in files:
+        remove_stale_temps(Path(target))
     staged: list[tuple[str, Path]] = []
     try:
         for target, data in files:
@@ -102,6 +112,68 @@ def write_atomic_files(files: Sequence[tuple[str | Path, bytes]]) -> None:
         for temp_name, _ in staged:
             Path(temp_name).unlink(missing_ok=True)
         raise
+
+
+#: Age after which a temporary file of ours is taken for the leftover of a killed run.
+STALE_TEMP_SECONDS = 3600.0
+
+
+def remove_stale_temps(path: Path, *, older_than: float = STALE_TEMP_SECONDS) -> list[Path]:
+    """Remove ``.<name>.<random>.tmp`` files beside ``path`` (ours) older than ``older_than`` s.
+
+    Returns the removed paths. Files of any other name, and recent ones (a run still writing),
+    are left alone.
+    """
+    pattern = re.compile(re.escape(f".{path.name}.") + r"[A-Za-z0-9_]{8}\.tmp")
+    removed = []
+    now = time.time()
+    try:
+        candidates = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+    except OSError:
+        return []
+    for candidate in candidates:
+        try:
+            info = candidate.lstat()
+            if (
+                pattern.fullmatch(candidate.name)
+                and stat.S_ISREG(info.st_mode)
+                and now - info.st_mtime > older_than
+            ):
+                candidate.unlink()
+                removed.append(candidate)
+        except OSError:
+            continue  # gone already, or not ours to remove
+    return removed
+
+
+def check_export(csv_path: str | Path) -> dict[str, Any]:
+    """Read ``<stem>.manifest.json`` beside a CSV and check it describes these CSV bytes.
+
+    Returns
+    -------
+    dict
+        The manifest.
+
+    Raises
+    ------
+    ValueError
+        When the manifest is missing, unreadable, or records another CSV (size or SHA-256
+        differ: the two files come from different runs).
+    """
+    csv_path = Path(csv_path)
+    manifest_path = csv_path.with_name(f"{csv_path.stem}.manifest.json")
+    try:
+        manifest = json.loads(manifest_path.read_bytes())
+        data = csv_path.read_bytes()
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"could not read {csv_path.name} and its manifest: {exc}") from None
+    output = manifest.get("output") if isinstance(manifest, dict) else None
+    if not isinstance(output, dict) or output.get("sha256") != hashlib.sha256(data).hexdigest():
+        raise ValueError(
+            f"{manifest_path.name} does not describe {csv_path.name} (SHA-256 differs): "
+            "the two files come from different runs"
+        )
+    return manifest
 
 
 def scores_csv_bytes(dataset: Dataset, scores: Scores) -> bytes:
