@@ -18,7 +18,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import tokenize
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -168,7 +170,7 @@ def read_npy_header(handle: IO[bytes], name: str) -> tuple[tuple[int, ...], np.d
             shape, _, dtype = npy_format.read_array_header_2_0(handle)
         else:
             raise ValueError(f"unsupported .npy format version {version}")
-    except (ValueError, OSError, EOFError, SyntaxError) as exc:
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError, tokenize.TokenError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         raise ValueError(f"could not read {name}: bad .npy header ({detail[:200]})") from None
     return tuple(int(s) for s in shape), np.dtype(dtype)
@@ -214,7 +216,7 @@ def check_npz_members(path: Path) -> None:
                 with archive.open(info) as handle:
                     shape, dtype = read_npy_header(handle, member)
                 check_declared_array(shape, dtype, member)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError) as exc:
         raise ValueError(f"could not read {path.name} as .npz: {_one_line(exc)}") from None
     except (RuntimeError, NotImplementedError) as exc:  # encrypted / unsupported compression
         raise ValueError(f"could not read {path.name} as .npz: {_one_line(exc)}") from None
