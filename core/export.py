@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import csv
+import glob
 import hashlib
-import io
 import json
 import os
 import platform
+import re
+import stat
 import tempfile
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import metadata
@@ -27,6 +29,11 @@ if TYPE_CHECKING:
 CSV_COLUMNS = ("index", "id", "score", "cluster", "label")
 SCORE_ORIENTATION = "higher = harder"
 MANIFEST_FORMAT = "prunescope-manifest/1"
+#: How text cells of exported CSVs are kept from running as spreadsheet formulas (recorded in
+#: every manifest): OWASP's advice, a leading ``'`` on cells starting with one of
+#: :data:`FORMULA_PREFIXES`. Only the text columns (id, label) are touched, never numbers.
+CSV_FORMULA_GUARD = "owasp-single-quote"
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 #: Distributions whose versions a manifest records, when installed (never imported).
 _VERSIONED = {
     "numpy": ("numpy",),
@@ -60,10 +67,14 @@ def write_atomic(path: str | Path, data: bytes) -> None:
 def write_atomic_files(files: Sequence[tuple[str | Path, bytes]]) -> None:
     """Write several files together: every one is staged before any is replaced.
 
-    Each file's bytes go to a temporary file beside it (flushed to disk); only when all are
-    staged are they moved into place with :func:`os.replace`. A failure while staging (disk
-    full, a target that is a directory) removes the temporaries and leaves every existing file
-    untouched, so a CSV and its manifest never go out of step and old results are never lost.
+    Each file's bytes go to a temporary file beside it (``.<name>.<random>.tmp``, flushed to
+    disk); only when all are staged are they moved into place with :func:`os.replace`, in the
+    order given. A failure or an interrupt while staging (disk full, a target that is a
+    directory, Ctrl-C, SIGTERM in the CLI) removes the temporaries and leaves every existing file
+    untouched. Callers list the manifest last: it records the CSV's SHA-256, so a reader that
+    finds the two out of step (a run killed between the renames) can tell with
+    :func:`check_export`. Temporaries of an earlier, killed run older than
+    :data:`STALE_TEMP_SECONDS` are removed first.
 
     Parameters
     ----------
@@ -74,6 +85,8 @@ def write_atomic_files(files: Sequence[tuple[str | Path, bytes]]) -> None:
     OSError
         When a directory does not exist or is not writable, or a target is a directory.
     """
+    for target, _ in files:
+        remove_stale_temps(Path(target))
     staged: list[tuple[str, Path]] = []
     try:
         for target, data in files:
@@ -101,12 +114,77 @@ def write_atomic_files(files: Sequence[tuple[str | Path, bytes]]) -> None:
         raise
 
 
+#: Age after which a temporary file of ours is taken for the leftover of a killed run.
+STALE_TEMP_SECONDS = 3600.0
+
+
+def remove_stale_temps(path: Path, *, older_than: float = STALE_TEMP_SECONDS) -> list[Path]:
+    """Remove ``.<name>.<random>.tmp`` files beside ``path`` (ours) older than ``older_than`` s.
+
+    Returns the removed paths. Files of any other name, and recent ones (a run still writing),
+    are left alone.
+    """
+    pattern = re.compile(re.escape(f".{path.name}.") + r"[A-Za-z0-9_]{8}\.tmp")
+    removed = []
+    now = time.time()
+    try:
+        candidates = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+    except OSError:
+        return []
+    for candidate in candidates:
+        try:
+            info = candidate.lstat()
+            if (
+                pattern.fullmatch(candidate.name)
+                and stat.S_ISREG(info.st_mode)
+                and now - info.st_mtime > older_than
+            ):
+                candidate.unlink()
+                removed.append(candidate)
+        except OSError:
+            continue  # gone already, or not ours to remove
+    return removed
+
+
+def check_export(csv_path: str | Path) -> dict[str, Any]:
+    """Read ``<stem>.manifest.json`` beside a CSV and check it describes these CSV bytes.
+
+    Returns
+    -------
+    dict
+        The manifest.
+
+    Raises
+    ------
+    ValueError
+        When the manifest is missing, unreadable, or records another CSV (size or SHA-256
+        differ: the two files come from different runs).
+    """
+    csv_path = Path(csv_path)
+    manifest_path = csv_path.with_name(f"{csv_path.stem}.manifest.json")
+    try:
+        manifest = json.loads(manifest_path.read_bytes())
+        data = csv_path.read_bytes()
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"could not read {csv_path.name} and its manifest: {exc}") from None
+    output = manifest.get("output") if isinstance(manifest, dict) else None
+    if not isinstance(output, dict) or output.get("sha256") != hashlib.sha256(data).hexdigest():
+        raise ValueError(
+            f"{manifest_path.name} does not describe {csv_path.name} (SHA-256 differs): "
+            "the two files come from different runs"
+        )
+    return manifest
+
+
 def scores_csv_bytes(dataset: Dataset, scores: Scores) -> bytes:
     """Every example's score as CSV bytes (UTF-8, ``\\n`` line endings).
 
     Columns are exactly ``index,id,score,cluster,label``: row number, id, score (higher =
     harder, ``%.9g``), cluster (empty when the metric has none) and original label value
-    (empty without labels). Rows are in index order.
+    (empty without labels). Rows are in index order. Cells holding commas, quotes or line
+    breaks are quoted (:func:`csv_line`), so pandas and the ``csv`` module read every cell
+    back exactly; ids and labels that a spreadsheet would run as formulas get a leading ``'``
+    (:func:`neutralise_formula`).
 
     Parameters
     ----------
@@ -176,24 +254,52 @@ def _checked_kept(dataset: Dataset, selection: Selection) -> np.ndarray:
     return kept
 
 
+def neutralise_formula(text: str) -> str:
+    """``text`` with a leading ``'`` when a spreadsheet would run it as a formula (OWASP).
+
+    Cells starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return get the quote, so an
+    id such as ``=HYPERLINK(...)`` (or ``-5``) is shown as text; every other cell is unchanged.
+    """
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
 def _csv_bytes(dataset: Dataset, scores: Scores, indices: np.ndarray) -> bytes:
     values = np.asarray(scores.values, dtype=np.float64)
     clusters = None if scores.clusters is None else np.asarray(scores.clusters, dtype=np.int64)
     labels = dataset.label_strings()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    lines = [csv_line(CSV_COLUMNS)]
     for index in indices.tolist():
-        writer.writerow(
-            (
-                index,
-                dataset.ids[index],
-                f"{values[index] + 0.0:.9g}",  # + 0.0 writes -0.0 as 0
-                "" if clusters is None else int(clusters[index]),
-                "" if labels is None else labels[index],
+        lines.append(
+            csv_line(
+                (
+                    index,
+                    neutralise_formula(str(dataset.ids[index])),
+                    f"{values[index] + 0.0:.9g}",  # + 0.0 writes -0.0 as 0
+                    "" if clusters is None else int(clusters[index]),
+                    "" if labels is None else neutralise_formula(str(labels[index])),
+                )
             )
         )
-    return buffer.getvalue().encode("utf-8")
+    return "".join(lines).encode("utf-8")
+
+
+def csv_line(cells: Sequence[object]) -> str:
+    """One CSV row ending in ``\n``: a cell is quoted when it holds ``,``, ``"``, CR or LF.
+
+    ``csv.writer`` with ``lineterminator="\n"`` leaves a lone CR unquoted, which readers then
+    take for a line break; otherwise the bytes are the same as ``csv.writer``'s.
+    """
+    texts = [str(cell) for cell in cells]
+    quoted = [
+        '"' + text.replace('"', '""') + '"' if any(c in text for c in _QUOTED) else text
+        for text in texts
+    ]
+    if len(quoted) == 1 and quoted[0] == "":
+        quoted = ['""']  # as csv.writer: a row of one empty cell is not a blank line
+    return ",".join(quoted) + "\n"
+
+
+_QUOTED = (",", '"', "\r", "\n")
 
 
 def build_manifest(
@@ -280,6 +386,7 @@ def build_manifest(
             "sha256": hashlib.sha256(csv_bytes).hexdigest(),
         },
         "versions": _versions(),
+        "csv_formula_guard": CSV_FORMULA_GUARD,
         "extra": extra,
     }
     # Round-trip through JSON so numpy scalars in params become plain numbers once, here.

@@ -8,6 +8,7 @@ import streamlit as st
 
 from ui import cache, state
 from ui.uploads import (
+    data_dir,
     dataset_from_embedding_upload,
     dataset_from_image_zip,
     dataset_from_local_files,
@@ -93,16 +94,29 @@ def render_upload_panel() -> None:
                 )
         if local_files_enabled():
             with tabs[3]:
-                st.caption(
-                    "For files over the upload limit (1M+ rows): paths on the machine running "
-                    "the app. Turn this off with PRUNESCOPE_LOCAL_FILES=0 when serving others."
-                )
-                emb_path = st.text_input("Embeddings path", key="local_embeddings")
-                meta_path = st.text_input("Metadata path, optional", key="local_meta")
-                if st.button("Open files", disabled=not emb_path.strip(), key="local_open"):
-                    _finish(
-                        dataset_from_local_files,
-                        "Reading local files",
-                        embeddings_path=emb_path,
-                        meta_path=meta_path or None,
-                    )
+                _render_local_files_tab()
+
+
+def _render_local_files_tab() -> None:
+    """Paths inside ``PRUNESCOPE_DATA_DIR`` only; without it the tab says how to turn it on."""
+    folder = data_dir()
+    if folder is None:
+        st.info(
+            "Opening files by path is off. To open files over the upload limit (1M+ rows), "
+            "start the app with PRUNESCOPE_DATA_DIR set to the folder holding them; only "
+            "files inside that folder can be opened."
+        )
+        return
+    st.caption(
+        f"For files over the upload limit (1M+ rows): paths inside {folder} (relative paths "
+        "start there). Set PRUNESCOPE_LOCAL_FILES=0 to hide this tab."
+    )
+    emb_path = st.text_input("Embeddings path", key="local_embeddings")
+    meta_path = st.text_input("Metadata path, optional", key="local_meta")
+    if st.button("Open files", disabled=not emb_path.strip(), key="local_open"):
+        _finish(
+            dataset_from_local_files,
+            "Reading local files",
+            embeddings_path=emb_path,
+            meta_path=meta_path or None,
+        )

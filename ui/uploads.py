@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -81,14 +82,60 @@ def dataset_from_embedding_upload(
     return key, dataset
 
 
-def local_files_enabled() -> bool:
-    """Whether the landing page offers to open files on the machine running the app.
+#: Environment variable naming the one folder whose files the app may open by path.
+DATA_DIR_VARIABLE = "PRUNESCOPE_DATA_DIR"
+#: The one message for any path the app will not open: the same whether or not the path exists.
+REFUSED_PATH = (
+    "that path is not a file inside the data folder (PRUNESCOPE_DATA_DIR); "
+    "only files under it can be opened"
+)
 
-    On by default (prunescope runs on the user's own laptop, and a 1M-row embedding file is
-    far over the upload limit); ``PRUNESCOPE_LOCAL_FILES=0`` turns it off when the app is
-    served to other people.
+
+def local_files_enabled() -> bool:
+    """Whether the landing page shows the "Files on this machine" tab.
+
+    Shown unless ``PRUNESCOPE_LOCAL_FILES=0``; it opens files only when :func:`data_dir` is set.
     """
     return os.environ.get("PRUNESCOPE_LOCAL_FILES", "1") != "0"
+
+
+def data_dir() -> Path | None:
+    """The folder set by ``PRUNESCOPE_DATA_DIR`` (resolved), or None: opening by path is off.
+
+    Off by default, so a served app never reads arbitrary files of the machine it runs on.
+    """
+    value = os.environ.get(DATA_DIR_VARIABLE, "").strip()
+    if not value or not local_files_enabled():
+        return None
+    try:
+        folder = Path(value).expanduser().resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop
+        return None
+    return folder if folder.is_dir() else None
+
+
+def resolve_in_data_dir(given: str) -> Path:
+    """The regular file ``given`` names inside :func:`data_dir`, symlinks resolved.
+
+    A relative path is taken relative to the data folder. Anything else (off, outside the
+    folder once symlinks are resolved, missing, not a regular file, a loop) raises the same
+    ``ValueError`` (:data:`REFUSED_PATH`), which never says whether the path exists.
+    """
+    folder = data_dir()
+    if folder is None:
+        raise ValueError(
+            "opening files by path is off: set PRUNESCOPE_DATA_DIR to the folder holding "
+            "your data (and leave PRUNESCOPE_LOCAL_FILES unset) to turn it on"
+        )
+    try:
+        path = (folder / Path(given.strip()).expanduser()).resolve()
+        inside = path.is_relative_to(folder)
+        regular = inside and stat.S_ISREG(path.stat().st_mode)
+    except (OSError, RuntimeError, ValueError):
+        inside = regular = False
+    if not regular:
+        raise ValueError(REFUSED_PATH)
+    return path
 
 
 def dataset_from_local_files(
@@ -97,25 +144,27 @@ def dataset_from_local_files(
     *,
     progress: ProgressFn | None = None,
 ) -> tuple[str, Dataset]:
-    """Embeddings (+ optional metadata) read from paths on this machine: no upload size limit.
+    """Embeddings (+ optional metadata) read from paths under the data folder: no size limit.
 
-    The key hashes the files' SHA-256 (core records them in ``dataset.sources``), so the same
-    files give the same key and exports name the real files. Raises ``ValueError`` naming a
-    missing path, or core's message for a bad file.
+    Only files inside ``PRUNESCOPE_DATA_DIR`` open (:func:`resolve_in_data_dir`). The key hashes
+    the files' SHA-256 (core records them in ``dataset.sources``), so the same files give the
+    same key and exports name the real files. Raises ``ValueError``: the one refusal for a path
+    outside the folder, or core's message for a bad file with any quoted contents left out.
     """
     from core._progress import report
-    from core.io.data import load_dataset
+    from core.io.data import load_dataset, redacted_message
 
     if not local_files_enabled():
         raise ValueError("opening local files is turned off (PRUNESCOPE_LOCAL_FILES=0)")
-    paths = [Path(p.strip()).expanduser() for p in (embeddings_path, meta_path or "") if p.strip()]
-    if not paths:
+    given = [p for p in (embeddings_path, meta_path or "") if p.strip()]
+    if not given:
         raise ValueError("give the path of an embeddings file (.npy, .npz, .parquet, .csv)")
-    for path in paths:
-        if not path.is_file():
-            raise ValueError(f"no such file: {path}")
+    paths = [resolve_in_data_dir(p) for p in given]
     report(progress, 0.0, f"reading {paths[0].name}")
-    dataset = load_dataset(paths[0], paths[1] if len(paths) > 1 else None, name=paths[0].stem)
+    try:
+        dataset = load_dataset(paths[0], paths[1] if len(paths) > 1 else None, name=paths[0].stem)
+    except ValueError as exc:
+        raise ValueError(redacted_message(exc)) from None
     key = _upload_key(*(source.sha256 for source in dataset.sources))
     register_upload(key, dataset)
     return key, dataset

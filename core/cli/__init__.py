@@ -3,15 +3,22 @@
 Each command module exposes ``register(subparsers)`` and sets ``func`` on its parser; a command
 function takes the parsed namespace and returns an exit code. User errors raise ``ValueError``
 (or ``FileNotFoundError``/``OSError``), which :func:`main` turns into one line on stderr and exit 2.
+Every command takes ``--max-memory`` (see :mod:`core.io.guards`); SIGTERM stops a command like
+Ctrl-C (exit 130, temporary files removed).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import NoReturn
+
+from core.io.guards import DEFAULT_MEMORY_SHARE, memory_limit_set, parse_size
 
 # Modules that register sub-commands; each owns its commands.
 _COMMAND_MODULES = (
@@ -63,7 +70,33 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(subparsers)
+    for command in subparsers.choices.values():
+        command.add_argument(
+            "--max-memory",
+            metavar="SIZE",
+            default=None,
+            help="refuse work whose memory estimate exceeds SIZE, e.g. 4G or 512M (default: "
+            f"{DEFAULT_MEMORY_SHARE * 100:.0f}%% of this machine's memory)",
+        )
     return parser
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    """SIGTERM handler: stop like Ctrl-C, so temporary files are removed on the way out."""
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like SIGINT while a command runs (main thread only; restored after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -79,12 +112,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        limit = None if args.max_memory is None else parse_size(args.max_memory)
+        with _sigterm_as_interrupt(), memory_limit_set(limit):
+            return int(args.func(args) or 0)
     except (ValueError, OSError) as exc:
         message = str(exc) or exc.__class__.__name__
         if isinstance(exc, FileNotFoundError) and exc.filename:
             message = f"file not found: {exc.filename}"
         print(f"error: {message.splitlines()[0]}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # pathlib reports symlink loops as RuntimeError
+        if not str(exc).startswith("Symlink loop"):
+            raise
+        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -147,9 +147,17 @@ def checked_out_path(
     if with_manifest:
         targets.add(path.with_name(f"{path.stem}.manifest.json").resolve())
     for source in inputs:
-        if source is not None and Path(source).resolve() in targets:
+        if source is not None and _resolved(Path(source)) in targets:
             raise ValueError(f"{flag} {path} would overwrite the input file {source}")
     return path
+
+
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``, or ``path`` itself for a symlink loop (its reader reports the loop)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return path
 
 
 def load_dataset_from_args(args: argparse.Namespace) -> Dataset:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
-import io
 
 import numpy as np
 
@@ -18,7 +16,7 @@ from core.cli._common import (
     load_dataset_from_args,
 )
 from core.cli._progress_bar import lazy_progress_bar
-from core.export import write_atomic_files
+from core.export import csv_line, neutralise_formula, write_atomic_files
 from core.io.data import Dataset
 from core.prune.semdedup import DEFAULT_BLOCK_SIZE, ORDERS, DedupResult, dedup_outputs, semdedup
 from core.validate import check_k
@@ -101,6 +99,12 @@ def run_dedup(args: argparse.Namespace) -> int:
         raise ValueError(f"--removed {removed_path} would overwrite the --out files")
     dataset = load_dataset_from_args(args)
     check_k(args.k, dataset.n, name="--k")
+    from core.io.guards import check_memory, planned_scoring_bytes
+
+    check_memory(
+        planned_scoring_bytes(dataset.n, dataset.d, k=args.k, block_rows=args.block_size),
+        f"deduplicating {dataset.n:,} x {dataset.d:,} embeddings with k={args.k}",
+    )
 
     result = _dedup(args, dataset)
     removed_data = None if removed_path is None else _removed_csv_bytes(dataset, result)
@@ -143,19 +147,16 @@ def _dedup(args: argparse.Namespace, dataset: Dataset) -> DedupResult:
 def _removed_csv_bytes(dataset: Dataset, result: DedupResult) -> bytes:
     """Removed rows (by index): the row and id each one duplicates, its cluster and label."""
     labels = dataset.label_strings()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(REMOVED_COLUMNS)
+    lines = [csv_line(REMOVED_COLUMNS)]
     for index in np.flatnonzero(~result.keep_mask).tolist():
         other = int(result.duplicate_of[index])
-        writer.writerow(
-            (
-                index,
-                dataset.ids[index],
-                other,
-                dataset.ids[other],
-                int(result.clusters[index]),
-                "" if labels is None else labels[index],
-            )
+        row = (
+            index,
+            neutralise_formula(str(dataset.ids[index])),
+            other,
+            neutralise_formula(str(dataset.ids[other])),
+            int(result.clusters[index]),
+            "" if labels is None else neutralise_formula(str(labels[index])),
         )
-    return buffer.getvalue().encode("utf-8")
+        lines.append(csv_line(row))
+    return "".join(lines).encode("utf-8")

@@ -194,6 +194,14 @@ def _check_scoring(args: argparse.Namespace, dataset: Dataset) -> None:
         )
     if args.k is not None:
         check_k(args.k, dataset.n, name="--k")
+    if not args.dask:  # Dask scores chunk by chunk from a memory map
+        from core.io.guards import check_memory, planned_scoring_bytes
+
+        k = metrics.resolve_k(args.k, dataset.n, dataset.n_classes or None)
+        check_memory(
+            planned_scoring_bytes(dataset.n, dataset.d, k=k),
+            f"scoring {dataset.n:,} x {dataset.d:,} embeddings with k={k}",
+        )
 
 
 def _score(args: argparse.Namespace, dataset: Dataset) -> Scores:

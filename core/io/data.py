@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
@@ -14,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.io.guards import MAX_DIMENSIONS
+
 EMBEDDING_SUFFIXES = (".npy", ".npz", ".parquet", ".csv")
 METADATA_SUFFIXES = (".csv", ".parquet")
 #: Metadata columns tried, in order, when ``media_column`` is not given.
@@ -22,6 +23,23 @@ MEDIA_KINDS = ("image", "text")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 _INTEGER_TEXT = re.compile(r"[+-]?\d+")
 _N_NAMED = 5  # how many offending rows / ids an error message names
+
+
+class QuotingError(ValueError):
+    """A ``ValueError`` whose message quotes a file's contents (column names, ids, cells).
+
+    ``redacted`` says the same without them: the app shows it for files opened by path, so a
+    rejected file never echoes what it holds.
+    """
+
+    def __init__(self, message: str, *, redacted: str) -> None:
+        super().__init__(message)
+        self.redacted = redacted
+
+
+def redacted_message(exc: BaseException) -> str:
+    """``exc``'s message without quoted file contents (see :class:`QuotingError`)."""
+    return str(getattr(exc, "redacted", "") or exc)
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -219,9 +237,10 @@ def _validated_ids(ids: Any, n: int) -> np.ndarray:
     duplicated = pd.Series(strings).duplicated(keep=False).to_numpy()
     if duplicated.any():
         repeated = pd.unique(strings[duplicated])
-        raise ValueError(
+        raise QuotingError(
             f"ids should be unique; {repeated.size} ids repeat: "
-            f"{_name_some([repr(str(value)) for value in repeated])}"
+            f"{_name_some([repr(str(value)) for value in repeated])}",
+            redacted=f"ids should be unique; {repeated.size} ids repeat",
         )
     return strings
 
@@ -298,11 +317,9 @@ def file_info(path: str | Path) -> FileInfo:
 
 def _checked_file(path: str | Path, what: str, suffixes: tuple[str, ...]) -> Path:
     """The path of an existing, non-empty file with a supported extension."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(errno.ENOENT, f"{what} file not found", str(path))
-    if not path.is_file():
-        raise ValueError(f"{what} path {path} is not a file")
+    from core.io.guards import checked_regular_file
+
+    path = checked_regular_file(path, what)  # stat first: a FIFO or device never blocks a read
     suffix = path.suffix.lower()
     if suffix not in suffixes:
         raise ValueError(
@@ -321,7 +338,8 @@ def load_embeddings(path: str | Path) -> np.ndarray:
     numeric columns (one per dimension) or one list/array column (as dataset hubs store vectors;
     in CSV a cell like ``"[0.1, 0.2]"``). Columns named ``id``, ``label``, ``index`` or
     ``Unnamed: <n>`` are metadata and ignored; a CSV whose first row is all numbers is read as
-    headerless. Pickled/object arrays are never loaded.
+    headerless, except the header ``0,1,...,d-1`` that ``DataFrame.to_csv(index=False)`` writes.
+    Pickled/object arrays are never loaded.
 
     Parameters
     ----------
@@ -344,7 +362,13 @@ def load_embeddings(path: str | Path) -> np.ndarray:
     if suffix in (".npy", ".npz"):
         array = _read_numpy(path)
     else:
+        _check_table_size(path)
         array = _table_to_matrix(_read_table(path, "embeddings"), path)
+    if np.ndim(array) == 2 and np.shape(array)[1] > MAX_DIMENSIONS:
+        raise ValueError(
+            f"embeddings in {path.name} have d={np.shape(array)[1]:,} columns, more than the "
+            f"limit of {MAX_DIMENSIONS:,}"
+        )
     return _validated_embeddings(array, what=f"embeddings in {path.name}")
 
 
@@ -356,6 +380,10 @@ def _read_numpy(path: Path) -> np.ndarray:
         raise ValueError(f"{path.name}: pickled/object arrays are not accepted")
     if magic != b"\x93NUMPY" and not magic.startswith(b"PK"):
         raise ValueError(f"could not read {path.name}: not a NumPy {path.suffix} file")
+    from core.io.guards import check_npy_header, check_npz_members
+
+    # Declared shapes and sizes are checked before np.load allocates anything.
+    check_npy_header(path) if magic == b"\x93NUMPY" else check_npz_members(path)
     with numpy_read_errors(path):
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.ndarray):
@@ -377,6 +405,7 @@ def numpy_read_errors(path: Path) -> Iterator[None]:
     Used by every reader of user ``.npy``/``.npz`` files; they always pass ``allow_pickle=False``.
     """
     import zipfile
+    import zlib
 
     try:
         yield
@@ -387,8 +416,9 @@ def numpy_read_errors(path: Path) -> Iterator[None]:
                 "save numeric arrays"
             ) from None
         raise ValueError(f"could not read {path.name} as {path.suffix}: {exc}") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"could not read {path.name} as {path.suffix}: {exc}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        raise ValueError(f"could not read {path.name} as {path.suffix}: {detail}") from None
 
 
 def _read_table(path: Path, what: str) -> pd.DataFrame:
@@ -398,18 +428,67 @@ def _read_table(path: Path, what: str) -> pd.DataFrame:
         if what == "metadata":  # keep ids like "007" and labels like "NA" as written
             return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
         frame = pd.read_csv(path)
-        if len(frame.columns) and all(_is_number(str(c)) for c in frame.columns):
-            # No header row: every "column name" is a number, i.e. the first data row.
+        if _is_headerless(frame):
             frame = pd.read_csv(path, header=None)
         return frame
     except (ValueError, OSError, UnicodeDecodeError) as exc:  # pandas/pyarrow parse errors
         message = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-        raise ValueError(f"could not read {what} file {path.name}: {message}") from None
+        raise QuotingError(
+            f"could not read {what} file {path.name}: {message}",
+            redacted=f"could not read {what} file {path.name} ({exc.__class__.__name__})",
+        ) from None
+
+
+def _check_table_size(path: Path) -> None:
+    """Refuse a table whose declared (parquet) or on-disk (CSV) size is beyond the limits.
+
+    Parquet footers give rows and columns without reading data; a CSV's parser needs at least
+    a few times the file's size, so twice its size is the estimate.
+    """
+    from core.io.guards import MAX_DIMENSIONS, check_declared_array, check_memory
+
+    if path.suffix.lower() != ".parquet":
+        check_memory(2 * path.stat().st_size, f"reading {path.name}")
+        with path.open("rb") as handle:  # the first line says how many columns there are
+            n_columns = handle.readline(64 * 1024**2).count(b",") + 1
+        if n_columns > MAX_DIMENSIONS + len(NON_EMBEDDING_COLUMNS):
+            raise ValueError(
+                f"{path.name} has {n_columns:,} columns, more than the limit of "
+                f"d={MAX_DIMENSIONS:,} embedding dimensions"
+            )
+        return
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise ValueError(f"could not read embeddings file {path.name} as parquet") from exc
+    check_memory(2 * path.stat().st_size, f"reading {path.name}")
+    if meta.num_columns <= MAX_DIMENSIONS:  # one list column or d numeric columns
+        return
+    check_declared_array((meta.num_rows, meta.num_columns), np.dtype(np.float64), path.name)
 
 
 #: Columns of an embeddings table that are never embedding dimensions: metadata written beside
 #: the vectors, and the index column that ``DataFrame.to_csv`` writes by default.
 NON_EMBEDDING_COLUMNS = ("id", "label", "index")
+
+
+def _is_headerless(frame: pd.DataFrame) -> bool:
+    """Whether pandas took the first data row of a CSV for its header.
+
+    It did when every column name is a number, except for the header ``0,1,...,d-1`` that
+    ``pandas.DataFrame(x).to_csv(index=False)`` writes: names that count up from 0 are a header
+    (for a single column ``0``, only when the values below are not all integers).
+    """
+    names = [str(column) for column in frame.columns]
+    if not names or not all(_is_number(name) for name in names):
+        return False
+    if names != [str(i) for i in range(len(names))]:
+        return True
+    if len(names) > 1:
+        return False
+    return not pd.api.types.is_float_dtype(frame.iloc[:, 0])
 
 
 def _is_number(text: str) -> bool:
@@ -439,8 +518,10 @@ def _table_to_matrix(frame: pd.DataFrame, path: Path) -> np.ndarray:
     if len(list_columns) == 1:
         return _stack_list_column(frame[list_columns[0]], path)
     if len(list_columns) > 1:
-        raise ValueError(
-            f"embeddings table {path.name} has several list columns {list_columns}; expected one"
+        raise QuotingError(
+            f"embeddings table {path.name} has several list columns {list_columns}; expected one",
+            redacted=f"embeddings table {path.name} has {len(list_columns)} list columns; "
+            "expected one",
         )
     not_numeric = [
         str(column)
@@ -449,9 +530,12 @@ def _table_to_matrix(frame: pd.DataFrame, path: Path) -> np.ndarray:
         or pd.api.types.is_bool_dtype(frame[column])
     ]
     if not_numeric:
-        raise ValueError(
+        expected = "expected numeric columns (one per dimension) or one list column"
+        raise QuotingError(
             f"embeddings table {path.name} has non-numeric columns {_name_some(not_numeric)}; "
-            "expected numeric columns (one per dimension) or one list column"
+            + expected,
+            redacted=f"embeddings table {path.name} has {len(not_numeric)} non-numeric "
+            f"columns; {expected}",
         )
     return frame.to_numpy()
 
@@ -482,9 +566,10 @@ def _stack_list_column(column: pd.Series, path: Path) -> np.ndarray:
             try:
                 vector = np.array(value.strip().strip("[]").replace(",", " ").split(), float)
             except ValueError:
-                raise ValueError(
+                raise QuotingError(
                     f"embeddings table {path.name}: row {row} is not a list of numbers: "
-                    f"{value[:40]!r}"
+                    f"{value[:40]!r}",
+                    redacted=f"embeddings table {path.name}: row {row} is not a list of numbers",
                 ) from None
         else:
             vector = np.asarray(value)
@@ -588,7 +673,10 @@ def load_dataset(
         if media_column is None:
             media_column = next((c for c in MEDIA_COLUMNS if c in meta.columns), None)
         elif media_column not in meta.columns:
-            raise ValueError(f"{where} has no media column {media_column!r}; columns: {columns}")
+            raise QuotingError(
+                f"{where} has no media column {media_column!r}; columns: {columns}",
+                redacted=f"{where} has no media column {media_column!r}",
+            )
         if media_column is not None:
             media = meta[media_column].to_numpy()
             media_kind = _media_kind(media_column, media)
@@ -607,7 +695,8 @@ def load_dataset(
     except ValueError as exc:
         if meta_path is None:
             raise
-        raise ValueError(f"metadata {Path(meta_path).name}: {exc}") from None
+        where = f"metadata {Path(meta_path).name}: "
+        raise QuotingError(where + str(exc), redacted=where + redacted_message(exc)) from None
 
 
 def _optional_column(
@@ -617,7 +706,10 @@ def _optional_column(
         return meta[column].to_numpy()
     if column == default:
         return None
-    raise ValueError(f"{where} has no column {column!r}; columns: {columns}")
+    raise QuotingError(
+        f"{where} has no column {column!r}; columns: {columns}",
+        redacted=f"{where} has no column {column!r}",
+    )
 
 
 def _media_kind(column: str, values: np.ndarray) -> str:

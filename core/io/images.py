@@ -34,6 +34,7 @@ import io
 import os
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -63,6 +64,18 @@ DEFAULT_SIZE = 32
 LABELS_FILE_NAME = "labels.csv"
 
 _CHUNK = 1 << 20
+#: Images with a longer side are downscaled as they are read (JPEG at decode time), so a zip of
+#: huge photos never holds more than one full-size image in memory at once.
+MAX_READ_SIDE = 512
+#: What reading one zip member can raise when its header or stream is corrupt.
+_ZIP_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -136,8 +149,9 @@ def load_images(
     path = Path(path)
     if path.is_dir():
         return load_image_folder(path, labels_path=labels_path, size=size, progress=progress)
-    if not path.exists():
-        raise FileNotFoundError(2, "No such file or directory", str(path))
+    from core.io.guards import checked_regular_file
+
+    checked_regular_file(path, "images")  # missing, a loop, a FIFO: one clear error, no hang
     if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
         return load_image_zip(path, labels_path=labels_path, size=size, progress=progress)
     raise ValueError(f"{path.name}: expected a folder or a .zip of images")
@@ -206,6 +220,9 @@ def load_image_zip(
     path = Path(path)
     max_bytes = MAX_ZIP_BYTES if max_bytes is None else int(max_bytes)
     max_total = MAX_UNCOMPRESSED_BYTES if max_uncompressed_bytes is None else max_uncompressed_bytes
+    from core.io.guards import checked_regular_file
+
+    checked_regular_file(path, "image zip")  # a FIFO or device must never block ZipFile()
     file_size = path.stat().st_size
     if file_size > max_bytes:
         raise ValueError(
@@ -237,17 +254,27 @@ def load_image_zip(
             )
         budget = [max_total]
 
+        def name_of(info: zipfile.ZipInfo) -> str:
+            return info.filename[:80]
+
         def reader(info: zipfile.ZipInfo) -> bytes:
             # Headers can lie about sizes: count the bytes actually decompressed.
             chunks = []
-            with archive.open(info) as handle:
-                while chunk := handle.read(_CHUNK):
-                    budget[0] -= len(chunk)
-                    if budget[0] < 0:
-                        raise ValueError(
-                            f"{path.name} decompresses to more than the limit of {max_total} bytes"
-                        )
-                    chunks.append(chunk)
+            try:
+                with archive.open(info) as handle:
+                    while chunk := handle.read(_CHUNK):
+                        budget[0] -= len(chunk)
+                        if budget[0] < 0:
+                            raise ValueError(
+                                f"{path.name} decompresses to more than the limit of "
+                                f"{max_total} bytes"
+                            )
+                        chunks.append(chunk)
+            except _ZIP_READ_ERRORS as exc:  # a lying header, a bad CRC, a broken stream
+                detail = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+                raise ValueError(
+                    f"{path.name}: corrupt member {name_of(info)!r} ({detail})"
+                ) from None
             return b"".join(chunks)
 
         labels_bytes = _read_labels_file(labels_path)
@@ -391,7 +418,11 @@ def _decode(data: bytes) -> np.ndarray | None:
                 if width * height > MAX_IMAGE_PIXELS or width < 1 or height < 1:
                     return None
                 image.seek(0)
+                if max(width, height) > MAX_READ_SIDE:
+                    image.draft("RGB", (MAX_READ_SIDE, MAX_READ_SIDE))  # JPEG: decode smaller
                 image.load()
+                if max(image.size) > MAX_READ_SIDE:
+                    image.thumbnail((MAX_READ_SIDE, MAX_READ_SIDE))
                 if image.mode in ("RGBA", "LA", "PA") or (
                     image.mode == "P" and "transparency" in image.info
                 ):

@@ -351,8 +351,9 @@ class _NpyRows:
 
 
 def _open_npy(path: Path) -> np.ndarray:
-    if not path.exists():
-        raise FileNotFoundError(2, "embeddings file not found", str(path))
+    from core.io.guards import MAX_DIMENSIONS, checked_regular_file, read_npy_header
+
+    checked_regular_file(path, "embeddings")  # a FIFO or device must never block the read below
     if path.suffix.lower() != ".npy":
         raise ValueError(
             f"Dask scoring reads a memory-mapped .npy file; got {path.name} "
@@ -362,6 +363,13 @@ def _open_npy(path: Path) -> np.ndarray:
         magic = handle.read(6)
     if magic != b"\x93NUMPY":
         raise ValueError(f"could not read {path.name}: not a NumPy .npy file")
+    with path.open("rb") as handle:
+        shape, _ = read_npy_header(handle, path.name)
+    if len(shape) == 2 and shape[1] > MAX_DIMENSIONS:
+        raise ValueError(
+            f"{path.name} declares {shape[1]:,} columns, more than the limit of "
+            f"d={MAX_DIMENSIONS:,} embedding dimensions"
+        )
     try:
         matrix = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:  # object dtype cannot be memory-mapped

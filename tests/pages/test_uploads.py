@@ -161,7 +161,10 @@ def test_rejected_upload_is_an_error_box_and_the_page_goes_on() -> None:
     assert "done" not in status.label
 
 
-def test_local_files_open_without_an_upload_and_name_the_real_files(registered, tmp_path) -> None:
+def test_local_files_open_without_an_upload_and_name_the_real_files(
+    registered, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRUNESCOPE_DATA_DIR", str(tmp_path))
     embeddings = np.arange(12, dtype=np.float32).reshape(4, 3)
     np.save(tmp_path / "emb.npy", embeddings)
     (tmp_path / "meta.csv").write_text("id,label\na,x\nb,y\nc,x\nd,y\n")
@@ -172,14 +175,13 @@ def test_local_files_open_without_an_upload_and_name_the_real_files(registered, 
     assert list(dataset.ids) == ["a", "b", "c", "d"]
     assert [s.name for s in dataset.sources] == ["emb.npy", "meta.csv"]
     assert registered[key] is dataset
-    again, _ = uploads.dataset_from_local_files(
-        str(tmp_path / "emb.npy"), str(tmp_path / "meta.csv")
-    )
+    again, _ = uploads.dataset_from_local_files("emb.npy", "meta.csv")  # relative to the folder
     assert again == key  # same files, same key
 
 
 def test_local_files_bad_paths_and_switch(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ValueError, match=r"no such file: .*missing\.npy"):
+    monkeypatch.setenv("PRUNESCOPE_DATA_DIR", str(tmp_path))
+    with pytest.raises(ValueError, match="not a file inside the data folder"):
         uploads.dataset_from_local_files(str(tmp_path / "missing.npy"))
     with pytest.raises(ValueError, match="give the path of an embeddings file"):
         uploads.dataset_from_local_files("   ")
@@ -215,3 +217,58 @@ def test_ssl_upload_progress_names_each_phase_with_its_share_of_the_work(registe
     assert max(f for f, m in reports if m.startswith("reading")) <= 0.05
     assert min(f for f, m in reports if m.startswith("training")) == pytest.approx(0.05)
     assert reports[-1][0] == 1.0
+
+
+def test_paths_are_refused_without_a_data_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PRUNESCOPE_DATA_DIR", raising=False)
+    assert uploads.data_dir() is None
+    with pytest.raises(ValueError, match="opening files by path is off"):
+        uploads.dataset_from_local_files("/etc/passwd")
+
+
+def test_outside_paths_get_one_message_whether_or_not_they_exist(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inside = tmp_path / "data"
+    inside.mkdir()
+    secret = tmp_path / "secret.csv"
+    secret.write_text("0,1\n2,3\n")
+    monkeypatch.setenv("PRUNESCOPE_DATA_DIR", str(inside))
+    messages = []
+    for given in (str(secret), str(tmp_path / "absent.csv"), "../secret.csv", "/etc/passwd"):
+        with pytest.raises(ValueError) as caught:
+            uploads.dataset_from_local_files(given)
+        messages.append(str(caught.value))
+    assert set(messages) == {uploads.REFUSED_PATH}
+    (inside / "sub").mkdir()
+    with pytest.raises(ValueError, match="not a file inside"):  # a folder is not a file
+        uploads.dataset_from_local_files("sub")
+
+
+def test_symlinks_are_resolved_before_the_check(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    inside = tmp_path / "data"
+    inside.mkdir()
+    outside = tmp_path / "outside.npy"
+    np.save(outside, np.ones((3, 2), dtype=np.float32))
+    (inside / "link.npy").symlink_to(outside)
+    (inside / "loop.npy").symlink_to(inside / "loop.npy")
+    monkeypatch.setenv("PRUNESCOPE_DATA_DIR", str(inside))
+    for name in ("link.npy", "loop.npy"):
+        with pytest.raises(ValueError, match="not a file inside the data folder"):
+            uploads.dataset_from_local_files(str(inside / name))
+
+
+def test_rejected_csv_opened_by_path_does_not_quote_its_contents(
+    registered, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRUNESCOPE_DATA_DIR", str(tmp_path))
+    (tmp_path / "emb.csv").write_text("user,password\nroot,hunter2\nadmin,swordfish\n")
+    (tmp_path / "ok.npy").write_bytes(b"")
+    np.save(tmp_path / "ok.npy", np.ones((2, 2), dtype=np.float32))
+    (tmp_path / "meta.csv").write_text("id\nhunter2\nhunter2\n")
+    for args in (("emb.csv",), ("ok.npy", "meta.csv")):
+        with pytest.raises(ValueError) as caught:
+            uploads.dataset_from_local_files(*args)
+        message = str(caught.value)
+        assert not any(word in message for word in ("password", "hunter2", "root", "user"))
+    assert "non-numeric columns" in str(caught.value) or "repeat" in str(caught.value)
