@@ -233,25 +233,7 @@ def load_image_zip(
     except zipfile.BadZipFile as exc:
         raise ValueError(f"{path.name}: not a valid zip file ({exc})") from exc
     with archive:
-        infos = archive.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise ValueError(
-                f"{path.name} has {len(infos)} entries, more than the limit of {MAX_MEMBERS}"
-            )
-        files: dict[str, zipfile.ZipInfo] = {}
-        for info in infos:
-            name = _safe_member_name(info.filename)
-            if info.is_dir():
-                continue
-            if name in files:
-                raise ValueError(f"{path.name}: duplicate member name {name!r}")
-            files[name] = info
-        declared = sum(info.file_size for info in files.values())
-        if declared > max_total:
-            raise ValueError(
-                f"{path.name} would decompress to {declared} bytes, more than the limit of "
-                f"{max_total} bytes"
-            )
+        files = _zip_files(archive, path.name, max_total)
         budget = [max_total]
 
         def name_of(info: zipfile.ZipInfo) -> str:
@@ -288,6 +270,29 @@ def load_image_zip(
             progress=progress,
             source=path.name,
         )
+
+
+def _zip_files(archive: zipfile.ZipFile, source: str, max_total: int) -> dict[str, zipfile.ZipInfo]:
+    """The archive's file members by safe name, after checking their count, names and declared
+    total size (headers can lie: the reader counts the bytes actually decompressed too)."""
+    infos = archive.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise ValueError(f"{source} has {len(infos)} entries, more than the limit of {MAX_MEMBERS}")
+    files: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        name = _safe_member_name(info.filename)
+        if info.is_dir():
+            continue
+        if name in files:
+            raise ValueError(f"{source}: duplicate member name {name!r}")
+        files[name] = info
+    declared = sum(info.file_size for info in files.values())
+    if declared > max_total:
+        raise ValueError(
+            f"{source} would decompress to {declared} bytes, more than the limit of "
+            f"{max_total} bytes"
+        )
+    return files
 
 
 def pixel_embeddings(images: np.ndarray) -> np.ndarray:
