@@ -20,7 +20,7 @@ from core.export import (
     scores_csv_bytes,
 )
 from core.io.data import load_embeddings, make_dataset
-from core.scores.metrics import Scores
+from core.scores.metrics import ScoreParams, Scores
 
 
 def _scores(values: list[float], clusters: list[int] | None = None) -> Scores:
@@ -29,7 +29,7 @@ def _scores(values: list[float], clusters: list[int] | None = None) -> Scores:
         values=np.asarray(values, dtype=np.float64),
         clusters=None if clusters is None else np.asarray(clusters, dtype=np.int64),
         centroids=None,
-        params={"k": 2, "seed": 0},
+        params=ScoreParams(k=2, seed=0),
     )
 
 
