@@ -82,6 +82,7 @@ _WIDGET_DEFAULTS: dict[str, Any] = {
     "theory_seeds": 3,
     "theory_keep": 0.25,
     "theory_alpha": 16.0,
+    "theory_frontier": False,  # the frontier sweep runs 36 grid points x seeds: off until asked
     # Landing page (app.py): the dataset picker; app.py sets it to dataset_key before drawing it.
     "dataset_choice": "",
     # Landing page upload panel (ui/upload_panel.py).
@@ -103,6 +104,10 @@ STATE_KEYS = tuple(_WIDGET_DEFAULTS) + tuple(_VALUE_DEFAULTS)
 #: their values and refuses to have them set through session state, so they have no default and
 #: are never re-stored; they are listed so that every key in use is declared here.
 ELEMENT_KEYS = (
+    # app.py (ui/page.py), pages/5_Theory.py frontier section
+    "home_histogram",
+    "front",
+    "frontier_table",
     # pages/1_Map.py, 2_Clusters.py, 3_Prune_and_export.py, 6_Deduplicate.py
     "map",
     "sizes",
