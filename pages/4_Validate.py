@@ -109,8 +109,8 @@ fit = result.power_law
 a, b = st.columns(2)
 a.metric("Unpruned test accuracy", f"{unpruned:.4f}", help="whole train split, mean over seeds")
 b.metric("Random pruning: power-law exponent b", f"{fit.b:.3f}" if fit else "n/a")
-if result.params["always_keep"] or result.params["always_drop"]:
-    n_pins = len(result.params["always_keep"]) + len(result.params["always_drop"])
+if result.params.always_keep or result.params.always_drop:
+    n_pins = len(result.params.always_keep) + len(result.params.always_drop)
     used = ", ".join(f"seed {s.seed}: {n_pins - s.ignored_pins.size}" for s in result.splits)
     st.caption(
         f"Pins applied in the train split (of {n_pins}): {used}; the rest fell in the test "
