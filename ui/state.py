@@ -76,12 +76,14 @@ _WIDGET_DEFAULTS: dict[str, Any] = {
     "curve_compare": [],  # other metrics drawn on the same splits
     "curve_strategies": ["keep_hard", "keep_easy", "random"],
     "curve_unbalanced": False,
+    "curve_probe": "logistic",  # core.analysis.curve.PROBES: the linear probe or the k-NN check
     # Theory page (pages/5_Theory.py): the teacher-student perceptron.
     "theory_n": 100,
     "theory_theta": 20,  # degrees: a realistic, imperfect metric shows all three claims at once
     "theory_seeds": 3,
     "theory_keep": 0.25,
     "theory_alpha": 16.0,
+    "theory_frontier": False,  # the "Compute the frontier" toggle
     # Landing page (app.py): the dataset picker; app.py sets it to dataset_key before drawing it.
     "dataset_choice": "",
     # Landing page upload panel (ui/upload_panel.py).
@@ -97,6 +99,7 @@ _VALUE_DEFAULTS: dict[str, Any] = {
     "pins_drop": (),  # sorted tuple of dataset row indices never kept
     "uploaded": {},  # dataset key -> Dataset built from an upload in this session
     "curve_request": None,  # Validate page: the settings of the last Run (None: nothing to show)
+    "curve_check_request": None,  # Validate page: the same Run with the other probe (or None)
 }
 STATE_KEYS = tuple(_WIDGET_DEFAULTS) + tuple(_VALUE_DEFAULTS)
 #: Keys that only name an element (buttons, uploaders, charts, tables, downloads). Streamlit owns
@@ -122,11 +125,18 @@ ELEMENT_KEYS = (
     "curve",
     "curve_table",
     "curve_csv",
+    "curve_verdicts",
+    "curve_check",
+    "curve_check_table",
     # pages/5_Theory.py
     "alpha",
     "keep",
     "theory_table",
     "theory_csv",
+    "front",
+    "frontier_table",
+    # ui/page.py (the landing page's data summary)
+    "home_histogram",
     # ui/upload_panel.py
     "up_embeddings",
     "up_meta",
