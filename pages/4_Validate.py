@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.analysis.curve import best_per_fraction, curve_csv_bytes, curve_summary
+from core.analysis.curve import curve_csv_bytes, curve_summary
 from core.scores.registry import METRICS
 from ui import cache, charts, state
 from ui.errors import user_errors
 from ui.page import start_page
+from ui.verdicts_view import (
+    PROBE_LABELS,
+    render_probe_check,
+    render_verdicts,
+    with_spread,
+)
 
 FRACTION_CHOICES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 BALANCES = {"class": "Balance classes", "cluster": "Balance clusters", "none": "No balancing"}
@@ -20,8 +26,8 @@ st.title("Validate a pruning choice")
 st.caption(
     "Each seed splits the data (stratified) into train and test. **Scores are computed on the "
     "train split only**; the train split is pruned at every kept fraction with every strategy "
-    "and a linear probe (logistic regression, same recipe at every fraction) is scored on the "
-    "test split."
+    "and a probe (by default a linear probe, logistic regression with the same recipe at every "
+    "fraction; or a k-NN check) is scored on the test split."
 )
 if dataset.labels is None:
     st.info("The pruning curve trains a linear probe on labels; this dataset has none.")
@@ -57,6 +63,14 @@ strategies = left.multiselect(
 overlay = right.checkbox(
     "Overlay the unbalanced curve", key="curve_unbalanced", disabled=balance == "none"
 )
+probe = right.selectbox(
+    "Probe",
+    list(PROBE_LABELS),
+    format_func=PROBE_LABELS.__getitem__,
+    key="curve_probe",
+    help="The classifier trained on each kept set. The k-NN check (k = 10, cosine, no training "
+    "objective) shows whether the ranking of strategies hinges on the linear probe.",
+)
 always_keep, always_drop = state.pins()
 if always_keep or always_drop:
     pin_note = (
@@ -84,6 +98,7 @@ request = (
     always_keep,
     always_drop,
     tuple(strategies),
+    probe,
 )
 run, cancel = st.columns([1, 8])
 if run.button("Run", type="primary", key="curve_run"):
@@ -107,10 +122,15 @@ summary = curve_summary(result)
 unpruned = float(result.unpruned_accuracy.mean())
 fit = result.power_law
 a, b = st.columns(2)
-a.metric("Unpruned test accuracy", f"{unpruned:.4f}", help="whole train split, mean over seeds")
+spread = float(result.unpruned_accuracy.std())
+a.metric(
+    "Unpruned test accuracy",
+    f"{unpruned:.4f} ± {spread:.4f}",
+    help=f"whole train split, mean ± std over {len(result.seeds)} seeds",
+)
 b.metric("Random pruning: power-law exponent b", f"{fit.b:.3f}" if fit else "n/a")
-if result.params["always_keep"] or result.params["always_drop"]:
-    n_pins = len(result.params["always_keep"]) + len(result.params["always_drop"])
+if result.params.always_keep or result.params.always_drop:
+    n_pins = len(result.params.always_keep) + len(result.params.always_drop)
     used = ", ".join(f"seed {s.seed}: {n_pins - s.ignored_pins.size}" for s in result.splits)
     st.caption(
         f"Pins applied in the train split (of {n_pins}): {used}; the rest fell in the test "
@@ -130,17 +150,13 @@ st.caption(
     "hard examples pays off when plenty of data are kept, keeping easy ones when data are scarce "
     "(aggressive pruning); see the Theory page."
 )
-best = best_per_fraction(summary)
-if len(best):
-    multi = summary["metric"].nunique() > 1
-    names = [
-        t.replace("_", " ") + (f" · {m}" if multi and t != "random" else "")
-        for m, t in zip(best["metric"], best["strategy"])
-    ]
-    points = [
-        f"f = {f:g}: **{name}** ({acc:.4f})"
-        for f, name, acc in zip(best["keep_fraction"], names, best["accuracy_mean"])
-    ]
-    st.markdown("Best strategy per kept fraction — " + "; ".join(points) + ".")
-st.dataframe(summary, hide_index=True, key="curve_table")
+st.caption(
+    f"Probe: **{PROBE_LABELS[result.params.probe]}** ({result.params.probe_recipe}). "
+    "Table: mean ± std over seeds (n_seeds) per curve point."
+)
+st.dataframe(with_spread(summary), hide_index=True, key="curve_table")
 st.download_button("Download curve CSV", curve_csv_bytes(result), "curve.csv", key="curve_csv")
+verdicts = render_verdicts(
+    result, n_dims=dataset.embeddings.shape[1], n_classes=len(dataset.class_names)
+)
+render_probe_check(ss["curve_request"], verdicts)

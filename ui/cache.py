@@ -316,6 +316,7 @@ def curve_cached(
     always_keep: tuple[int, ...] = (),
     always_drop: tuple[int, ...] = (),
     strategies: tuple[str, ...] = ("keep_hard", "keep_easy", "random"),
+    probe: str = "logistic",
     _progress: LiveProgress | None = None,
 ) -> CurveResult:
     """``core.analysis.curve.pruning_curve`` for the dataset and settings, computed once per key.
@@ -323,6 +324,7 @@ def curve_cached(
     ``k`` is passed when the metric or a compare metric uses it (k-means clusters, k-NN
     neighbours), as in :func:`scores_cached`. Scores are computed on each seed's train split.
     ``always_keep``/``always_drop`` are the Map page's pins (sorted row-index tuples).
+    ``probe`` is ``"logistic"`` (the linear probe) or ``"knn"`` (the k-NN check).
     """
     from core.analysis.curve import pruning_curve
     from core.scores.registry import get_metric
@@ -350,6 +352,7 @@ def curve_cached(
         compare_unbalanced=compare_unbalanced,
         always_keep=always_keep,
         always_drop=always_drop,
+        probe=probe,
         progress=_progress,
     )
 

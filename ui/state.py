@@ -76,6 +76,7 @@ _WIDGET_DEFAULTS: dict[str, Any] = {
     "curve_compare": [],  # other metrics drawn on the same splits
     "curve_strategies": ["keep_hard", "keep_easy", "random"],
     "curve_unbalanced": False,
+    "curve_probe": "logistic",  # core.analysis.curve.PROBES: the linear probe or the k-NN check
     # Theory page (pages/5_Theory.py): the teacher-student perceptron.
     "theory_n": 100,
     "theory_theta": 20,  # degrees: a realistic, imperfect metric shows all three claims at once
@@ -98,16 +99,13 @@ _VALUE_DEFAULTS: dict[str, Any] = {
     "pins_drop": (),  # sorted tuple of dataset row indices never kept
     "uploaded": {},  # dataset key -> Dataset built from an upload in this session
     "curve_request": None,  # Validate page: the settings of the last Run (None: nothing to show)
+    "curve_check_request": None,  # Validate page: the same Run with the other probe (or None)
 }
 STATE_KEYS = tuple(_WIDGET_DEFAULTS) + tuple(_VALUE_DEFAULTS)
 #: Keys that only name an element (buttons, uploaders, charts, tables, downloads). Streamlit owns
 #: their values and refuses to have them set through session state, so they have no default and
 #: are never re-stored; they are listed so that every key in use is declared here.
 ELEMENT_KEYS = (
-    # app.py (ui/page.py), pages/5_Theory.py frontier section
-    "home_histogram",
-    "front",
-    "frontier_table",
     # pages/1_Map.py, 2_Clusters.py, 3_Prune_and_export.py, 6_Deduplicate.py
     "map",
     "sizes",
@@ -127,11 +125,18 @@ ELEMENT_KEYS = (
     "curve",
     "curve_table",
     "curve_csv",
+    "curve_verdicts",
+    "curve_check",
+    "curve_check_table",
     # pages/5_Theory.py
     "alpha",
     "keep",
     "theory_table",
     "theory_csv",
+    "front",
+    "frontier_table",
+    # ui/page.py (the landing page's data summary)
+    "home_histogram",
     # ui/upload_panel.py
     "up_embeddings",
     "up_meta",

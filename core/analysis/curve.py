@@ -31,7 +31,13 @@ standardised with the kept examples' mean and standard deviation. Its recipe is 
 kept fraction: the objective is the *mean* cross-entropy plus ``probe_l2 / 2 · |W|²`` (a fixed
 weight decay, i.e. ``C = 1 / (probe_l2 · n_kept)`` in scikit-learn's summed form) and the
 optimiser runs at most ``probe_max_iter`` L-BFGS iterations (``tol=1e-4``) on one BLAS thread.
-A kept set with a single class gives a constant predictor of that class. The probe on the
+A kept set with a single class gives a constant predictor of that class.
+
+``probe="knn"`` is a second, cheap and deterministic check: a k-nearest-neighbour classifier
+(scikit-learn ``KNeighborsClassifier``, ``k = min(10, n_kept)``, cosine distance, brute force,
+uniform votes; a tied vote goes to the smallest label code) on the same standardised inputs. It
+has no training objective, so a ranking of strategies that survives both probes does not hinge on
+the logistic recipe. The probe on the
 full train split (the *unpruned* accuracy) goes through the very same function with the very
 same inputs as every strategy at ``keep_fraction=1.0``, so those accuracies are equal exactly.
 
@@ -81,6 +87,16 @@ DEFAULT_FRACTIONS = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)
 BALANCES = ("class", "cluster", "none")
 #: Strategies that use the scores (repeated for every compare metric); random does not.
 RANKED_STRATEGIES = ("keep_hard", "keep_easy", "ccs", "moderate", "middle_band")
+#: Probes of :func:`pruning_curve`: the linear probe (default) and the k-NN check.
+PROBES = ("logistic", "knn")
+#: Neighbours of the k-NN probe (fewer when fewer examples are kept).
+KNN_PROBE_K = 10
+#: What each probe is, as :attr:`CurveParams.probe_recipe` records it.
+PROBE_RECIPES = {
+    "logistic": "multinomial logistic regression (sklearn lbfgs), standardised inputs",
+    "knn": f"k-NN classifier (k=min({KNN_PROBE_K}, n_kept), cosine, uniform votes), "
+    "standardised inputs",
+}
 #: Columns of :attr:`CurveResult.table`, in order.
 CURVE_COLUMNS = ("metric", "strategy", "balance", "keep_fraction", "seed", "n_kept", "accuracy")
 
@@ -127,6 +143,62 @@ class PowerLawFit:
     r2: float
 
 
+@dataclass(frozen=True, slots=True)
+class CurveParams:
+    """Every input that decides a curve (:attr:`CurveResult.params`).
+
+    Attributes
+    ----------
+    metric : str
+    compare_metrics : tuple of str
+    fractions : tuple of float, sorted ascending.
+    strategies : tuple of str
+    seeds : tuple of int
+    test_size : float
+    k : int or None (None: each metric's default).
+    distance, backend : str
+    balances : tuple of str, display names ("class", "cluster", "none"); the first is the main one.
+    min_ratio : float
+    always_keep, always_drop : tuple of int, sorted dataset row indices (the pins).
+    probe : {"logistic", "knn"}
+    probe_l2 : float, the logistic probe's weight decay (unused by the k-NN probe).
+    probe_max_iter : int, the logistic probe's L-BFGS budget (unused by the k-NN probe).
+    """
+
+    metric: str
+    compare_metrics: tuple[str, ...]
+    fractions: tuple[float, ...]
+    strategies: tuple[str, ...]
+    seeds: tuple[int, ...]
+    test_size: float
+    k: int | None
+    distance: str
+    backend: str
+    balances: tuple[str, ...]
+    min_ratio: float
+    always_keep: tuple[int, ...]
+    always_drop: tuple[int, ...]
+    probe: str = "logistic"
+    probe_l2: float = 1e-3
+    probe_max_iter: int = 100
+
+    @property
+    def probe_recipe(self) -> str:
+        """One line saying what the probe is."""
+        return PROBE_RECIPES[self.probe]
+
+    @property
+    def power_law(self) -> str:
+        """What :attr:`CurveResult.power_law` fits."""
+        return "error = a * keep_fraction ** -b (random strategy, mean over seeds)"
+
+    def as_dict(self) -> dict[str, object]:
+        """The fields (and the probe recipe) as a plain dict, for a manifest or a log."""
+        out: dict[str, object] = {name: getattr(self, name) for name in self.__slots__}
+        out["probe_recipe"] = self.probe_recipe
+        return out
+
+
 @dataclass(frozen=True, eq=False, slots=True)
 class CurveResult:
     """A pruning curve (see :func:`pruning_curve`).
@@ -149,8 +221,8 @@ class CurveResult:
     splits : tuple of CurveSplit, one per seed.
     kept_indices : tuple of ndarray or None
         With ``return_kept=True``: the kept dataset row indices (sorted int64) of each table row.
-    params : dict
-        Every input that decides the result (metric, k, distance, balance, min_ratio, probe...).
+    params : CurveParams
+        Every input that decides the result (metric, k, distance, balances, pins, probe...).
     """
 
     table: pd.DataFrame
@@ -159,7 +231,7 @@ class CurveResult:
     power_law: PowerLawFit | None
     splits: tuple[CurveSplit, ...]
     kept_indices: tuple[np.ndarray, ...] | None
-    params: dict[str, object]
+    params: CurveParams
 
 
 def pruning_curve(
@@ -180,6 +252,7 @@ def pruning_curve(
     compare_unbalanced: bool = False,
     always_keep: Sequence[int] | np.ndarray = (),
     always_drop: Sequence[int] | np.ndarray = (),
+    probe: str = "logistic",
     probe_l2: float = 1e-3,
     probe_max_iter: int = 100,
     return_kept: bool = False,
@@ -232,10 +305,13 @@ def pruning_curve(
         are ignored for that seed (listed in ``splits[i].ignored_pins``), so the test split is
         never touched. A fraction keeping more rows than the drop pins leave keeps all the rows
         left (``keep_fraction=1.0`` = every train row but the dropped ones).
+    probe : {"logistic", "knn"}, default "logistic"
+        The classifier trained on the kept examples: the linear probe, or the k-NN check
+        (k = min(10, n_kept), cosine); see the module docstring.
     probe_l2 : float, default 1e-3
-        Weight decay of the probe (on the mean loss), > 0.
+        Weight decay of the logistic probe (on the mean loss), > 0.
     probe_max_iter : int, default 100
-        L-BFGS iteration budget of the probe, >= 1.
+        L-BFGS iteration budget of the logistic probe, >= 1.
     return_kept : bool, default False
         Store the kept row indices of every table row in ``kept_indices``.
     progress : callable (fraction, message), optional
@@ -285,6 +361,7 @@ def pruning_curve(
         ),
         probe_max_iter=_check_probe_max_iter(probe_max_iter),
         return_kept=return_kept,
+        probe=check_choice("probe", probe, PROBES),
     )
     seeds = _check_seeds(seeds)
     splits = tuple(_seed_split(codes, test_size, seed, keep_pins, drop_pins) for seed in seeds)
@@ -390,6 +467,7 @@ class _CurvePlan:
     probe_l2: float
     probe_max_iter: int
     return_kept: bool
+    probe: str
 
     def metric_strategies(self) -> list[tuple[str, ...]]:
         """Strategies per metric: compare metrics repeat only the ranked ones (random ignores
@@ -584,11 +662,14 @@ def _probe_accuracy(
     *,
     probe_l2: float,
     probe_max_iter: int,
+    probe: str = "logistic",
 ) -> float:
-    """Fit the fixed-recipe linear probe on (x_train, y_train); accuracy on the test split."""
+    """Fit the fixed-recipe probe on (x_train, y_train); accuracy on the test split."""
     classes = np.unique(y_train)
     if classes.size == 1:  # a single kept class: the only sensible predictor is constant
         return float(np.mean(y_test == classes[0]))
+    if probe == "knn":
+        return _knn_accuracy(x_train, y_train, x_test, y_test)
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
@@ -609,6 +690,26 @@ def _probe_accuracy(
     return float(np.mean(predicted == y_test))
 
 
+def _knn_accuracy(
+    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray
+) -> float:
+    """k-NN (k = min(10, n_kept), cosine, uniform votes) on inputs standardised with the kept
+    examples' mean and std; accuracy on the test split."""
+    from sklearn.neighbors import KNeighborsClassifier
+    from threadpoolctl import threadpool_limits
+
+    mean = x_train.mean(axis=0)
+    std = x_train.std(axis=0)
+    std[std == 0] = 1.0
+    model = KNeighborsClassifier(
+        n_neighbors=min(KNN_PROBE_K, x_train.shape[0]), metric="cosine", algorithm="brute"
+    )
+    with threadpool_limits(limits=1):
+        model.fit((x_train - mean) / std, y_train)
+        predicted = model.predict((x_test - mean) / std)
+    return float(np.mean(predicted == y_test))
+
+
 class _ProbeCache:
     """One seed's probe accuracies, memoised by kept set.
 
@@ -624,10 +725,12 @@ class _ProbeCache:
         y_test: np.ndarray,
         probe_l2: float,
         probe_max_iter: int,
+        probe: str = "logistic",
     ) -> None:
         self._data = (x_train, y_train, x_test, y_test)
         self._probe_l2 = probe_l2
         self._probe_max_iter = probe_max_iter
+        self._probe = probe
         self._cache: dict[bytes, float] = {}
 
     def accuracy(self, positions: np.ndarray) -> float:
@@ -642,6 +745,7 @@ class _ProbeCache:
                 y_test,
                 probe_l2=self._probe_l2,
                 probe_max_iter=self._probe_max_iter,
+                probe=self._probe,
             )
         return self._cache[key]
 
@@ -694,27 +798,26 @@ def _pruning_curve(
     )
 
 
-def _curve_params(plan: _CurvePlan, seeds: tuple[int, ...]) -> dict[str, object]:
+def _curve_params(plan: _CurvePlan, seeds: tuple[int, ...]) -> CurveParams:
     """Every input that decides a curve, as :attr:`CurveResult.params` records it."""
-    return {
-        "metric": plan.metric,
-        "compare_metrics": plan.compare_metrics,
-        "fractions": plan.fractions,
-        "strategies": plan.strategies,
-        "seeds": seeds,
-        "test_size": plan.test_size,
-        "k": plan.k,
-        "distance": plan.distance,
-        "backend": plan.backend,
-        "balances": plan.balances,
-        "min_ratio": plan.min_ratio,
-        "always_keep": tuple(int(i) for i in plan.keep_pins),
-        "always_drop": tuple(int(i) for i in plan.drop_pins),
-        "probe": "multinomial logistic regression (sklearn lbfgs), standardised inputs",
-        "probe_l2": plan.probe_l2,
-        "probe_max_iter": plan.probe_max_iter,
-        "power_law": "error = a * keep_fraction ** -b (random strategy, mean over seeds)",
-    }
+    return CurveParams(
+        metric=plan.metric,
+        compare_metrics=plan.compare_metrics,
+        fractions=plan.fractions,
+        strategies=plan.strategies,
+        seeds=seeds,
+        test_size=plan.test_size,
+        k=plan.k,
+        distance=plan.distance,
+        backend=plan.backend,
+        balances=plan.balances,
+        min_ratio=plan.min_ratio,
+        always_keep=tuple(int(i) for i in plan.keep_pins),
+        always_drop=tuple(int(i) for i in plan.drop_pins),
+        probe=plan.probe,
+        probe_l2=plan.probe_l2,
+        probe_max_iter=plan.probe_max_iter,
+    )
 
 
 def _score_split(
@@ -771,7 +874,7 @@ def _seed_rows(
     y_train = codes[train]
     all_scores = _score_split(x[train], y_train, seed, plan, progress, stop)
     probe = _ProbeCache(
-        x64[train], y_train, x64[test], codes[test], plan.probe_l2, plan.probe_max_iter
+        x64[train], y_train, x64[test], codes[test], plan.probe_l2, plan.probe_max_iter, plan.probe
     )
     unpruned = probe.accuracy(np.arange(train.size, dtype=np.int64))
     metrics = (plan.metric, *plan.compare_metrics)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.cli._common import (
     add_backend_option,
@@ -18,12 +19,17 @@ from core.cli._common import (
 from core.cli._progress_bar import lazy_progress_bar
 from core.export import write_atomic
 
+if TYPE_CHECKING:
+    from core.analysis.curve import CurveResult
+
 CURVE_EPILOG = """examples:
   python -m core curve emb.npy --meta meta.csv --metric ssp --out curve.csv
   python -m core curve emb.npy --meta meta.csv --fractions 0.1,0.5,1.0 --seeds 0,1,2 \\
       --balance class --compare-unbalanced --k 10 --out curve.csv
   python -m core curve emb.npy --meta meta.csv --compare-metrics class_prototype,knn_density \
       --always-drop img_007 --out curve.csv
+  python -m core curve emb.npy --meta meta.csv --seeds 0,1,2,3,4 --probe knn \
+      --summary summary.csv --out curve.csv
 
 Splits the labelled data (stratified, per seed) into train and test, scores the train split only,
 prunes it at every fraction with every strategy and reports the test accuracy of a linear probe
@@ -32,7 +38,11 @@ metric,strategy,balance,keep_fraction,seed,n_kept,accuracy and prints mean accur
 --compare-metrics adds keep_hard/keep_easy rows of other metrics on the same splits (random
 rows appear once, under --metric). Pins that fall in a seed's test split are ignored for that
 seed; with --always-drop, a fraction keeping more than the rows left (such as 1.0) keeps every
-train row but the dropped ones (n_kept says how many)."""
+train row but the dropped ones (n_kept says how many). --probe knn swaps the probe for a k-NN
+classifier (k=10, cosine) to check that the ranking does not hinge on the linear probe.
+--summary writes keep_fraction,best,runner_up,margin,stderr,verdict per kept fraction < 1: a
+strategy wins only when it beats the runner-up by more than two standard errors of the paired
+(per-seed) accuracy difference; otherwise the verdict is tie."""
 
 THEORY_EPILOG = """examples:
   python -m core theory --alpha 16 --keep 0.25 --theta 0 --out theory.csv
@@ -53,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_curve_parser(subparsers: argparse._SubParsersAction) -> None:
-    from core.analysis.curve import BALANCES, DEFAULT_FRACTIONS
+    from core.analysis.curve import BALANCES, DEFAULT_FRACTIONS, PROBES
     from core.scores.metrics import DISTANCES
     from core.scores.registry import METRICS
 
@@ -110,6 +120,20 @@ def _add_curve_parser(subparsers: argparse._SubParsersAction) -> None:
     curve.add_argument("--distance", choices=DISTANCES, default="cosine", help="default: cosine")
     add_backend_option(curve)
     curve.add_argument("--test-size", type=float, default=0.2, help="test fraction (default 0.2)")
+    curve.add_argument(
+        "--probe",
+        choices=PROBES,
+        default="logistic",
+        help="logistic: the linear probe; knn: k-NN (k=10, cosine) as a check (default: logistic)",
+    )
+    curve.add_argument(
+        "--summary",
+        type=Path,
+        default=None,
+        metavar="SUMMARY.csv",
+        help="also write the verdict per kept fraction (best, runner_up, margin, stderr, "
+        "verdict win/tie: a win beats the runner-up by > 2 paired standard errors over seeds)",
+    )
     curve.add_argument(
         "--probe-l2", type=float, default=1e-3, help="probe weight decay (default 1e-3)"
     )
@@ -173,7 +197,7 @@ def _add_theory_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run_curve(args: argparse.Namespace) -> int:
     """Validate inputs, compute the pruning curve, write ``OUT``; return the exit code."""
-    from core.analysis.curve import curve_csv_bytes, curve_summary, pruning_curve
+    from core.analysis.curve import curve_csv_bytes, pruning_curve
 
     fractions = parse_numbers(args.fractions, "--fractions", float)
     seeds = parse_numbers(args.seeds, "--seeds", int)
@@ -183,6 +207,7 @@ def run_curve(args: argparse.Namespace) -> int:
     out = checked_out_path(
         args.out, inputs=(args.embeddings, args.meta), with_manifest=False, example="curve.csv"
     )
+    summary_out = _summary_path(args, out)
     dataset = load_dataset_from_args(args)
     if dataset.labels is None:
         raise ValueError(f"the curve needs labels: {args.meta} has no {args.label_column!r} column")
@@ -206,11 +231,59 @@ def run_curve(args: argparse.Namespace) -> int:
             compare_unbalanced=args.compare_unbalanced,
             always_keep=always_keep,
             always_drop=always_drop,
+            probe=args.probe,
             probe_l2=args.probe_l2,
             probe_max_iter=args.probe_max_iter,
             progress=progress,
         )
     write_atomic(out, curve_csv_bytes(result))
+    _print_curve(args, result, compare_metrics, always_keep.size, always_drop.size)
+    if summary_out is not None:
+        _write_verdicts(result, summary_out)
+    print(f"wrote {out} ({len(result.table)} rows)")
+    return 0
+
+
+def _summary_path(args: argparse.Namespace, out: Path) -> Path | None:
+    """The checked ``--summary`` path (None without it); it must differ from ``--out``."""
+    if args.summary is None:
+        return None
+    path = checked_out_path(
+        args.summary,
+        inputs=(args.embeddings, args.meta),
+        with_manifest=False,
+        example="summary.csv",
+    )
+    if path.resolve() == out.resolve():
+        raise ValueError(f"--summary {args.summary} should differ from --out {args.out}")
+    return path
+
+
+def _write_verdicts(result: CurveResult, path: Path) -> None:
+    """Write and print the per-fraction verdicts."""
+    from core.analysis.verdicts import fraction_verdicts, verdicts_csv_bytes
+
+    verdicts = fraction_verdicts(result)
+    write_atomic(path, verdicts_csv_bytes(verdicts))
+    print("verdicts (win: margin > 2 paired standard errors over seeds; else tie):")
+    for row in verdicts.itertuples(index=False):
+        print(
+            f"  f={row.keep_fraction:g}: {row.best} vs {row.runner_up}: "
+            f"{row.margin:+.4f} ± {row.stderr:.4f} -> {row.verdict}"
+        )
+    print(f"wrote {path} ({len(verdicts)} rows)")
+
+
+def _print_curve(
+    args: argparse.Namespace,
+    result: CurveResult,
+    compare_metrics: tuple[str, ...],
+    n_keep_pins: int,
+    n_drop_pins: int,
+) -> None:
+    """Print the mean accuracies, pins, unpruned accuracy and the power law."""
+    from core.analysis.curve import curve_summary
+
     summary = curve_summary(result)
     pivot = summary.pivot_table(
         index=["balance", "keep_fraction"],
@@ -219,12 +292,14 @@ def run_curve(args: argparse.Namespace) -> int:
         sort=False,
     )
     metrics = ", ".join((args.metric, *compare_metrics))
-    print(f"test accuracy of the linear probe (mean of {len(seeds)} seeds; scores: {metrics}):")
+    n_seeds = len(result.seeds)
+    print(f"probe: {result.params.probe_recipe}")
+    print(f"test accuracy of the {args.probe} probe (mean of {n_seeds} seeds; scores: {metrics}):")
     print(pivot.to_string(float_format=lambda v: f"{v:.4f}"))
     ignored = sum(split.ignored_pins.size for split in result.splits)
-    if always_keep.size or always_drop.size:
+    if n_keep_pins or n_drop_pins:
         print(
-            f"pins: {always_keep.size} always kept, {always_drop.size} always dropped; "
+            f"pins: {n_keep_pins} always kept, {n_drop_pins} always dropped; "
             f"{ignored} pin-seed pairs fell in a test split and were ignored there"
         )
     unpruned = result.unpruned_accuracy
@@ -232,8 +307,6 @@ def run_curve(args: argparse.Namespace) -> int:
     if result.power_law is not None:
         fit = result.power_law
         print(f"random pruning power law: error = {fit.a:.4g} * f^-{fit.b:.4g}")
-    print(f"wrote {out} ({len(result.table)} rows)")
-    return 0
 
 
 def run_theory(args: argparse.Namespace) -> int:

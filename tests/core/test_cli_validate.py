@@ -168,3 +168,37 @@ def test_theory_frontier_writes_both_csvs(tmp_path: Path, capsys) -> None:  # ty
     frontier = pd.read_csv(tmp_path / "frontier.frontier.csv")
     assert (frontier["error"] <= frontier["unpruned_error"].fillna(1.0) + 1e-12).all()
     assert "Pareto frontier" in capsys.readouterr().out
+
+
+def test_curve_summary_and_knn_probe(files, tmp_path: Path, capsys) -> None:
+    from core.analysis.curve import pruning_curve
+    from core.analysis.verdicts import VERDICT_COLUMNS, fraction_verdicts
+
+    emb, meta = files
+    out, summary = tmp_path / "curve.csv", tmp_path / "summary.csv"
+    argv = [
+        "curve", str(emb), "--meta", str(meta), "--fractions", "0.3,1.0", "--seeds", "0,1,2",
+        "--k", "3", "--probe", "knn", "--summary", str(summary), "--out", str(out),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "k-NN classifier" in printed
+    assert "verdicts (win: margin > 2 paired standard errors" in printed
+    got = pd.read_csv(summary)
+    assert tuple(got.columns) == VERDICT_COLUMNS
+    assert got["keep_fraction"].tolist() == [0.3]
+    assert set(got["verdict"]) <= {"win", "tie"}
+    labels = pd.read_csv(meta)["label"].to_numpy()
+    expected = pruning_curve(
+        np.load(emb), labels, fractions=(0.3, 1.0), seeds=(0, 1, 2), k=3, probe="knn"
+    )
+    row, want = got.iloc[0], fraction_verdicts(expected).iloc[0]
+    assert (row["best"], row["runner_up"], row["verdict"]) == (
+        want["best"],
+        want["runner_up"],
+        want["verdict"],
+    )
+    assert row["margin"] == pytest.approx(want["margin"])
+    assert row["stderr"] == pytest.approx(want["stderr"])
+    same = ["curve", str(emb), "--meta", str(meta), "--summary", str(out), "--out", str(out)]
+    assert main(same) == 2

@@ -250,7 +250,7 @@ def test_compare_metrics_share_splits_and_random(data) -> None:
         np.testing.assert_array_equal(a.test_indices, b.test_indices)
     summary = curve_summary(both)
     assert len(summary) == 2 * (3 + 2 + 2) * len(FRACTIONS)
-    assert both.params["compare_metrics"] == ("class_prototype", "knn_density")
+    assert both.params.compare_metrics == ("class_prototype", "knn_density")
     # At f = 1 every metric keeps the whole train split: the same probe, the same accuracy.
     full = table[table["keep_fraction"] == 1.0]
     assert full.groupby("seed")["accuracy"].nunique().eq(1).all()
@@ -405,3 +405,52 @@ def test_fraction_above_the_rows_left_keeps_every_row_left() -> None:
     assert result.kept_indices is not None
     for kept in result.kept_indices:
         np.testing.assert_array_equal(kept, left)
+
+
+def test_params_are_typed_and_frozen(curve) -> None:
+    import dataclasses
+
+    from core.analysis.curve import CurveParams
+
+    params = curve.params
+    assert isinstance(params, CurveParams)
+    assert params.seeds == SEEDS
+    assert params.fractions == FRACTIONS
+    assert params.balances == ("class", "none")
+    assert params.probe == "logistic"
+    assert params.always_keep == ()
+    assert params.always_drop == ()
+    assert params.as_dict()["probe_recipe"].startswith("multinomial logistic")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        params.metric = "random"  # type: ignore[misc]
+
+
+def test_knn_probe_is_deterministic_and_recorded(data) -> None:
+    from sklearn.neighbors import KNeighborsClassifier
+
+    x, labels = data
+    kwargs = dict(fractions=(0.5, 1.0), seeds=(0,), k=3, probe="knn", return_kept=True)
+    first = pruning_curve(x, labels, **kwargs)
+    again = pruning_curve(x, labels, **kwargs)
+    pd.testing.assert_frame_equal(first.table, again.table)
+    assert first.params.probe == "knn"
+    assert "k-NN" in first.params.probe_recipe
+    # f = 1: the k-NN classifier on the whole (standardised) train split, computed here directly.
+    split = first.splits[0]
+    codes = np.unique(labels, return_inverse=True)[1]
+    x_train, x_test = x[split.train_indices].astype(np.float64), x[split.test_indices]
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+    model = KNeighborsClassifier(n_neighbors=10, metric="cosine", algorithm="brute")
+    model.fit((x_train - mean) / std, codes[split.train_indices])
+    expected = np.mean(model.predict((x_test - mean) / std) == codes[split.test_indices])
+    assert first.unpruned_accuracy[0] == pytest.approx(expected)
+    logistic = pruning_curve(x, labels, **{**kwargs, "probe": "logistic"})
+    # Same splits and kept sets; only the probe differs.
+    for a, b in zip(first.kept_indices, logistic.kept_indices):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_rejects_unknown_probe(data) -> None:
+    x, labels = data
+    with pytest.raises(ValueError, match="probe"):
+        pruning_curve(x, labels, fractions=(1.0,), seeds=(0,), probe="svm")

@@ -47,7 +47,8 @@ def test_run_shows_core_numbers() -> None:
     expected = pruning_curve(
         dataset.embeddings, dataset.labels, fractions=(0.5, 1.0), seeds=(0,), k=4, min_ratio=0.5
     )
-    assert _unpruned(at) == f"{expected.unpruned_accuracy.mean():.4f}"
+    unpruned = expected.unpruned_accuracy
+    assert _unpruned(at) == f"{unpruned.mean():.4f} ± {unpruned.std():.4f}"
     table = at.dataframe[0].value
     assert len(table) == 3 * 2  # strategies x fractions
     assert (table["balance"] == "class").all()
@@ -56,7 +57,7 @@ def test_run_shows_core_numbers() -> None:
     # A rerun (here: moving nothing) keeps showing the result without pressing Run again.
     at.run()
     assert not at.exception
-    assert len(at.dataframe) == 1
+    assert len(at.dataframe) == 2  # the curve table and the verdicts
 
 
 def test_unbalanced_overlay_and_cancel() -> None:
@@ -148,3 +149,73 @@ def test_chosen_strategies_are_the_curves_drawn() -> None:
     assert len(table) == 3 * 2  # strategies x fractions
     full = table[table["keep_fraction"] == 1.0]["accuracy_mean"]
     assert full.nunique() == 1  # f = 1 keeps the whole train split for every strategy
+
+
+def _five_seeds() -> AppTest:
+    at = _ready()
+    at.number_input(key="curve_seeds").set_value(5)
+    at.multiselect(key="curve_strategies").set_value(["keep_hard", "random"])
+    return at
+
+
+def test_table_shows_spread_and_verdicts_follow_core() -> None:
+    from core.analysis.verdicts import advise, fraction_verdicts
+
+    at = _five_seeds()
+    at.button(key="curve_run").click().run()
+    assert not at.exception
+    assert not at.error
+    table = at.dataframe[0].value
+    row = table.iloc[0]
+    assert row["accuracy (mean ± std)"] == f"{row['accuracy_mean']:.4f} ± {row['accuracy_std']:.4f}"
+    assert (table["n_seeds"] == 5).all()
+    dataset = _synthetic_dataset(*(int(p) for p in DATASET_KEY.split(":")[1:]))
+    expected = pruning_curve(
+        dataset.embeddings,
+        dataset.labels,
+        fractions=(0.5, 1.0),
+        seeds=range(5),
+        k=4,
+        strategies=("keep_hard", "random"),
+    )
+    want = fraction_verdicts(expected).iloc[0]
+    shown = at.dataframe[1].value.iloc[0]
+    assert (shown["best"], shown["runner_up"], shown["verdict"]) == (
+        want["best"],
+        want["runner_up"],
+        want["verdict"],
+    )
+    margin = f"{100 * want['margin']:+.2f} ± {100 * want['stderr']:.2f}"
+    assert shown["margin ± stderr (points)"] == margin
+    sentence = advise(
+        expected, n_dims=dataset.embeddings.shape[1], n_classes=len(dataset.class_names)
+    ).sentence
+    assert any(sentence in md.value for md in at.markdown)
+    assert any("Linear probe (logistic regression)" in c.value for c in at.caption)
+
+
+def test_knn_probe_and_the_other_probe_check() -> None:
+    at = _five_seeds()
+    at.selectbox(key="curve_probe").set_value("knn")
+    at.button(key="curve_run").click().run()
+    assert not at.exception
+    assert any("k-NN check" in c.value for c in at.caption)
+    dataset = _synthetic_dataset(*(int(p) for p in DATASET_KEY.split(":")[1:]))
+    kwargs = dict(fractions=(0.5, 1.0), seeds=range(5), k=4, strategies=("keep_hard", "random"))
+    knn = pruning_curve(dataset.embeddings, dataset.labels, probe="knn", **kwargs)
+    np.testing.assert_allclose(
+        at.dataframe[0].value["accuracy_mean"].to_numpy(),
+        curve_summary(knn)["accuracy_mean"].to_numpy(),
+    )
+    at.button(key="curve_check").click().run()
+    assert not at.exception
+    assert not at.error
+    check = at.dataframe[2].value
+    assert list(check.columns) == [
+        "keep_fraction",
+        "best (knn)",
+        "verdict (knn)",
+        "best (logistic)",
+        "verdict (logistic)",
+    ]
+    assert any("best curve is the same at" in md.value for md in at.markdown)
