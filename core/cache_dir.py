@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -67,7 +68,12 @@ def import_umap() -> ModuleType:
 
             return umap
         import numba
+        from numba.core.errors import NumbaWarning
 
+        # Kernels that use dynamic globals cannot be cached; numba says so once each. Expected.
+        warnings.filterwarnings(
+            "ignore", message=".*Cannot cache compiled function", category=NumbaWarning
+        )
         real_njit = numba.njit
         numba.njit = _caching(real_njit)
         try:
