@@ -54,7 +54,7 @@ st.caption(
     (
         f"UMAP (umap-learn, random_state = seed, n_jobs = 1) fitted on a stratified sample of "
         f"{fitted:,} points; the other {dataset.n - int(fitted):,} sit at the weighted mean of "
-        "their 10 nearest fitted neighbours (cosine). "
+        f"their {projection.params['k_place']} nearest fitted neighbours (cosine). "
         if method == "umap" and fitted
         else "UMAP (umap-learn) with random_state = seed and n_jobs = 1: single-threaded, so the "
         "layout is reproducible. "
