@@ -21,6 +21,7 @@ def _pick_dataset() -> None:
 
 st.set_page_config(page_title="prunescope", layout="wide")
 state.init_state()
+cache.start_umap_warmup()  # once per server process: the first UMAP map skips numba compilation
 
 st.title("prunescope")
 st.markdown(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.analysis.inspection import hardest_first
-from ui import cache, charts, gallery, state
+from ui import cache, charts, gallery, map_view, state
 from ui.page import SCORE_NOTE, current_selection, load_projection, load_scores, start_page
 
 settings, dataset = start_page("Map")
@@ -29,46 +29,62 @@ if st.session_state["color_by"] == "score":
         "paints most points one colour); the colour bar names the percentiles' scores.",
     )
 method = st.session_state["projection"]
-projection = load_projection(settings, method)
-st.caption(
-    "UMAP (umap-learn) with random_state = seed and n_jobs = 1: single-threaded, so the layout "
-    "is reproducible. "
-    if method == "umap"
-    else "PCA of the L2-normalised embeddings (first two components). "
-)
-
-rows = cache.map_points_cached(*settings.key(), state.MAX_MAP_POINTS)
-if len(rows) < dataset.n:
-    st.info(
-        f"Showing {len(rows):,} of {dataset.n:,} points: above {state.MAX_MAP_POINTS:,} the map "
-        "projects and plots a subsample stratified by score that always includes the hardest "
-        "and easiest."
-    )
+color_by = st.session_state["color_by"]
 kept_mask = None
-if st.session_state["color_by"] == "kept":
+if color_by == "kept":
     kept_mask = current_selection(dataset, scores, settings).mask()
-centroid_ids, centroid_xy = cache.centroid_coords_cached(
-    method, *settings.key(), state.MAX_MAP_POINTS
+chart = st.empty()
+
+
+def draw_pca_preview() -> None:
+    """While UMAP computes (a cache miss only), show the PCA map at once in its place."""
+    pca = cache.projection_cached(settings.dataset_key, "pca", settings.seed)
+    preview = map_view.map_view(settings, dataset, "pca")
+    figure = map_view.map_figure(
+        preview, pca.coords, settings=settings, dataset=dataset, scores=scores,
+        color_by=color_by, kept_mask=kept_mask,
+    )  # fmt: skip
+    with chart.container():
+        st.plotly_chart(figure, key="map_preview")
+        st.caption("PCA shown while UMAP computes; the UMAP map replaces it when ready.")
+
+
+projection = load_projection(
+    settings, method, on_start=draw_pca_preview if method == "umap" else None
 )
-figure = charts.map_figure(
-    projection.coords,
-    rows,
-    color_by=st.session_state["color_by"],
-    scores=scores.values,
-    ids=dataset.ids,
-    clusters=scores.clusters,
-    labels=dataset.label_strings(),
-    kept_mask=kept_mask,
-    centroid_ids=centroid_ids,
-    centroid_coords=centroid_xy,
-    score_scale=st.session_state["score_scale"],
+view = map_view.map_view(settings, dataset, method)
+figure = map_view.map_figure(
+    view, projection.coords, settings=settings, dataset=dataset, scores=scores,
+    color_by=color_by, kept_mask=kept_mask, score_scale=st.session_state["score_scale"],
+)  # fmt: skip
+event = chart.plotly_chart(figure, on_select="rerun", selection_mode=("box", "lasso"), key="map")
+fitted = projection.params.get("fitted_rows")
+st.caption(
+    (
+        f"UMAP (umap-learn, random_state = seed, n_jobs = 1) fitted on a stratified sample of "
+        f"{fitted:,} points; the other {dataset.n - int(fitted):,} sit at the weighted mean of "
+        f"their {projection.params['k_place']} nearest fitted neighbours (cosine). "
+        if method == "umap" and fitted
+        else "UMAP (umap-learn) with random_state = seed and n_jobs = 1: single-threaded, so the "
+        "layout is reproducible. "
+        if method == "umap"
+        else "PCA of the L2-normalised embeddings (first two components). "
+    )
+    + (
+        "Crosses: cluster centres, placed at the median of their members' 2-D positions."
+        if scores.clusters is not None  # k-NN metrics have no clusters, so no crosses
+        else ""
+    )
 )
-if len(centroid_ids):  # k-NN metrics have no clusters, so no crosses
-    st.caption("Crosses: cluster centres, placed at the median of their members' 2-D positions.")
-event = st.plotly_chart(figure, on_select="rerun", selection_mode=("box", "lasso"), key="map")
+if view.raster:
+    st.info(
+        f"All {dataset.n:,} points are drawn as a density map (grey, darker = denser); "
+        f"{len(view.rows):,} of them, stratified by score with the hardest and easiest, are "
+        "drawn on top for hover. A box or lasso selects every point inside it."
+    )
 
 st.subheader("Selection")
-selected = charts.selected_rows(event)
+selected = map_view.selected_map_rows(event, view, projection.coords)
 if not selected:
     st.caption(
         "Drag a box on the map (or pick the lasso in its toolbar) to see those examples and pin "

@@ -18,7 +18,9 @@ when the cached function actually runs (a cache miss), so cache hits show nothin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -53,18 +55,23 @@ class LiveProgress:
     """A core ``progress(fraction, message)`` callback drawing an ``st.status`` on first use.
 
     Pass it to a cached wrapper as ``_progress``: on a cache hit core never calls it, so nothing
-    is drawn. Call :meth:`done` after the wrapper returns to collapse the box.
+    is drawn. ``on_start`` runs once, just before the box is drawn: only on a cache miss. Call :meth:`done` after the wrapper returns to collapse the box.
     """
 
-    def __init__(self, label: str, *, note: str = "") -> None:
+    def __init__(
+        self, label: str, *, note: str = "", on_start: Callable[[], None] | None = None
+    ) -> None:
         self.label = label
         self.note = note
+        self.on_start = on_start
         self._status: Any = None
         self._bar: Any = None
 
     def __call__(self, fraction: float, message: str) -> None:
         with _not_recorded():
             if self._status is None:
+                if self.on_start is not None:  # e.g. the Map draws its PCA preview
+                    self.on_start()
                 self._status = st.status(self.label, expanded=True)
                 if self.note:
                     self._status.caption(self.note)
@@ -203,35 +210,14 @@ def scores_cached(
 def projection_cached(
     dataset_key: str, method: str, seed: int, _progress: LiveProgress | None = None
 ) -> Projection:
-    """``core.analysis.projection.project_2d`` of the dataset's embeddings, computed once per key."""
-    from core.analysis.projection import project_2d
+    """The Map's 2-D coordinates of every row: ``core.analysis.projection.project_sampled``
+    (UMAP fitted on a sample of at most 20,000 rows, the rest placed), as ``python -m core
+    project`` computes them; shared by every metric setting."""
+    from core.analysis.projection import project_sampled
 
-    return project_2d(
+    return project_sampled(
         get_dataset(dataset_key).embeddings, method=method, seed=seed, progress=_progress
     )
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def map_projection_cached(
-    method: str,
-    dataset_key: str,
-    metric: str,
-    k: int,
-    distance: str,
-    backend: str,
-    seed: int,
-    max_points: int,
-    _progress: LiveProgress | None = None,
-) -> Projection:
-    """The Map's 2-D layout: the whole dataset up to ``max_points`` rows (shared by every
-    metric setting), else only the plotted stratified subsample is projected (NaN elsewhere)."""
-    from core.analysis.projection import project_rows
-
-    dataset = get_dataset(dataset_key)
-    if dataset.n <= max_points:
-        return projection_cached(dataset_key, method, seed, _progress=_progress)
-    rows = map_points_cached(dataset_key, metric, k, distance, backend, seed, max_points)
-    return project_rows(dataset.embeddings, rows, method=method, seed=seed, progress=_progress)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -244,11 +230,21 @@ def map_points_cached(
     seed: int,
     max_points: int,
 ) -> np.ndarray:
-    """Row indices to plot: all rows, or a stratified subsample keeping the extremes."""
+    """Row indices to draw as points: all rows, or a stratified subsample keeping the extremes."""
     from core.analysis.projection import stratified_subsample
 
     scores = scores_cached(dataset_key, metric, k, distance, backend, seed)
     return stratified_subsample(scores.values, max_points, seed=seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def density_cached(
+    dataset_key: str, method: str, seed: int, bins: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``core.analysis.map_regions.density_grid`` of every row's map coordinates."""
+    from core.analysis.map_regions import density_grid
+
+    return density_grid(projection_cached(dataset_key, method, seed).coords, bins=bins)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -260,9 +256,8 @@ def centroid_coords_cached(
     distance: str,
     backend: str,
     seed: int,
-    max_points: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each cluster's 2-D marker: the median of its plotted members' projected coordinates.
+    """Each cluster's 2-D marker: the median of its members' map coordinates.
 
     Returns ``(cluster_ids (c,), coords (c, 2))`` for the non-empty clusters
     (``core.analysis.inspection.cluster_medians``: no stored model needed, works for PCA and UMAP alike).
@@ -272,10 +267,26 @@ def centroid_coords_cached(
     scores = scores_cached(dataset_key, metric, k, distance, backend, seed)
     if scores.clusters is None:
         return np.zeros(0, dtype=np.int64), np.zeros((0, 2), dtype=np.float32)
-    settings = (dataset_key, metric, k, distance, backend, seed)
-    rows = map_points_cached(*settings, max_points)
-    coords = map_projection_cached(method, *settings, max_points).coords
-    return cluster_medians(coords[rows], scores.clusters[rows])
+    coords = projection_cached(dataset_key, method, seed).coords
+    return cluster_medians(coords, scores.clusters)
+
+
+@st.cache_resource(show_spinner=False)
+def start_umap_warmup() -> threading.Thread | None:
+    """Compile UMAP's numba kernels in a background thread, once per server process.
+
+    Off when ``PRUNESCOPE_WARMUP=0`` or when the default projection is PCA (the page tests and the
+    browser test), so tests never pay a compilation they do not use.
+    """
+    from core.analysis.projection import warm_up_umap
+
+    if os.environ.get("PRUNESCOPE_WARMUP", "1") == "0":
+        return None
+    if os.environ.get("PRUNESCOPE_PROJECTION", "umap").strip().lower() == "pca":
+        return None
+    thread = threading.Thread(target=warm_up_umap, name="prunescope-umap-warmup", daemon=True)
+    thread.start()
+    return thread
 
 
 #: The landing page measures k-NN accuracy on at most this many examples (seeded sample).

@@ -56,6 +56,7 @@ def map_figure(
     centroid_ids: np.ndarray | None = None,
     centroid_coords: np.ndarray | None = None,
     score_scale: str = "quantile",
+    density: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> go.Figure:
     """WebGL scatter of the 2-D projection; hover shows id, label, score, cluster.
 
@@ -78,6 +79,10 @@ def map_figure(
     score_scale : {"quantile", "linear"}
         ``color_by="score"``: colour by each score's percentile (the bar labels percentiles with
         their scores; skewed scores still use every colour) or linearly by the score itself.
+        Cluster markers, drawn as black crosses.
+    density : (counts (by, bx), x_centres (bx,), y_centres (by,)) or None
+        ``core.analysis.map_regions.density_grid`` of every point, drawn as a grey raster under
+        the scatter of ``indices`` (then a sample) when there are too many points to draw.
 
     Every point's ``customdata[0]`` is its dataset row, so a selection maps back to rows.
     """
@@ -128,7 +133,7 @@ def map_figure(
     else:
         traces.append(trace(everything, "score", **_score_marker(scores, indices, score_scale)))
         traces[-1].showlegend = False  # the colour bar is the legend
-    fig = go.Figure(traces)
+    fig = go.Figure(([_density_trace(density)] if density is not None else []) + traces)
     if centroid_coords is not None and centroid_ids is not None and len(centroid_coords):
         # WebGL like the points and added last, so the crosses sit on top of them; the white
         # outline keeps them visible over dark points.
@@ -191,6 +196,39 @@ def _score_marker(scores: np.ndarray, indices: np.ndarray, score_scale: str) -> 
         "cmax": 100.0,
         "colorbar": colorbar,
     }
+
+
+def _density_trace(density: tuple[np.ndarray, np.ndarray, np.ndarray]) -> go.Heatmap:
+    counts, x_centres, y_centres = density
+    # log1p: a dense core would otherwise wash out every sparse region.
+    shown = np.where(counts > 0, np.log1p(counts), np.nan)
+    return go.Heatmap(
+        z=shown,
+        x=x_centres,
+        y=y_centres,
+        colorscale="Greys",
+        showscale=False,
+        hoverinfo="skip",
+        name="all points (density)",
+    )
+
+
+def selected_regions(event: object) -> list[np.ndarray]:
+    """The boxes and lassos drawn on a :func:`map_figure` chart, each as an (m, 2) polygon."""
+    selection = getattr(event, "selection", None) or {}
+    if not hasattr(selection, "get"):
+        return []
+    polygons = []
+    for box in selection.get("box", None) or []:
+        xs, ys = box.get("x") or [], box.get("y") or []
+        if len(xs) >= 2 and len(ys) >= 2:
+            (x0, x1), (y0, y1) = (min(xs), max(xs)), (min(ys), max(ys))
+            polygons.append(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64))
+    for lasso in selection.get("lasso", None) or []:
+        xs, ys = lasso.get("x") or [], lasso.get("y") or []
+        if len(xs) >= 3 and len(xs) == len(ys):
+            polygons.append(np.column_stack([xs, ys]).astype(np.float64))
+    return polygons
 
 
 def selected_rows(event: object) -> list[int]:

@@ -32,6 +32,7 @@ def start_page(
     """
     st.set_page_config(page_title=f"{title} · prunescope", layout=layout)  # type: ignore[arg-type]
     state.init_state()
+    cache.start_umap_warmup()
     dataset = load_current_dataset()
     state.render_sidebar(
         n_examples=dataset.n, has_labels=dataset.labels is not None, needs_k=needs_k
@@ -111,18 +112,26 @@ def deferred_exports(
     return csv, manifest
 
 
-def load_projection(settings: state.Settings, method: str) -> Projection:
-    """The Map's cached 2-D layout (only the plotted rows above ``state.MAX_MAP_POINTS``);
-    the first UMAP in a process shows its numba compile time."""
+def load_projection(
+    settings: state.Settings, method: str, *, on_start: Callable[[], None] | None = None
+) -> Projection:
+    """The Map's cached 2-D coordinates of every row.
+
+    ``on_start`` runs only when the projection is actually computed (a cache miss), before the
+    work starts: the Map draws its PCA preview there while UMAP runs.
+    """
     note = (
-        "UMAP compiles its numba kernels the first time in a fresh process (20-45 s)."
+        "UMAP is fitted on a sample of at most 20,000 points and the others are placed by their "
+        "nearest fitted neighbours. Its numba kernels compile once per machine (cached on disk)."
         if method == "umap"
         else ""
     )
-    progress = cache.LiveProgress(f"Projecting to 2-D ({method.upper()})", note=note)
+    progress = cache.LiveProgress(
+        f"Projecting to 2-D ({method.upper()})", note=note, on_start=on_start
+    )
     with user_errors():
-        projection = cache.map_projection_cached(
-            method, *settings.key(), state.MAX_MAP_POINTS, _progress=progress
+        projection = cache.projection_cached(
+            settings.dataset_key, method, settings.seed, _progress=progress
         )
     progress.done()
     return projection

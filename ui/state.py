@@ -45,8 +45,12 @@ COLOR_LABELS = {
 }
 PROJECTIONS = ("umap", "pca")
 
-#: Map page: above this many points plot a stratified subsample (hardest and easiest included).
-MAX_MAP_POINTS = 50_000
+#: Map page: every point is a WebGL marker up to this many; above it a density raster of all
+#: points is drawn under a stratified sample of MAP_OVERLAY_POINTS markers (extremes included).
+MAX_SCATTER_POINTS = 200_000
+MAP_OVERLAY_POINTS = 20_000
+#: Map page: the density raster is DENSITY_BINS x DENSITY_BINS cells.
+DENSITY_BINS = 300
 #: Upload limit in MB; the same number is ``server.maxUploadSize`` in .streamlit/config.toml.
 MAX_UPLOAD_MB = 200
 
@@ -108,6 +112,7 @@ STATE_KEYS = tuple(_WIDGET_DEFAULTS) + tuple(_VALUE_DEFAULTS)
 ELEMENT_KEYS = (
     # pages/1_Map.py, 2_Clusters.py, 3_Prune_and_export.py, 6_Deduplicate.py
     "map",
+    "map_preview",
     "sizes",
     "composition",
     "small_multiples",

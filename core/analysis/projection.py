@@ -4,8 +4,14 @@ Rows are L2-normalised before projecting, so the map shows the cosine geometry t
 (Sorscher et al. 2022 score with cosine distance to spherical k-means centroids).
 
 UMAP (McInnes et al. 2018, umap-learn) is run with ``random_state=seed`` and ``n_jobs=1``: a fixed
-seed makes umap-learn single-threaded, which is what makes the layout reproducible. The first UMAP
-call in a fresh process spends 20-45 s compiling numba kernels.
+seed makes umap-learn single-threaded, which is what makes the layout reproducible. umap-learn is
+imported through :func:`core.cache_dir.import_umap`, so its numba kernels compile once per machine
+(20-45 s, cached on disk) rather than once per process.
+
+Large datasets (:func:`project_sampled`): UMAP is fitted on a seeded sample of at most ``max_fit``
+rows, stratified along the first principal component, and every other row is placed at the
+inverse-distance weighted mean of the 2-D positions of its ``k_place`` nearest fitted rows (cosine,
+exact faiss search). The cost grows gently with N and every row gets coordinates.
 """
 
 from __future__ import annotations
@@ -14,9 +20,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core._progress import ProgressFn, report
+from core._progress import ProgressFn, report, sub_progress
 
 METHODS = ("umap", "pca")
+#: :func:`project_sampled`: UMAP is fitted on at most this many rows; the rest are placed.
+DEFAULT_MAX_FIT = 20_000
+#: :func:`project_sampled`: a placed row sits at the weighted mean of this many fitted neighbours.
+DEFAULT_K_PLACE = 10
+_PLACE_CHUNK = 65_536
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -70,15 +81,7 @@ def project_2d(
     ValueError
         For an unknown method, a non-2-D array, fewer than 2 rows, or NaN/inf values.
     """
-    if method not in METHODS:
-        raise ValueError(f"method={method!r} should be one of {METHODS}")
-    embeddings = np.asarray(embeddings)
-    if embeddings.ndim != 2:
-        raise ValueError(f"embeddings should be 2-D (n, d), got shape {embeddings.shape}")
-    if embeddings.shape[0] < 2:
-        raise ValueError(f"n_examples={embeddings.shape[0]} should be >= 2 to project")
-    if not np.all(np.isfinite(embeddings)):
-        raise ValueError("embeddings contain NaN or inf values")
+    embeddings = _checked(embeddings, method)
     if n_neighbors < 2:
         raise ValueError(f"n_neighbors={n_neighbors} should be >= 2")
     if not min_dist >= 0.0:
@@ -89,57 +92,160 @@ def project_2d(
     return _umap(x, seed=seed, n_neighbors=n_neighbors, min_dist=min_dist, progress=progress)
 
 
-def project_rows(
+def project_sampled(
     embeddings: np.ndarray,
-    rows: np.ndarray,
     *,
     method: str = "umap",
     seed: int = 0,
+    max_fit: int = DEFAULT_MAX_FIT,
+    k_place: int = DEFAULT_K_PLACE,
     progress: ProgressFn | None = None,
 ) -> Projection:
-    """Project only ``rows`` of the embeddings; every other row's coordinates are NaN.
+    """2-D coordinates for every row, fitting UMAP on a sample of at most ``max_fit`` rows.
 
-    For large datasets the Map draws a stratified subsample (:func:`stratified_subsample`), and
-    fitting UMAP on the plotted rows alone keeps a 1M-row dataset interactive (UMAP on all rows
-    would take hours on a laptop). The layout of the projected rows is exactly
-    ``project_2d(embeddings[rows], ...)``.
+    Up to ``max_fit`` rows (and always for PCA, which is cheap) this is exactly
+    :func:`project_2d`. Above it, UMAP is fitted on :func:`fit_sample` rows (their coordinates
+    are exactly ``project_2d(embeddings[rows], ...)``) and every other row is placed at the
+    inverse-distance weighted mean of the 2-D positions of its ``k_place`` nearest fitted rows by
+    cosine similarity (exact faiss inner-product search on L2-normalised rows): deterministic, and
+    far cheaper than ``UMAP.transform``. Same inputs and seed give the same bytes.
 
     Parameters
     ----------
     embeddings : ndarray of shape (n, d)
-    rows : ndarray of shape (m,), int
-        Distinct row indices in [0, n), m >= 2.
-    method, seed, progress
-        As for :func:`project_2d`.
+        Finite values, n >= 2.
+    method : {"umap", "pca"}
+    seed : int
+    max_fit : int
+        Most rows UMAP is fitted on, >= 4.
+    k_place : int
+        Fitted neighbours averaged to place a row, >= 1 (clipped to the fitted count).
+    progress : callable (fraction, message) or None
 
     Returns
     -------
     Projection
-        ``coords`` of shape (n, 2), NaN outside ``rows``; ``params["projected_rows"] = m``.
+        ``coords`` of shape (n, 2), float32, finite; ``params`` adds ``fitted_rows`` and
+        ``k_place`` when rows were placed.
 
     Raises
     ------
     ValueError
-        When ``rows`` is not 1-D, has fewer than 2 entries, repeats or is out of range.
+        As :func:`project_2d`, and for ``max_fit < 4`` or ``k_place < 1``.
     """
-    x = np.asarray(embeddings)
-    if x.ndim != 2:
-        raise ValueError(f"embeddings should be 2-D (n, d), got shape {x.shape}")
-    picked = np.asarray(rows)
-    if picked.ndim != 1 or picked.size < 2 or picked.dtype.kind not in "iu":
-        raise ValueError(
-            f"rows should be a 1-D integer array of at least 2 indices, got {picked!r}"
+    embeddings = _checked(embeddings, method)
+    if max_fit < 4:
+        raise ValueError(f"max_fit={max_fit} should be >= 4")
+    if k_place < 1:
+        raise ValueError(f"k_place={k_place} should be >= 1")
+    n = embeddings.shape[0]
+    if method == "pca" or n <= max_fit:
+        return project_2d(embeddings, method=method, seed=seed, progress=progress)
+    x = _normalise(embeddings.astype(np.float32, copy=False)).astype(np.float32, copy=False)
+    fitted = fit_sample(x, max_fit, seed=seed)
+    report(progress, 0.0, f"UMAP on a sample of {fitted.size:,} of {n:,} rows")
+    part = project_2d(
+        embeddings[fitted], method=method, seed=seed, progress=sub_progress(progress, 0.0, 0.8)
+    )
+    coords = _place(x, fitted, part.coords, k=min(k_place, fitted.size), progress=progress)
+    report(progress, 1.0, f"UMAP done: {fitted.size:,} fitted, {n - fitted.size:,} placed")
+    params = {**part.params, "fitted_rows": int(fitted.size), "k_place": int(k_place)}
+    return Projection(coords, part.method, params)
+
+
+def fit_sample(embeddings: np.ndarray, max_fit: int, *, seed: int = 0) -> np.ndarray:
+    """Seeded sample of at most ``max_fit`` rows spread along the first principal component.
+
+    Rows are ranked by their first principal component (sign fixed so the largest loading is
+    positive) and drawn with :func:`stratified_subsample`, so the sample covers the whole spread
+    of the data, its two extremes included.
+
+    Parameters
+    ----------
+    embeddings : ndarray of shape (n, d), finite
+    max_fit : int, >= 2
+    seed : int
+
+    Returns
+    -------
+    ndarray of shape (min(n, max_fit),), int64
+        Sorted unique row indices.
+    """
+    x = np.asarray(embeddings, dtype=np.float32)
+    mean = x.mean(axis=0, dtype=np.float64)
+    gram = (x.T @ x).astype(np.float64) / x.shape[0] - np.outer(mean, mean)
+    _, vectors = np.linalg.eigh(gram)
+    axis = vectors[:, -1]
+    axis = axis * (1.0 if axis[np.argmax(np.abs(axis))] >= 0 else -1.0)
+    first_component = x @ axis.astype(np.float32)
+    return stratified_subsample(first_component, max_fit, seed=seed, n_extremes=1)
+
+
+def _place(
+    x: np.ndarray,
+    fitted: np.ndarray,
+    fitted_coords: np.ndarray,
+    *,
+    k: int,
+    progress: ProgressFn | None,
+) -> np.ndarray:
+    """Coordinates of every row: fitted rows keep theirs, the rest get their neighbours' mean."""
+    import faiss
+
+    n = x.shape[0]
+    coords = np.empty((n, 2), dtype=np.float32)
+    coords[fitted] = fitted_coords
+    rest = np.setdiff1d(np.arange(n, dtype=np.int64), fitted, assume_unique=True)
+    index = faiss.IndexFlatIP(x.shape[1])
+    index.add(np.ascontiguousarray(x[fitted], dtype=np.float32))
+    anchors = fitted_coords.astype(np.float64)
+    for start in range(0, rest.size, _PLACE_CHUNK):
+        rows = rest[start : start + _PLACE_CHUNK]
+        similarity, neighbours = index.search(np.ascontiguousarray(x[rows]), k)
+        # Inverse cosine distance; the floor keeps an exact duplicate of a fitted row on top of it.
+        weights = 1.0 / (np.maximum(1.0 - similarity.astype(np.float64), 0.0) + 1e-6)
+        placed = np.einsum("rk,rkc->rc", weights, anchors[neighbours]) / weights.sum(
+            axis=1, keepdims=True
         )
-    if picked.min() < 0 or picked.max() >= x.shape[0]:
-        raise ValueError(
-            f"rows should lie in [0, {x.shape[0]}), got {picked.min()}..{picked.max()}"
-        )
-    if np.unique(picked).size != picked.size:
-        raise ValueError("rows should not repeat")
-    part = project_2d(x[picked], method=method, seed=seed, progress=progress)
-    coords = np.full((x.shape[0], 2), np.nan, dtype=np.float32)
-    coords[picked] = part.coords
-    return Projection(coords, part.method, {**part.params, "projected_rows": int(picked.size)})
+        coords[rows] = placed.astype(np.float32)
+        done = min(start + _PLACE_CHUNK, rest.size) / rest.size
+        report(progress, 0.8 + 0.2 * done, f"placing the other rows: {done:.0%}")
+    return coords
+
+
+def warm_up_umap(*, seed: int = 0) -> None:
+    """Compile (or load from the disk cache) umap-learn's numba kernels with a tiny fit.
+
+    Called once per server process in a background thread, so the first map a user asks for
+    does not pay the compilation. 300 x 8 float32 rows with the approximate nearest-neighbour
+    search forced on and 20 epochs: the same kernels and types as a real fit, in seconds once
+    compiled.
+    """
+    from core.cache_dir import import_umap
+
+    umap = import_umap()
+    rows = np.random.default_rng(seed).normal(size=(300, 8)).astype(np.float32)
+    model = umap.UMAP(
+        n_components=2,
+        random_state=seed,
+        n_jobs=1,
+        n_epochs=20,
+        force_approximation_algorithm=True,
+    )
+    model.fit_transform(_normalise(rows))
+
+
+def _checked(embeddings: np.ndarray, method: str) -> np.ndarray:
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} should be one of {METHODS}")
+    embeddings = np.asarray(embeddings)
+    if embeddings.ndim != 2:
+        raise ValueError(f"embeddings should be 2-D (n, d), got shape {embeddings.shape}")
+    if embeddings.shape[0] < 2:
+        raise ValueError(f"n_examples={embeddings.shape[0]} should be >= 2 to project")
+    if not np.all(np.isfinite(embeddings)):
+        raise ValueError("embeddings contain NaN or inf values")
+    return embeddings
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -169,8 +275,10 @@ def _pca(x: np.ndarray, *, seed: int, progress: ProgressFn | None) -> Projection
 def _umap(
     x: np.ndarray, *, seed: int, n_neighbors: int, min_dist: float, progress: ProgressFn | None
 ) -> Projection:
+    from core.cache_dir import import_umap
+
     report(progress, 0.0, "UMAP: importing and compiling numba kernels (20-45 s the first time)")
-    import umap
+    umap = import_umap()
 
     n = x.shape[0]
     n_neighbors = min(n_neighbors, n - 1)

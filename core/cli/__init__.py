@@ -31,6 +31,7 @@ _COMMAND_MODULES = (
     "core.cli.compare",
     "core.cli.stability",
     "core.cli.verify",
+    "core.cli.project",
 )
 
 EPILOG = """examples:
@@ -42,6 +43,7 @@ EPILOG = """examples:
   python -m core theory --alpha 16 --keep 0.25 --theta 0 --out theory.csv
   python -m core dedup emb.npy --meta meta.csv --k 100 --epsilon 0.05 --order keep_hard --out kept.csv
   python -m core score big.npy --dask --dask-chunk-rows 65536 --k 1000 --out scores.csv
+  python -m core project emb.npy --method umap --seed 0 --out xy.npy
   python -m core score-dynamics sample_data/demo_training_records.npz --metric aum --out scores.csv
 
 Every score is oriented so that higher = harder."""

@@ -97,33 +97,3 @@ def test_umap_is_deterministic_with_a_seed() -> None:
     assert first.coords.shape == (200, 2)
     assert first.params["n_jobs"] == 1
     assert np.array_equal(first.coords, second.coords)
-
-
-def test_project_rows_projects_only_the_given_rows() -> None:
-    from core.analysis.projection import project_2d, project_rows
-
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(50, 6)).astype(np.float32)
-    rows = np.array([3, 7, 11, 20, 21, 40, 49])
-    out = project_rows(x, rows, method="pca", seed=0)
-    assert out.coords.shape == (50, 2)
-    np.testing.assert_array_equal(out.coords[rows], project_2d(x[rows], method="pca").coords)
-    others = np.setdiff1d(np.arange(50), rows)
-    assert np.isnan(out.coords[others]).all()
-    assert out.params["projected_rows"] == 7
-
-
-@pytest.mark.parametrize(
-    ("rows", "message"),
-    [
-        (np.array([1]), "at least 2"),
-        (np.array([0, 50]), r"should lie in \[0, 50\)"),
-        (np.array([2, 2, 3]), "should not repeat"),
-        (np.array([0.5, 1.5]), "integer"),
-    ],
-)
-def test_project_rows_rejects_bad_rows(rows: np.ndarray, message: str) -> None:
-    from core.analysis.projection import project_rows
-
-    with pytest.raises(ValueError, match=message):
-        project_rows(np.zeros((50, 3), dtype=np.float32), rows, method="pca")

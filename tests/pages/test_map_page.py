@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from tests.pages.conftest import page_path
@@ -53,24 +56,25 @@ def test_selected_rows_reads_customdata_as_the_browser_sends_it() -> None:
     assert selected_rows(None) == []
 
 
-def test_above_the_point_cap_only_the_plotted_subsample_is_projected(monkeypatch) -> None:
-    import core.analysis.projection
-    from ui import state
+def test_above_the_scatter_cap_every_point_is_projected_and_drawn_as_density(monkeypatch) -> None:
+    from ui import charts, state
 
-    projected: list[int] = []
-    real = core.analysis.projection.project_2d
+    drawn: list[tuple[int, int]] = []
+    real = charts.map_figure
 
-    def spy(embeddings, **kwargs):
-        projected.append(len(embeddings))
-        return real(embeddings, **kwargs)
+    def spy(coords, indices, **kwargs):
+        drawn.append((int(np.isfinite(coords).all(axis=1).sum()), len(indices)))
+        return real(coords, indices, **kwargs)
 
-    monkeypatch.setattr(state, "MAX_MAP_POINTS", 200)
-    monkeypatch.setattr(core.analysis.projection, "project_2d", spy)
+    monkeypatch.setattr(state, "MAX_SCATTER_POINTS", 200)
+    monkeypatch.setattr(state, "MAP_OVERLAY_POINTS", 150)
+    monkeypatch.setattr(charts, "map_figure", spy)
     at = _run()
     assert not at.error
-    assert projected == [200]  # never the whole 600-row dataset
-    assert any("Showing 200 of 600 points" in info.value for info in at.info)
-    assert at.get("plotly_chart")
+    assert any("All 600 points are drawn as a density map" in i.value for i in at.info)
+    assert drawn == [(600, 150)]  # every point has coordinates; 150 markers over the raster
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert figure["data"][0]["type"] == "heatmap"
 
 
 def _map_figure(at: AppTest) -> dict:
@@ -111,3 +115,46 @@ def test_score_colours_default_to_quantiles_with_labelled_percentiles() -> None:
     at.radio(key="score_scale").set_value("linear").run()
     assert not at.exception
     assert "cmin" not in _map_figure(at)["data"][0]["marker"]
+
+
+def test_a_box_on_the_raster_selects_every_point_inside() -> None:
+    from types import SimpleNamespace
+
+    from ui.map_view import MapView, selected_map_rows
+
+    coords = np.array([[0.0, 0.0], [0.5, 0.5], [2.0, 2.0], [0.9, 0.1]])
+    density = (np.zeros((2, 2)), np.zeros(2), np.zeros(2))
+    event = SimpleNamespace(
+        selection={"points": [{"customdata": [1]}], "box": [{"x": [1.0, -0.1], "y": [-0.1, 1]}]}
+    )
+    raster = MapView("pca", np.array([1]), density)
+    assert selected_map_rows(event, raster, coords) == [0, 1, 3]  # not only the drawn row 1
+    scatter = MapView("pca", np.arange(4), None)
+    assert selected_map_rows(event, scatter, coords) == [1]
+    lasso = SimpleNamespace(selection={"lasso": [{"x": [-1, 1, 1], "y": [-1, -1, 0.5]}]})
+    assert selected_map_rows(lasso, raster, coords) == [3]
+
+
+def test_umap_shows_the_pca_preview_while_it_computes(monkeypatch) -> None:
+    import core.analysis.projection as projection
+    from ui import map_view
+
+    drawn: list[str] = []
+    real_project, real_figure = projection.project_sampled, map_view.map_figure
+
+    def fake_umap(embeddings, *, method, seed, progress=None, **kwargs):
+        if progress is not None:
+            progress(0.0, "UMAP starting")  # a cache miss reports progress first
+        return real_project(embeddings, method="pca", seed=seed)
+
+    def spy_figure(view, coords, **kwargs):
+        drawn.append(view.method)
+        return real_figure(view, coords, **kwargs)
+
+    monkeypatch.setenv("PRUNESCOPE_PROJECTION", "umap")
+    monkeypatch.setattr(projection, "project_sampled", fake_umap)
+    monkeypatch.setattr(map_view, "map_figure", spy_figure)
+    at = _run()
+    assert at.session_state["projection"] == "umap"
+    assert drawn == ["pca", "umap"]  # the preview first, then the UMAP map in its place
+    assert len(at.get("plotly_chart")) == 1
