@@ -202,7 +202,7 @@ def scores_csv_bytes(dataset: Dataset, scores: Scores) -> bytes:
     ValueError
         When the scores do not have one value per example.
     """
-    _check_scores(dataset, scores)
+    _check_scores_match(dataset, scores)
     return _csv_bytes(dataset, scores, np.arange(dataset.n))
 
 
@@ -228,11 +228,11 @@ def kept_csv_bytes(dataset: Dataset, scores: Scores, selection: Selection) -> by
     ValueError
         When scores or selection do not match the dataset's n.
     """
-    _check_scores(dataset, scores)
+    _check_scores_match(dataset, scores)
     return _csv_bytes(dataset, scores, _checked_kept(dataset, selection))
 
 
-def _check_scores(dataset: Dataset, scores: Scores) -> None:
+def _check_scores_match(dataset: Dataset, scores: Scores) -> None:
     n_values = int(np.shape(scores.values)[0])
     if n_values != dataset.n:
         raise ValueError(f"scores have {n_values} values but the dataset has n={dataset.n}")

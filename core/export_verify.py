@@ -2,19 +2,18 @@
 
 The manifest (``core.export.build_manifest``) already records what is needed: the CSV's size and
 SHA-256 (``output``), the row count (``n_kept``, or ``n`` for a score export), the inputs' names,
-sizes and SHA-256, and every parameter. :func:`verify_export` compares them; with
-``recompute=True`` it re-runs ``prune``/``score`` with the recorded parameters on the recorded
-input files (found beside the CSV) and compares the bytes.
+sizes and SHA-256, and every parameter. :func:`verify_export` compares them; given a ``rerun``
+function (the CLI's ``core.cli.verify.rerun_export`` re-runs ``prune``/``score`` with the recorded
+parameters on the recorded input files found beside the CSV) it also compares the re-run's bytes.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
 import json
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,16 +47,22 @@ def manifest_path_for(csv_path: str | Path) -> Path:
     return path.with_name(f"{path.stem}.manifest.json")
 
 
-def verify_export(csv_path: str | Path, *, recompute: bool = False) -> VerifyReport:
+#: ``(folder, manifest) -> CSV bytes``: re-create an export from its manifest and the inputs in
+#: ``folder``.
+Rerun = Callable[[Path, dict[str, Any]], bytes]
+
+
+def verify_export(csv_path: str | Path, *, rerun: Rerun | None = None) -> VerifyReport:
     """Check a CSV against its manifest: bytes, rows, order, inputs and (optionally) a re-run.
 
     Parameters
     ----------
     csv_path : str or Path
         An exported CSV with ``<stem>.manifest.json`` beside it.
-    recompute : bool
-        Also re-run the recorded command on the recorded inputs (which must lie beside the CSV)
-        and compare the CSV bytes.
+    rerun : callable (folder, manifest) -> bytes, optional
+        When given (and nothing else differs), re-create the export from the manifest and the
+        inputs beside the CSV and compare the bytes; ``core.cli.verify.rerun_export`` re-runs the
+        recorded ``prune``/``score`` command.
 
     Returns
     -------
@@ -68,8 +73,8 @@ def verify_export(csv_path: str | Path, *, recompute: bool = False) -> VerifyRep
     FileNotFoundError
         When the CSV or its manifest does not exist.
     ValueError
-        When the manifest is not a prunescope manifest, or ``recompute`` cannot be done (inputs
-        missing, a command that cannot be re-run).
+        When the manifest is not a prunescope manifest, or ``rerun`` cannot re-create the export
+        (inputs missing, a command that cannot be re-run).
     """
     path = Path(csv_path)
     data = path.read_bytes()
@@ -79,13 +84,13 @@ def verify_export(csv_path: str | Path, *, recompute: bool = False) -> VerifyRep
     _check_rows(data, manifest, path.name, problems, checks)
     _check_bytes(data, manifest, path.name, problems, checks)
     _check_inputs(path.parent, manifest, problems, checks)
-    if recompute and not problems:
+    if rerun is not None and not problems:
         checks.append("recompute")
-        rerun = _recompute(path.parent, manifest)
-        if rerun != data:
+        again = rerun(path.parent, manifest)
+        if again != data:
             problems.append(
                 f"re-running the recorded parameters on the recorded inputs gives different "
-                f"bytes ({len(rerun)} vs {len(data)} bytes)"
+                f"bytes ({len(again)} vs {len(data)} bytes)"
             )
     return VerifyReport(tuple(problems), tuple(checks))
 
@@ -178,67 +183,3 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _recompute(folder: Path, manifest: dict[str, Any]) -> bytes:
-    from core.cli import main
-
-    argv = _rerun_argv(folder, manifest)
-    with tempfile.TemporaryDirectory() as temp:
-        out = Path(temp) / str(manifest["output"]["name"])
-        quiet = io.StringIO()  # the re-run's own report and progress bar are not ours to show
-        with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
-            code = main([*argv, "--out", str(out)])
-        if code != 0 or not out.is_file():
-            raise ValueError(f"re-running {' '.join(argv[:1])} failed (exit {code})")
-        return out.read_bytes()
-
-
-def _rerun_argv(folder: Path, manifest: dict[str, Any]) -> list[str]:
-    """The ``prune``/``score`` arguments that reproduce the export (inputs beside the CSV)."""
-    from core.scores.registry import METRICS
-
-    metric = str(manifest.get("metric"))
-    params = manifest.get("score_params") or {}
-    names = [str(entry["name"]) for entry in manifest.get("inputs") or []]
-    missing = [name for name in names if not (folder / name).is_file()]
-    if missing:
-        raise ValueError(f"--recompute needs the inputs beside the CSV; missing: {missing}")
-    imported = metric.startswith("imported:")
-    if not imported and metric not in METRICS:
-        raise ValueError(f"--recompute re-runs score/prune exports, not metric {metric!r}")
-    files = [str(folder / name) for name in names]
-    argv: list[str] = ["score" if manifest.get("strategy") is None else "prune"]
-    if imported:
-        score_file = files.pop(names.index(str(params["score_file"])))
-        argv += ["--scores", f"{score_file}:{params['column']}"]
-        argv += ["--higher-is-easier"] if params.get("higher_is_easier") else []
-        if manifest.get("d") is None:
-            argv += [] if not files else ["--meta", files[0]]
-            files = []
-    else:
-        argv += ["--metric", metric]
-        for key in ("k", "distance", "backend"):
-            argv += [] if manifest.get(key) is None else [f"--{key}", str(manifest[key])]
-    argv += files[:1] + (["--meta", files[1]] if len(files) > 1 else [])
-    return argv + _selection_argv(manifest)
-
-
-def _selection_argv(manifest: dict[str, Any]) -> list[str]:
-    if manifest.get("strategy") is None:
-        return ["--seed", str(manifest.get("seed") or 0)]
-    argv = ["--keep", repr(manifest["keep_fraction"]), "--strategy", str(manifest["strategy"])]
-    argv += ["--seed", str(manifest["selection_seed"])]
-    if manifest.get("balance_by") is not None:
-        argv += ["--balance-by", str(manifest["balance_by"])]
-        argv += ["--min-ratio", repr(manifest["min_ratio"])]
-    beta = (manifest.get("strategy_params") or {}).get("ccs_beta")
-    argv += [] if beta is None else ["--ccs-beta", repr(beta)]
-    for key, flag in (("always_keep", "--always-keep"), ("always_drop", "--always-drop")):
-        if manifest.get(key):
-            argv += [flag, ",".join(manifest[key])]
-    dedup = (manifest.get("extra") or {}).get("dedup_then_prune")
-    if dedup is not None:
-        argv += ["--dedup-epsilon", repr(dedup["dedup"]["epsilon"])]
-        argv += ["--dedup-k", str(dedup["dedup"]["k"])]
-    return argv

@@ -9,14 +9,26 @@ n_examples=1797"``. ``name`` may be a CLI flag (``"--keep"``): the message then 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 
 #: Largest seed: faiss stores it in a C int.
 MAX_SEED = 2**31 - 1
+#: |sum of a probability row - 1| allowed in training records (float16/float32 storage).
+PROB_TOLERANCE = 1e-3
 # Rows checked for NaN/inf per pass, so validation never allocates an (N, d) boolean array.
 _CHECK_ROWS = 65536
+_N_NAMED = 5  # how many offending rows / values a message names
+
+
+def name_some(values: Sequence[Any]) -> str:
+    """The first few values, comma separated, with an ellipsis when there are more (for messages
+    that name the offending rows or values)."""
+    shown = ", ".join(str(value) for value in values[:_N_NAMED])
+    return shown + (", ..." if len(values) > _N_NAMED else "")
 
 
 def _shown(name: str, value: object) -> str:
@@ -206,3 +218,132 @@ def check_pins(name: str, pins: object, n: int) -> np.ndarray:
     if bad.size:
         raise ValueError(f"{name} has {bad.size} index(es) outside [0, {n}): e.g. {int(bad[0])}")
     return out
+
+
+# ----------------------------------------------------------------------------- training records
+
+
+def check_no_objects(array: np.ndarray, name: str) -> None:
+    """Reject object arrays (a records file must hold plain numeric or str arrays)."""
+    if array.dtype.kind == "O":
+        raise ValueError(f"{name}: object arrays are not accepted; save numeric arrays")
+
+
+def check_per_class_array(values: Any, name: str) -> np.ndarray:
+    """Per-epoch, per-class outputs (``logits`` / ``probs``): a finite real array of shape
+    (n_epochs, n, c) with n_epochs >= 1, n >= 2, c >= 2; float dtypes are kept, integers become
+    float64. The message names the count and first rows of examples with NaN/inf."""
+    array = np.asarray(values)
+    check_no_objects(array, name)
+    if array.dtype.kind not in "fiu":
+        raise ValueError(f"{name} should be real numbers, got dtype {array.dtype}")
+    if array.ndim != 3:
+        raise ValueError(f"{name} should be 3-D (n_epochs, n, c), got shape {array.shape}")
+    n_epochs, n, c = array.shape
+    if n_epochs < 1:
+        raise ValueError(f"{name} should hold at least 1 epoch, got n_epochs=0 ({array.shape})")
+    if n < 2:
+        raise ValueError(f"{name} should hold at least 2 examples, got n={n} ({array.shape})")
+    if c < 2:
+        raise ValueError(f"{name} should have at least 2 classes, got c={c} ({array.shape})")
+    if array.dtype.kind != "f":
+        array = array.astype(np.float64)
+    bad = np.zeros(n, dtype=bool)
+    for epoch in range(n_epochs):  # one epoch at a time: no (n_epochs, n, c) temporary
+        bad |= ~np.isfinite(array[epoch]).all(axis=1)
+    rows = np.flatnonzero(bad)
+    if rows.size:
+        raise ValueError(
+            f"{name}: {rows.size} of {n} examples have NaN or inf values in some epoch "
+            f"(rows {name_some(rows.tolist())})"
+        )
+    return array
+
+
+def looks_like_probabilities(array: np.ndarray) -> bool:
+    """Whether a checked (n_epochs, n, c) array holds values in [0, 1] with every row summing to
+    1 within :data:`PROB_TOLERANCE` (EL2N's ``kind="auto"``); a test, never an error."""
+    for epoch in range(array.shape[0]):
+        block = array[epoch]
+        if block.min() < 0 or block.max() > 1:
+            return False
+        if np.abs(block.sum(axis=1, dtype=np.float64) - 1.0).max() > PROB_TOLERANCE:
+            return False
+    return True
+
+
+def check_probabilities(array: np.ndarray) -> None:
+    """Raise ValueError unless a checked (n_epochs, n, c) ``probs`` array is in [0, 1] with
+    every row summing to 1 within :data:`PROB_TOLERANCE` (count and first rows named)."""
+    n = array.shape[1]
+    out_of_range = np.zeros(n, dtype=bool)
+    bad_sum = np.zeros(n, dtype=bool)
+    for epoch in range(array.shape[0]):
+        block = array[epoch]
+        out_of_range |= ((block < 0) | (block > 1)).any(axis=1)
+        bad_sum |= np.abs(block.sum(axis=1, dtype=np.float64) - 1.0) > PROB_TOLERANCE
+    rows = np.flatnonzero(out_of_range)
+    if rows.size:
+        raise ValueError(
+            f"probs: {rows.size} of {n} examples have values outside [0, 1] "
+            f"(rows {name_some(rows.tolist())}); save softmax outputs as 'probs' or raw "
+            "outputs as 'logits'"
+        )
+    rows = np.flatnonzero(bad_sum)
+    if rows.size:
+        raise ValueError(
+            f"probs: {rows.size} of {n} examples have rows that do not sum to 1 "
+            f"(within {PROB_TOLERANCE}; rows {name_some(rows.tolist())})"
+        )
+
+
+def check_correct(values: Any) -> np.ndarray:
+    """Training accuracy per presentation: (n_epochs, n) bool from bool or 0/1 integers (or
+    floats exactly 0/1), n_epochs >= 1, n >= 2."""
+    array = np.asarray(values)
+    check_no_objects(array, "correct")
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"correct should be bool or 0/1 integers, got dtype {array.dtype}")
+    if array.ndim != 2:
+        raise ValueError(f"correct should be 2-D (n_epochs, n), got shape {array.shape}")
+    n_epochs, n = array.shape
+    if n_epochs < 1:
+        raise ValueError(f"correct should hold at least 1 epoch, got n_epochs=0 ({array.shape})")
+    if n < 2:
+        raise ValueError(f"correct should hold at least 2 examples, got n={n} ({array.shape})")
+    if array.dtype.kind == "b":
+        return array
+    bad = np.flatnonzero(((array != 0) & (array != 1)).any(axis=0))
+    if bad.size:
+        values_seen = np.unique(array[:, bad[:_N_NAMED]])
+        raise ValueError(
+            f"correct should hold only 0/1 (or bool); {bad.size} of {n} examples have other "
+            f"values (rows {name_some(bad.tolist())}; values {name_some(values_seen.tolist())})"
+        )
+    return array.astype(bool)
+
+
+def check_labels_in_range(values: Any, n: int, n_classes: int | None) -> np.ndarray:
+    """Class indices of the records: (n,) integers in [0, n_classes) (any non-negative integers
+    when ``n_classes`` is None), returned as int64; out-of-range rows and values are named."""
+    array = np.asarray(values)
+    check_no_objects(array, "labels")
+    if array.ndim != 1:
+        raise ValueError(f"labels should be 1-D with n={n} entries, got shape {array.shape}")
+    if array.shape[0] != n:
+        raise ValueError(f"labels has {array.shape[0]} entries but the records have n={n}")
+    if array.dtype.kind not in "iu":
+        raise ValueError(
+            f"labels should be integer class indices in [0, c), got dtype {array.dtype}"
+        )
+    codes = array.astype(np.int64)
+    bad = codes < 0 if n_classes is None else (codes < 0) | (codes >= n_classes)
+    rows = np.flatnonzero(bad)
+    if rows.size:
+        where = "[0, c)" if n_classes is None else f"[0, c={n_classes})"
+        raise ValueError(
+            f"labels should lie in {where}; {rows.size} of {n} are outside "
+            f"(rows {name_some(rows.tolist())}; values "
+            f"{name_some(codes[rows[:_N_NAMED]].tolist())})"
+        )
+    return codes

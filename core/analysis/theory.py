@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 THEORY_STRATEGIES = ("keep_hard", "keep_easy", "random")
 #: Sweep names: over the dataset size ``α_tot`` at fixed ``f``, or over ``f`` at fixed ``α_tot``.
 SWEEPS = ("alpha", "keep")
+#: The solver behind every max-margin fit (:func:`fit_max_margin`).
+SOLVER = "lawson-hanson-nnls"
 #: Default grid of ``α_tot = P / N`` for the ``alpha`` sweep.
 DEFAULT_ALPHAS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 #: Default grid of kept fractions ``f`` for the ``keep`` sweep.
@@ -120,6 +122,28 @@ class TheoryRun:
     fit: MaxMarginFit
 
 
+@dataclass(frozen=True, slots=True)
+class TheoryParams:
+    """The inputs of a :func:`theory_curve` run, as used (grids sorted, seeds as ints).
+
+    ``alphas`` is the ``α_tot`` grid of the ``"alpha"`` sweep (run at ``keep_fraction``),
+    ``keep_fractions`` the ``f`` grid of the ``"keep"`` sweep (run at ``alpha_tot``); ``tol``
+    is the KKT tolerance of ``solver``.
+    """
+
+    n: int
+    alphas: tuple[float, ...]
+    keep_fractions: tuple[float, ...]
+    alpha_tot: float
+    keep_fraction: float
+    theta_deg: float
+    strategies: tuple[str, ...]
+    seeds: tuple[int, ...]
+    sweeps: tuple[str, ...]
+    tol: float
+    solver: str = SOLVER
+
+
 @dataclass(frozen=True, eq=False, slots=True)
 class TheoryResult:
     """Test error of the teacher–student model over sweeps of ``α_tot`` and ``f``.
@@ -131,12 +155,12 @@ class TheoryResult:
         ``keep_fraction``; ``sweep == "keep"`` rows vary ``keep_fraction`` at the fixed
         ``alpha_tot``. ``error`` is the exact test error ``arccos(overlap) / π``.
     all_converged : True when every max-margin fit passed its KKT check.
-    params : the inputs (n, grids, fixed values, theta_deg, seeds, tol).
+    params : TheoryParams, the inputs (n, grids, fixed values, theta_deg, seeds, tol).
     """
 
     table: pd.DataFrame
     all_converged: bool
-    params: dict[str, object]
+    params: TheoryParams
 
 
 def fit_max_margin(x: np.ndarray, y: np.ndarray, *, tol: float = 1e-6) -> MaxMarginFit:
@@ -187,11 +211,11 @@ def _fit_max_margin(z: np.ndarray, tol: float) -> MaxMarginFit:
         u, _ = nnls(e_mat, e_vec, maxiter=max(3 * m, 10 * (d + 1)))
     except RuntimeError:  # iteration limit: report instead of raising
         nan = np.full(d, np.nan)
-        return MaxMarginFit(nan, math.nan, math.nan, 0, False, "lawson-hanson-nnls", tol)
+        return MaxMarginFit(nan, math.nan, math.nan, 0, False, SOLVER, tol)
     residual = e_mat @ u - e_vec
     if not residual[-1] < 0:  # r[N] == 0 would mean an infeasible (non-separable) program
         nan = np.full(d, np.nan)
-        return MaxMarginFit(nan, math.nan, math.nan, 0, False, "lawson-hanson-nnls", tol)
+        return MaxMarginFit(nan, math.nan, math.nan, 0, False, SOLVER, tol)
     weights = -residual[:d] / residual[-1]
     margins = z @ weights
     support = u > 0
@@ -204,7 +228,7 @@ def _fit_max_margin(z: np.ndarray, tol: float) -> MaxMarginFit:
         complementary_gap=gap,
         n_support=int(support.sum()),
         converged=converged,
-        solver="lawson-hanson-nnls",
+        solver=SOLVER,
         tol=tol,
     )
 
@@ -363,19 +387,18 @@ def theory_curve(
         .drop(columns=["_s", "_t"])
         .reset_index(drop=True)
     )
-    params: dict[str, object] = {
-        "n": n,
-        "alphas": alphas,
-        "keep_fractions": keep_fractions,
-        "alpha_tot": float(alpha_tot),
-        "keep_fraction": float(keep_fraction),
-        "theta_deg": float(theta_deg),
-        "strategies": strategies,
-        "seeds": seeds,
-        "sweeps": sweeps,
-        "tol": tol,
-        "solver": "lawson-hanson-nnls",
-    }
+    params = TheoryParams(
+        n=n,
+        alphas=alphas,
+        keep_fractions=keep_fractions,
+        alpha_tot=float(alpha_tot),
+        keep_fraction=float(keep_fraction),
+        theta_deg=float(theta_deg),
+        strategies=strategies,
+        seeds=seeds,
+        sweeps=sweeps,
+        tol=tol,
+    )
     return TheoryResult(table=table, all_converged=bool(table["converged"].all()), params=params)
 
 
@@ -623,6 +646,23 @@ ENVELOPE_COLUMNS = (
     "unpruned_error",
     "power_law_error",
 )
+#: How :func:`frontier_sweep` builds the lower envelope.
+ENVELOPE_RULE = "min over f of log-log linear interpolation, within each f's range"
+
+
+@dataclass(frozen=True, slots=True)
+class FrontierParams:
+    """The inputs of a :func:`frontier_sweep` run, as used: ``keep_fractions`` sorted and
+    including 1.0 (the unpruned reference), ``n_grid`` points of the envelope's log grid."""
+
+    n: int
+    alphas: tuple[float, ...]
+    keep_fractions: tuple[float, ...]
+    theta_deg: float
+    seeds: tuple[int, ...]
+    n_grid: int
+    tol: float
+    envelope: str = ENVELOPE_RULE
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -645,13 +685,13 @@ class FrontierResult:
         ``α_prune``: near the ends only some do, so read the envelope where all overlap.
     power_law : (a, b)
         Least-squares fit of ``log error = log a - b log α_prune`` to the f = 1 rows.
-    params : the inputs.
+    params : FrontierParams, the inputs.
     """
 
     table: pd.DataFrame
     frontier: pd.DataFrame
     power_law: tuple[float, float]
-    params: dict[str, object]
+    params: FrontierParams
 
 
 def frontier_sweep(
@@ -729,16 +769,15 @@ def frontier_sweep(
     table = table.sort_values(["keep_fraction", "alpha_prune"], kind="stable")
     table = table.reset_index(drop=True)
     power_law = _power_law(table[table["strategy"] == "unpruned"])
-    params: dict[str, object] = {
-        "n": n,
-        "alphas": alphas,
-        "keep_fractions": fractions,
-        "theta_deg": float(theta_deg),
-        "seeds": seeds,
-        "n_grid": n_grid,
-        "tol": tol,
-        "envelope": "min over f of log-log linear interpolation, within each f's range",
-    }
+    params = FrontierParams(
+        n=n,
+        alphas=alphas,
+        keep_fractions=fractions,
+        theta_deg=float(theta_deg),
+        seeds=seeds,
+        n_grid=n_grid,
+        tol=tol,
+    )
     frontier = _envelope(table, power_law, n_grid)
     return FrontierResult(table, frontier, power_law, params)
 

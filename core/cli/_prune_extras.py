@@ -73,8 +73,8 @@ def load_for_imported(args: argparse.Namespace) -> tuple[Dataset, Scores]:
     """The dataset (from EMB/--meta, or from --meta or the score file alone) and its scores."""
     from core.io.data import (
         Dataset,
-        _encode_labels,
-        _validated_ids,
+        check_ids,
+        encode_labels,
         file_info,
         load_dataset,
         load_metadata,
@@ -102,11 +102,11 @@ def load_for_imported(args: argparse.Namespace) -> tuple[Dataset, Scores]:
             ids = meta[args.id_column] if args.id_column in meta.columns else None
             labels = meta[args.label_column] if args.label_column in meta.columns else None
         n = table.n_rows if ids is None else len(ids)
-        codes, class_names = (None, ()) if labels is None else _encode_labels(labels, n)
+        codes, class_names = (None, ()) if labels is None else encode_labels(labels, n)
         # The scores were made elsewhere: no embeddings, so the manifest records d as null.
         dataset = Dataset(
             embeddings=np.zeros((n, 0), dtype=np.float32),
-            ids=_validated_ids(ids, n),
+            ids=check_ids(ids, n),
             labels=codes,
             class_names=class_names,
             name=path.stem,

@@ -20,6 +20,7 @@ from core.export import write_prune_outputs
 from core.io.records import load_training_records, records_dataset
 from core.scores.dynamics import score_runs
 from core.scores.registry import RECORD_METRICS
+from core.validate import check_seed
 
 #: What the manifest records about the source of scores computed from training records.
 _RECORDS_EXTRA = {"scored_from": "training records"}
@@ -108,7 +109,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_score_dynamics(args: argparse.Namespace) -> int:
     """Validate inputs, score, optionally select, then write ``OUT`` and its manifest."""
     pruning = args.keep is not None
-    _check_selection_flags(args, pruning)
+    _check_pruning_flags(args, pruning)
     epochs = _parse_epochs(args.epochs)
     out = checked_out_path(args.out, inputs=(*args.records, args.meta), example="scores.csv")
     runs = [load_training_records(path) for path in args.records]
@@ -142,7 +143,7 @@ def run_score_dynamics(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_selection_flags(args: argparse.Namespace, pruning: bool) -> None:
+def _check_pruning_flags(args: argparse.Namespace, pruning: bool) -> None:
     """Selection flags need --keep; their values are checked before any file is read."""
     if not pruning:
         given = [
@@ -161,8 +162,7 @@ def _check_selection_flags(args: argparse.Namespace, pruning: bool) -> None:
             raise ValueError(f"{', '.join(given)} need --keep FRACTION")
         return
     check_selection_flags(args, balance_by=("label",))
-    if args.seed < 0:
-        raise ValueError(f"--seed {args.seed} should be >= 0")
+    check_seed(args.seed, name="--seed")
 
 
 def _parse_epochs(text: str | None) -> tuple[int, ...] | None:

@@ -25,7 +25,7 @@ from core.io.samples import (
     SAMPLE_DATA_DIR,
     SAMPLES,
     SampleInfo,
-    _check_name,
+    check_sample_name,
 )
 
 #: CPU threads used by the build (results are reproducible for a fixed thread count).
@@ -98,7 +98,7 @@ def build_all(
     """
     import torch
 
-    selected = [_check_name(n) for n in (names or list(SAMPLES))]
+    selected = [check_sample_name(n) for n in (names or list(SAMPLES))]
     if epochs is not None and epochs < 1:
         raise ValueError(f"epochs={epochs} should be >= 1")
     out = Path(out_dir)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.io.guards import MAX_DIMENSIONS
+from core.validate import name_some
 
 EMBEDDING_SUFFIXES = (".npy", ".npz", ".parquet", ".csv")
 METADATA_SUFFIXES = (".csv", ".parquet")
@@ -22,7 +23,6 @@ MEDIA_COLUMNS = ("path", "image", "text")
 MEDIA_KINDS = ("image", "text")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 _INTEGER_TEXT = re.compile(r"[+-]?\d+")
-_N_NAMED = 5  # how many offending rows / ids an error message names
 
 
 class QuotingError(ValueError):
@@ -148,8 +148,8 @@ def make_dataset(
     """
     matrix = _validated_embeddings(embeddings, what="embeddings")
     n = matrix.shape[0]
-    ids_array = _validated_ids(ids, n)
-    codes, class_names = (None, ()) if labels is None else _encode_labels(labels, n)
+    ids_array = check_ids(ids, n)
+    codes, class_names = (None, ()) if labels is None else encode_labels(labels, n)
     media_array = None
     if media is not None:
         if media_kind not in MEDIA_KINDS:
@@ -195,7 +195,7 @@ def _validated_embeddings(embeddings: Any, *, what: str) -> np.ndarray:
     if bad_rows.size:
         raise ValueError(
             f"{what}: {bad_rows.size} of {n} rows contain NaN or inf values "
-            f"(rows {_name_some(bad_rows.tolist())}; values beyond the float32 range count as inf)"
+            f"(rows {name_some(bad_rows.tolist())}; values beyond the float32 range count as inf)"
         )
     return matrix
 
@@ -226,32 +226,41 @@ def _as_strings(array: np.ndarray, *, missing: str | None = None) -> np.ndarray:
     return array.astype(str)
 
 
-def _validated_ids(ids: Any, n: int) -> np.ndarray:
+def check_ids(ids: Any, n: int) -> np.ndarray:
+    """Example ids: (n,) values, none missing, unique once written as text; returned as a str
+    array (integral floats as integers). ``None`` gives row numbers ``"0".."n-1"``.
+
+    Raises ValueError (a :class:`QuotingError`: the message quotes ids) naming the missing rows
+    or the repeated ids.
+    """
     if ids is None:
         return np.arange(n).astype(str)
     array = _one_dimensional(ids, n, "ids")
     missing = _missing_rows(array)
     if missing.size:
-        raise ValueError(f"{missing.size} ids are missing (rows {_name_some(missing.tolist())})")
+        raise ValueError(f"{missing.size} ids are missing (rows {name_some(missing.tolist())})")
     strings = _as_strings(array)
     duplicated = pd.Series(strings).duplicated(keep=False).to_numpy()
     if duplicated.any():
         repeated = pd.unique(strings[duplicated])
         raise QuotingError(
             f"ids should be unique; {repeated.size} ids repeat: "
-            f"{_name_some([repr(str(value)) for value in repeated])}",
+            f"{name_some([repr(str(value)) for value in repeated])}",
             redacted=f"ids should be unique; {repeated.size} ids repeat",
         )
     return strings
 
 
-def _encode_labels(labels: Any, n: int) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Codes (n,) int64 and class names sorted numerically if all are integers, else as text."""
+def encode_labels(labels: Any, n: int) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Codes (n,) int64 and class names sorted numerically if all are integers, else as text.
+
+    ``labels``: (n,) values of any kind, none missing (ValueError naming the missing rows).
+    """
     array = _one_dimensional(labels, n, "labels")
     missing = _missing_rows(array)
     if missing.size:
         raise ValueError(
-            f"{missing.size} of {n} labels are missing (rows {_name_some(missing.tolist())})"
+            f"{missing.size} of {n} labels are missing (rows {name_some(missing.tolist())})"
         )
     strings = _as_strings(array)
     unique, inverse = np.unique(strings, return_inverse=True)
@@ -277,12 +286,6 @@ def _validated_thumbnails(thumbnails: Any, n: int) -> np.ndarray:
     if array.shape[0] != n:
         raise ValueError(f"thumbnails has {array.shape[0]} entries but embeddings have {n} rows")
     return array
-
-
-def _name_some(values: Sequence[Any]) -> str:
-    """The first few values, comma separated, with an ellipsis when there are more."""
-    shown = ", ".join(str(value) for value in values[:_N_NAMED])
-    return shown + (", ..." if len(values) > _N_NAMED else "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -315,8 +318,9 @@ def file_info(path: str | Path) -> FileInfo:
     return FileInfo(name=path.name, size=path.stat().st_size, sha256=digest.hexdigest())
 
 
-def _checked_file(path: str | Path, what: str, suffixes: tuple[str, ...]) -> Path:
-    """The path of an existing, non-empty file with a supported extension."""
+def check_file(path: str | Path, what: str, suffixes: tuple[str, ...]) -> Path:
+    """The path of an existing, non-empty regular file whose extension is one of ``suffixes``;
+    ``what`` ("embeddings", "metadata", ...) names it in the messages."""
     from core.io.guards import checked_regular_file
 
     path = checked_regular_file(path, what)  # stat first: a FIFO or device never blocks a read
@@ -357,7 +361,7 @@ def load_embeddings(path: str | Path) -> np.ndarray:
         For an unsupported extension (supported ones listed), an empty, unreadable or corrupt
         file, pickled/object arrays, or an array that fails :func:`make_dataset`'s checks.
     """
-    path = _checked_file(path, "embeddings", EMBEDDING_SUFFIXES)
+    path = check_file(path, "embeddings", EMBEDDING_SUFFIXES)
     suffix = path.suffix.lower()
     if suffix in (".npy", ".npz"):
         array = _read_numpy(path)
@@ -532,7 +536,7 @@ def _table_to_matrix(frame: pd.DataFrame, path: Path) -> np.ndarray:
     if not_numeric:
         expected = "expected numeric columns (one per dimension) or one list column"
         raise QuotingError(
-            f"embeddings table {path.name} has non-numeric columns {_name_some(not_numeric)}; "
+            f"embeddings table {path.name} has non-numeric columns {name_some(not_numeric)}; "
             + expected,
             redacted=f"embeddings table {path.name} has {len(not_numeric)} non-numeric "
             f"columns; {expected}",
@@ -610,7 +614,7 @@ def load_metadata(path: str | Path, *, n_rows: int) -> pd.DataFrame:
         For an unsupported extension, an empty/unreadable file, or a row count other than
         ``n_rows``.
     """
-    path = _checked_file(path, "metadata", METADATA_SUFFIXES)
+    path = check_file(path, "metadata", METADATA_SUFFIXES)
     frame = _read_table(path, "metadata")
     if len(frame) != n_rows:
         raise ValueError(

@@ -33,20 +33,21 @@ import numpy as np
 from core.io.data import (
     Dataset,
     FileInfo,
-    _encode_labels,
-    _name_some,
-    _validated_ids,
+    check_ids,
+    encode_labels,
     numpy_read_errors,
+)
+from core.validate import (
+    check_correct,
+    check_labels_in_range,
+    check_no_objects,
+    check_per_class_array,
+    check_probabilities,
+    name_some,
 )
 
 #: The keys a records ``.npz`` may hold.
 RECORD_KEYS = ("logits", "probs", "correct", "labels", "ids")
-
-
-_PROB_TOLERANCE = 1e-3  # |sum of a probability row - 1| allowed (float16/float32 storage)
-
-
-_N_SHOWN = 5  # how many offending values an error message shows
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -140,16 +141,16 @@ def make_training_records(
         raise ValueError(
             "training records need at least one of 'logits', 'probs' or 'correct'; got none"
         )
-    logits_ = None if logits is None else _per_class_array(logits, "logits")
-    probs_ = None if probs is None else _per_class_array(probs, "probs")
+    logits_ = None if logits is None else check_per_class_array(logits, "logits")
+    probs_ = None if probs is None else check_per_class_array(probs, "probs")
     if logits_ is not None and probs_ is not None and logits_.shape != probs_.shape:
         raise ValueError(
             f"logits has shape {logits_.shape} but probs has shape {probs_.shape}; "
             "they should match (n_epochs, n, c)"
         )
     if probs_ is not None:
-        _check_probabilities(probs_)
-    correct_ = None if correct is None else _correct_array(correct)
+        check_probabilities(probs_)
+    correct_ = None if correct is None else check_correct(correct)
     reference = logits_ if logits_ is not None else probs_
     if correct_ is not None and reference is not None:
         name = "logits" if logits_ is not None else "probs"
@@ -163,7 +164,7 @@ def make_training_records(
     elif correct_ is not None:
         n = int(correct_.shape[1])
     n_classes = None if reference is None else int(reference.shape[2])
-    labels_ = None if labels is None else _label_array(labels, n, n_classes)
+    labels_ = None if labels is None else check_labels_in_range(labels, n, n_classes)
     ids_ = None if ids is None else _id_array(ids, n)
     return TrainingRecords(logits_, probs_, correct_, labels_, ids_, tuple(sources))
 
@@ -190,9 +191,9 @@ def load_training_records(path: str | Path) -> TrainingRecords:
         listed), or any problem reported by :func:`make_training_records`; the message starts
         with the file name.
     """
-    from core.io.data import _checked_file, file_info
+    from core.io.data import check_file, file_info
 
-    path = _checked_file(path, "training records", (".npz",))
+    path = check_file(path, "training records", (".npz",))
     arrays = _read_npz(path)
     unknown = sorted(set(arrays) - set(RECORD_KEYS))
     if unknown:
@@ -242,12 +243,12 @@ def records_dataset(
     n = records.n
     chosen_ids = records.ids
     if ids is not None:
-        given = _validated_ids(ids, n)
+        given = check_ids(ids, n)
         if records.ids is not None and not np.array_equal(given, records.ids):
             rows = np.flatnonzero(given != records.ids)
             raise ValueError(
                 f"the metadata ids differ from the training records' ids in {rows.size} of {n} "
-                f"rows (rows {_name_some(rows.tolist())}); are the rows in the same order?"
+                f"rows (rows {name_some(rows.tolist())}); are the rows in the same order?"
             )
         chosen_ids = given
     if chosen_ids is None:
@@ -257,7 +258,7 @@ def records_dataset(
         codes: np.ndarray | None = records.labels
         class_names = tuple(str(i) for i in range(n_classes))
     elif labels is not None:
-        codes, class_names = _encode_labels(labels, n)
+        codes, class_names = encode_labels(labels, n)
     else:
         codes, class_names = None, ()
     return Dataset(
@@ -279,127 +280,9 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         return {key: np.asarray(archive[key]) for key in archive.files}
 
 
-def _no_objects(array: np.ndarray, name: str) -> None:
-    if array.dtype.kind == "O":
-        raise ValueError(f"{name}: object arrays are not accepted; save numeric arrays")
-
-
-def _per_class_array(values: Any, name: str) -> np.ndarray:
-    """(n_epochs, n, c) finite real array, c >= 2, n >= 2, n_epochs >= 1 (dtype kept if float)."""
-    array = np.asarray(values)
-    _no_objects(array, name)
-    if array.dtype.kind not in "fiu":
-        raise ValueError(f"{name} should be real numbers, got dtype {array.dtype}")
-    if array.ndim != 3:
-        raise ValueError(f"{name} should be 3-D (n_epochs, n, c), got shape {array.shape}")
-    n_epochs, n, c = array.shape
-    if n_epochs < 1:
-        raise ValueError(f"{name} should hold at least 1 epoch, got n_epochs=0 ({array.shape})")
-    if n < 2:
-        raise ValueError(f"{name} should hold at least 2 examples, got n={n} ({array.shape})")
-    if c < 2:
-        raise ValueError(f"{name} should have at least 2 classes, got c={c} ({array.shape})")
-    if array.dtype.kind != "f":
-        array = array.astype(np.float64)
-    bad = np.zeros(n, dtype=bool)
-    for epoch in range(n_epochs):  # one epoch at a time: no (n_epochs, n, c) temporary
-        bad |= ~np.isfinite(array[epoch]).all(axis=1)
-    rows = np.flatnonzero(bad)
-    if rows.size:
-        raise ValueError(
-            f"{name}: {rows.size} of {n} examples have NaN or inf values in some epoch "
-            f"(rows {_name_some(rows.tolist())})"
-        )
-    return array
-
-
-def _looks_like_probabilities(array: np.ndarray) -> bool:
-    for epoch in range(array.shape[0]):
-        block = array[epoch]
-        if block.min() < 0 or block.max() > 1:
-            return False
-        if np.abs(block.sum(axis=1, dtype=np.float64) - 1.0).max() > _PROB_TOLERANCE:
-            return False
-    return True
-
-
-def _check_probabilities(array: np.ndarray) -> None:
-    n = array.shape[1]
-    out_of_range = np.zeros(n, dtype=bool)
-    bad_sum = np.zeros(n, dtype=bool)
-    for epoch in range(array.shape[0]):
-        block = array[epoch]
-        out_of_range |= ((block < 0) | (block > 1)).any(axis=1)
-        bad_sum |= np.abs(block.sum(axis=1, dtype=np.float64) - 1.0) > _PROB_TOLERANCE
-    rows = np.flatnonzero(out_of_range)
-    if rows.size:
-        raise ValueError(
-            f"probs: {rows.size} of {n} examples have values outside [0, 1] "
-            f"(rows {_name_some(rows.tolist())}); save softmax outputs as 'probs' or raw "
-            "outputs as 'logits'"
-        )
-    rows = np.flatnonzero(bad_sum)
-    if rows.size:
-        raise ValueError(
-            f"probs: {rows.size} of {n} examples have rows that do not sum to 1 "
-            f"(within {_PROB_TOLERANCE}; rows {_name_some(rows.tolist())})"
-        )
-
-
-def _correct_array(values: Any) -> np.ndarray:
-    """(n_epochs, n) bool from bool or 0/1 integers (or floats exactly 0/1)."""
-    array = np.asarray(values)
-    _no_objects(array, "correct")
-    if array.dtype.kind not in "biuf":
-        raise ValueError(f"correct should be bool or 0/1 integers, got dtype {array.dtype}")
-    if array.ndim != 2:
-        raise ValueError(f"correct should be 2-D (n_epochs, n), got shape {array.shape}")
-    n_epochs, n = array.shape
-    if n_epochs < 1:
-        raise ValueError(f"correct should hold at least 1 epoch, got n_epochs=0 ({array.shape})")
-    if n < 2:
-        raise ValueError(f"correct should hold at least 2 examples, got n={n} ({array.shape})")
-    if array.dtype.kind == "b":
-        return array
-    bad = np.flatnonzero(((array != 0) & (array != 1)).any(axis=0))
-    if bad.size:
-        values_seen = np.unique(array[:, bad[:_N_SHOWN]])
-        raise ValueError(
-            f"correct should hold only 0/1 (or bool); {bad.size} of {n} examples have other "
-            f"values (rows {_name_some(bad.tolist())}; values {_name_some(values_seen.tolist())})"
-        )
-    return array.astype(bool)
-
-
-def _label_array(values: Any, n: int, n_classes: int | None) -> np.ndarray:
-    """(n,) int64 codes in [0, n_classes)."""
-    array = np.asarray(values)
-    _no_objects(array, "labels")
-    if array.ndim != 1:
-        raise ValueError(f"labels should be 1-D with n={n} entries, got shape {array.shape}")
-    if array.shape[0] != n:
-        raise ValueError(f"labels has {array.shape[0]} entries but the records have n={n}")
-    if array.dtype.kind not in "iu":
-        raise ValueError(
-            f"labels should be integer class indices in [0, c), got dtype {array.dtype}"
-        )
-    codes = array.astype(np.int64)
-    high = n_classes if n_classes is not None else None
-    bad = codes < 0 if high is None else (codes < 0) | (codes >= high)
-    rows = np.flatnonzero(bad)
-    if rows.size:
-        where = "[0, c)" if high is None else f"[0, c={high})"
-        raise ValueError(
-            f"labels should lie in {where}; {rows.size} of {n} are outside "
-            f"(rows {_name_some(rows.tolist())}; values "
-            f"{_name_some(codes[rows[:_N_SHOWN]].tolist())})"
-        )
-    return codes
-
-
 def _id_array(values: Any, n: int) -> np.ndarray:
     array = np.asarray(values)
-    _no_objects(array, "ids")
+    check_no_objects(array, "ids")
     if array.dtype.kind not in "USiu":
         raise ValueError(f"ids should be str or integers, got dtype {array.dtype}")
     if array.dtype.kind == "S":
@@ -408,7 +291,7 @@ def _id_array(values: Any, n: int) -> np.ndarray:
         raise ValueError(f"ids should be 1-D with n={n} entries, got shape {array.shape}")
     if array.shape[0] != n:
         raise ValueError(f"ids has {array.shape[0]} entries but the records have n={n}")
-    return _validated_ids(array, n)
+    return check_ids(array, n)
 
 
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:

@@ -100,7 +100,7 @@ def list_samples() -> tuple[SampleInfo, ...]:
 
 def sample_dir(name: str, *, root: str | Path | None = None) -> Path:
     """Folder of one sample (``ValueError`` for an unknown name)."""
-    _check_name(name)
+    check_sample_name(name)
     return (SAMPLE_DATA_DIR if root is None else Path(root)) / name
 
 
@@ -157,7 +157,7 @@ def load_sample(
 
     from core.io.data import file_info, make_dataset
 
-    info = SAMPLES[_check_name(name)]
+    info = SAMPLES[check_sample_name(name)]
     if embedding not in EMBEDDINGS:
         raise ValueError(f"embedding={embedding!r} should be one of {', '.join(EMBEDDINGS)}")
     folder = _existing_sample_dir(name, root)
@@ -234,7 +234,8 @@ def read_checksums(root: str | Path | None = None) -> dict[str, dict[str, object
 # build
 
 
-def _check_name(name: str) -> str:
+def check_sample_name(name: str) -> str:
+    """``name`` if it is a shipped sample (a key of :data:`SAMPLES`), else ValueError listing them."""
     if name not in SAMPLES:
         raise ValueError(f"unknown sample {name!r}; choose one of {', '.join(SAMPLES)}")
     return name

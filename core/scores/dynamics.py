@@ -30,14 +30,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.io.data import _name_some
-from core.io.records import (
-    TrainingRecords,
-    _check_probabilities,
-    _correct_array,
-    _label_array,
-    _looks_like_probabilities,
-    _per_class_array,
+from core.io.records import TrainingRecords
+from core.validate import (
+    check_correct,
+    check_labels_in_range,
+    check_per_class_array,
+    check_probabilities,
+    looks_like_probabilities,
+    name_some,
 )
 
 if TYPE_CHECKING:
@@ -126,12 +126,12 @@ def score_el2n(
     """
     if not isinstance(kind, str) or kind not in _EL2N_KINDS:
         raise ValueError(f"kind={kind!r} is not one of {', '.join(_EL2N_KINDS)}")
-    array = _per_class_array(probs_or_logits, "probs_or_logits")
+    array = check_per_class_array(probs_or_logits, "probs_or_logits")
     if kind == "auto":
-        kind = "probs" if _looks_like_probabilities(array) else "logits"
+        kind = "probs" if looks_like_probabilities(array) else "logits"
     elif kind == "probs":
-        _check_probabilities(array)
-    codes = _label_array(labels, array.shape[1], array.shape[2])
+        check_probabilities(array)
+    codes = check_labels_in_range(labels, array.shape[1], array.shape[2])
     used = _epoch_indices(epochs, array.shape[0])
     return _el2n(array, codes, used, kind)
 
@@ -165,7 +165,7 @@ def score_forgetting(correct: Any, *, epochs: int | Sequence[int] | None = None)
     ValueError
         Not 2-D, fewer than 1 epoch or 2 examples, values other than 0/1, or bad ``epochs``.
     """
-    array = _correct_array(correct)
+    array = check_correct(correct)
     used = _epoch_indices(epochs, array.shape[0])
     return _forgetting(array, used, "correct")
 
@@ -199,8 +199,8 @@ def score_aum(logits: Any, labels: Any, *, epochs: int | Sequence[int] | None = 
     ValueError
         Bad logits (see :func:`make_training_records`), labels out of range, or bad ``epochs``.
     """
-    array = _per_class_array(logits, "logits")
-    codes = _label_array(labels, array.shape[1], array.shape[2])
+    array = check_per_class_array(logits, "logits")
+    codes = check_labels_in_range(labels, array.shape[1], array.shape[2])
     used = _epoch_indices(epochs, array.shape[0])
     return _aum(array, codes, used)
 
@@ -382,7 +382,7 @@ def _epoch_indices(epochs: object, n_epochs: int) -> np.ndarray:
     outside = chosen[(chosen < 0) | (chosen >= n_epochs)]
     if outside.size:
         raise ValueError(
-            f"epochs {_name_some(outside.tolist())} are outside [0, n_epochs={n_epochs})"
+            f"epochs {name_some(outside.tolist())} are outside [0, n_epochs={n_epochs})"
         )
     return np.unique(chosen.astype(np.int64))
 

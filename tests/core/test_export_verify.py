@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from core.cli import main
+from core.cli.verify import rerun_export
 from core.export_verify import verify_export
 
 
@@ -31,7 +32,7 @@ def export(tmp_path: Path) -> Path:
 
 
 def test_untouched_export_passes(export: Path, capsys) -> None:
-    report = verify_export(export, recompute=True)
+    report = verify_export(export, rerun=rerun_export)
     assert report.ok, report.problems
     assert "input emb.npy" in report.checks
     assert "recompute" in report.checks
@@ -81,11 +82,11 @@ def test_imported_and_dedup_exports_recompute(tmp_path: Path, export: Path) -> N
     out = tmp_path / "imp.csv"
     args = ["prune", "--meta", str(tmp_path / "meta.csv"), "--scores", f"{tmp_path}/loss.csv:loss"]
     assert main([*args, "--keep", "0.5", "--out", str(out)]) == 0
-    assert verify_export(out, recompute=True).ok
+    assert verify_export(out, rerun=rerun_export).ok
     out = tmp_path / "dd.csv"
     args = ["prune", str(tmp_path / "emb.npy"), "--keep", "0.5", "--k", "3"]
     assert main([*args, "--dedup-epsilon", "0.01", "--out", str(out)]) == 0
-    assert verify_export(out, recompute=True).ok
+    assert verify_export(out, rerun=rerun_export).ok
 
 
 def test_missing_manifest_is_exit_2(tmp_path: Path, capsys) -> None:

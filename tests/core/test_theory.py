@@ -8,8 +8,11 @@ import numpy as np
 import pytest
 
 from core.analysis.theory import (
+    SOLVER,
     THEORY_COLUMNS,
+    FrontierParams,
     TheoryCancelled,
+    TheoryParams,
     fit_max_margin,
     simulate,
     theory_curve,
@@ -25,7 +28,7 @@ def _mean_error(result, *, sweep: str, strategy: str, alpha_tot: float, keep_fra
         & np.isclose(t["alpha_tot"], alpha_tot)
         & np.isclose(t["keep_fraction"], keep_fraction)
     ]
-    assert len(rows) == len(result.params["seeds"])
+    assert len(rows) == len(result.params.seeds)
     return float(rows["error"].mean())
 
 
@@ -116,6 +119,34 @@ def test_theory_curve_table_and_determinism() -> None:
     summary = theory_summary(a)
     assert len(summary) == 4 * 3
     assert (summary["n_seeds"] == 2).all()
+    assert a.params == TheoryParams(
+        n=30,
+        alphas=(1.0, 2.0),
+        keep_fractions=(0.5, 1.0),
+        alpha_tot=4.0,
+        keep_fraction=0.5,
+        theta_deg=0.0,
+        strategies=("keep_hard", "keep_easy", "random"),
+        seeds=(0, 1),
+        sweeps=("alpha", "keep"),
+        tol=1e-6,
+    )
+    assert a.params.solver == SOLVER
+
+
+def test_frontier_params_are_the_inputs_as_used() -> None:
+    from core.analysis.theory import frontier_sweep
+
+    result = frontier_sweep(n=20, alphas=(4, 2), keep_fractions=(0.5,), seeds=(1,), n_grid=3)
+    assert result.params == FrontierParams(
+        n=20,
+        alphas=(2.0, 4.0),
+        keep_fractions=(0.5, 1.0),
+        theta_deg=0.0,
+        seeds=(1,),
+        n_grid=3,
+        tol=1e-6,
+    )
 
 
 def test_easy_wins_small_alpha_and_hard_wins_large_alpha() -> None:
