@@ -161,6 +161,7 @@ async def _errors(page) -> int:  # type: ignore[no-untyped-def]
 async def _session(browser, url: str, n_moves: int) -> tuple[list[float], int]:  # type: ignore[no-untyped-def]
     """Open Prune & export, move the slider ``n_moves`` times; (move times in s, errors)."""
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(MOVE_TIMEOUT_MS)  # a press may wait for a busy page too
     try:
         page = await context.new_page()
         await page.goto(f"{url}/Prune_and_export")
