@@ -34,6 +34,8 @@ MANIFEST_FORMAT = "prunescope-manifest/1"
 #: :data:`FORMULA_PREFIXES`. Only the text columns (id, label) are touched, never numbers.
 CSV_FORMULA_GUARD = "owasp-single-quote"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: Manifest fields left out of ``content_sha256``: when and on how many threads, not what.
+_NOT_HASHED = ("created_at", "threads", "machine", "content_sha256")
 #: Distributions whose versions a manifest records, when installed (never imported).
 _VERSIONED = {
     "numpy": ("numpy",),
@@ -386,6 +388,8 @@ def build_manifest(
             "sha256": hashlib.sha256(csv_bytes).hexdigest(),
         },
         "versions": _versions(),
+        "threads": _threads(),
+        "machine": machine_description(),
         "csv_formula_guard": CSV_FORMULA_GUARD,
         "extra": extra,
     }
@@ -415,7 +419,9 @@ def manifest_bytes(manifest: dict[str, Any]) -> bytes:
 
     ``content_sha256`` is the SHA-256 of
     ``json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` encoded as
-    UTF-8, where ``fields`` is the manifest without ``created_at`` and ``content_sha256``.
+    UTF-8, where ``fields`` is the manifest without ``created_at``, ``threads`` and ``machine``
+    (thread counts and CPU, which do not change the scores on one platform) and
+    ``content_sha256``.
 
     Parameters
     ----------
@@ -493,7 +499,7 @@ def _group_name(dataset: Dataset, balance_by: str | None, group: Any) -> str:
 
 
 def _content_sha256(manifest: dict[str, Any]) -> str:
-    fields = {k: v for k, v in manifest.items() if k not in ("created_at", "content_sha256")}
+    fields = {k: v for k, v in manifest.items() if k not in _NOT_HASHED}
     canonical = json.dumps(
         fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
     )
@@ -528,6 +534,46 @@ def _versions() -> dict[str, str | None]:
             except metadata.PackageNotFoundError:
                 continue
     return versions
+
+
+def _threads() -> dict[str, Any]:
+    """Thread counts of this process: faiss's OpenMP pool (when faiss is loaded) and the BLAS.
+
+    Recorded so a difference can be traced; scores do not depend on them: the k-means fit runs
+    on one thread (``kmeans_fit``) and the nearest-centroid distances are summed in a fixed order.
+    """
+    import sys
+
+    from threadpoolctl import threadpool_info
+
+    faiss = sys.modules.get("faiss")
+    blas = [int(pool["num_threads"]) for pool in threadpool_info() if pool["user_api"] == "blas"]
+    return {
+        "kmeans_fit": 1,
+        "faiss": None if faiss is None else int(faiss.omp_get_max_threads()),
+        "blas": max(blas, default=None),
+        "cpus": os.cpu_count(),
+    }
+
+
+def machine_description() -> dict[str, str | None]:
+    """The CPU architecture and the BLAS build numpy uses (library, version, kernel set).
+
+    The k-means fit runs in float32 on one thread: on another CPU or BLAS build its kernels may
+    round differently, which ``core.export_verify`` allows for within a stated tolerance.
+    """
+    from threadpoolctl import threadpool_info
+
+    pools = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    # numpy's own BLAS when several are loaded (faiss bundles another).
+    blas = next((pool for pool in pools if "numpy" in str(pool.get("filepath"))), None)
+    blas = blas or (pools[0] if pools else None)
+    described = None
+    if blas is not None:
+        described = " ".join(
+            str(blas.get(key)) for key in ("internal_api", "version", "architecture")
+        )
+    return {"cpu": platform.machine(), "blas": described}
 
 
 def _utc_now() -> str:

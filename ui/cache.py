@@ -12,6 +12,14 @@ read). Scores, projections and map subsamples use ``st.cache_data`` keyed by the
 settings, so moving a slider never recomputes k-means or UMAP. Selecting the kept examples for one
 slider position is cheap and deliberately not cached.
 
+Every wrapper is bounded (``max_entries``; the ``st.cache_data`` ones also expire after
+:data:`CACHE_TTL_S`), so a long-running server's memory stops growing with the number of
+datasets and settings tried; ``tests/pages/test_cache_bounds.py`` checks every cache decorator
+under ``ui/``, ``pages/`` and ``app.py``. Per-session data (``st.session_state``, which holds
+uploaded datasets, see :func:`register_upload`) is freed by Streamlit: a disconnected session is
+kept for reconnection for ``server.disconnectedSessionTTL`` seconds (120 by default, at most 128
+such sessions) and then dropped with its state.
+
 Long computations report progress through :class:`LiveProgress`, which draws an ``st.status`` only
 when the cached function actually runs (a cache miss), so cache hits show nothing.
 """
@@ -87,6 +95,10 @@ class LiveProgress:
         """Mark the status failed, so a rejected input never reads "done" above its error."""
         if self._status is not None:
             self._status.update(label=f"{self.label} failed", state="error", expanded=False)
+
+
+#: Seconds an ``st.cache_data`` entry lives (recomputed after that on the next request).
+CACHE_TTL_S = 3600
 
 
 # --- datasets -------------------------------------------------------------------------------
@@ -176,7 +188,7 @@ def default_k(dataset_key: str) -> int:
 # --- scores, projections ------------------------------------------------------------------
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32, ttl=CACHE_TTL_S)
 def scores_cached(
     dataset_key: str,
     metric: str,
@@ -206,7 +218,7 @@ def scores_cached(
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8, ttl=CACHE_TTL_S)
 def projection_cached(
     dataset_key: str, method: str, seed: int, _progress: LiveProgress | None = None
 ) -> Projection:
@@ -220,7 +232,7 @@ def projection_cached(
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, ttl=CACHE_TTL_S)
 def map_points_cached(
     dataset_key: str,
     metric: str,
@@ -237,7 +249,7 @@ def map_points_cached(
     return stratified_subsample(scores.values, max_points, seed=seed)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8, ttl=CACHE_TTL_S)
 def density_cached(
     dataset_key: str, method: str, seed: int, bins: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -247,7 +259,7 @@ def density_cached(
     return density_grid(projection_cached(dataset_key, method, seed).coords, bins=bins)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, ttl=CACHE_TTL_S)
 def centroid_coords_cached(
     method: str,
     dataset_key: str,
@@ -271,7 +283,7 @@ def centroid_coords_cached(
     return cluster_medians(coords, scores.clusters)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=1)
 def start_umap_warmup() -> threading.Thread | None:
     """Compile UMAP's numba kernels in a background thread, once per server process.
 
@@ -293,7 +305,7 @@ def start_umap_warmup() -> threading.Thread | None:
 KNN_MAX_EXAMPLES = 20_000
 
 
-@st.cache_data(show_spinner="Measuring k-NN label accuracy…", max_entries=16)
+@st.cache_data(show_spinner="Measuring k-NN label accuracy…", max_entries=16, ttl=CACHE_TTL_S)
 def knn_accuracy_cached(dataset_key: str, seed: int) -> float | None:
     """Held-out k-NN label accuracy of the embeddings (None without labels or classes < 2)."""
     dataset = get_dataset(dataset_key)
@@ -311,7 +323,7 @@ def knn_accuracy_cached(dataset_key: str, seed: int) -> float | None:
 # --- Validate & Theory ---
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8, ttl=CACHE_TTL_S)
 def curve_cached(
     dataset_key: str,
     metric: str,
@@ -368,7 +380,7 @@ def curve_cached(
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, ttl=CACHE_TTL_S)
 def theory_cached(
     n: int,
     alpha_tot: float,
@@ -390,7 +402,7 @@ def theory_cached(
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, ttl=CACHE_TTL_S)
 def frontier_cached(
     n: int, theta_deg: float, n_seeds: int, _progress: LiveProgress | None = None
 ) -> FrontierResult:
@@ -403,7 +415,7 @@ def frontier_cached(
 # --- Deduplicate ---
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, ttl=CACHE_TTL_S)
 def dedup_cached(
     dataset_key: str,
     k: int,

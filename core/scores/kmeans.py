@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +23,11 @@ _BLOCK_ELEMENTS = 1 << 22
 _TINY = 1e-12
 # faiss is seeded by greedy k-means++ on a sub-sample of at most this many points per centroid.
 _SEED_POINTS_PER_CENTROID = 32
+# Elements of the float64 temporaries of the exact re-scoring (16 MiB).
+_EXACT_ELEMENTS = 1 << 21
+# Unit roundoff of float32: the screening product's error is at most about (d + 4) * this
+# times sum |x_i c_i| whatever the summation order (Higham, Accuracy and Stability, 3.1).
+_F32_EPS = 2.0**-24
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -198,11 +206,68 @@ def nearest_centroids(
 
 
 def _normalize_rows(x: np.ndarray) -> np.ndarray:
-    """L2-normalise the rows of a float32 array in place (zero rows stay zero) and return it."""
-    norms = np.sqrt(np.einsum("ij,ij->i", x, x, dtype=np.float64))
+    """L2-normalise the rows of a float32 array in place (zero rows stay zero) and return it.
+
+    The norms are summed in a fixed order (:func:`_fixed_order_sq_norms`), so the result does
+    not depend on the machine, its SIMD width or its thread count.
+    """
+    norms = np.sqrt(_fixed_order_sq_norms(x))
     np.maximum(norms, _TINY, out=norms)
     x /= norms.astype(np.float32)[:, None]
     return x
+
+
+def _fixed_order_sums(products: np.ndarray) -> np.ndarray:
+    """Sum over the first axis strictly in index order, float64.
+
+    ``np.cumsum`` is sequential by definition (each partial sum is an output), unlike ``sum``,
+    ``einsum`` or a BLAS product, whose order depends on SIMD width, blocking and threads.
+    Summing the first axis keeps the adds vectorised across the other axes.
+    """
+    return np.cumsum(products, axis=0, dtype=np.float64)[-1]
+
+
+def _fixed_order_sq_norms(x: np.ndarray) -> np.ndarray:
+    """Squared L2 norm of every row, float64 (n,), summed in a fixed order, in blocks."""
+    n, d = x.shape
+    out = np.empty(n, dtype=np.float64)
+    rows = max(1, _EXACT_ELEMENTS // max(d, 1))
+    for start in range(0, n, rows):
+        block_t = x[start : start + rows].T  # (d, rows)
+        out[start : start + rows] = _fixed_order_sums(
+            np.multiply(block_t, block_t, dtype=np.float64)
+        )
+    return out
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run the block with one OpenMP and one BLAS thread (faiss, scikit-learn, numpy), then
+    restore the previous limits.
+
+    The k-means fit runs inside it: faiss's and scikit-learn's Lloyd iterations reduce partial
+    sums per thread, so their centroids change with the thread count.
+    """
+    from threadpoolctl import threadpool_limits
+
+    faiss = _faiss_or_none()
+    before = faiss.omp_get_max_threads() if faiss is not None else None
+    try:
+        with threadpool_limits(limits=1):
+            if faiss is not None:
+                faiss.omp_set_num_threads(1)
+            yield
+    finally:
+        if faiss is not None and before is not None:
+            faiss.omp_set_num_threads(before)
+
+
+def _faiss_or_none() -> Any:
+    try:
+        import faiss
+    except ImportError:
+        return None
+    return faiss
 
 
 def _fit_kmeans(
@@ -234,14 +299,18 @@ def _fit_kmeans(
     if spherical:
         _normalize_rows(sample)
 
-    if backend == "faiss":
-        report(progress, 0.02, f"k-means++ seeding (k={k})")
-        init = _greedy_kmeans_plus_plus(sample, k, seed)
-        report(progress, 0.15, f"fitting k-means with faiss (k={k}, {n_iter} iterations)")
-        centroids, iterations = _fit_faiss(sample, init, spherical, seed, n_iter)
-    else:
-        report(progress, 0.02, f"fitting k-means with scikit-learn (k={k}, {n_iter} iterations)")
-        centroids, iterations = _fit_sklearn(sample, k, seed, n_iter)
+    # One thread: the fit's reductions then run in one order on every machine configuration.
+    with single_threaded():
+        if backend == "faiss":
+            report(progress, 0.02, f"k-means++ seeding (k={k})")
+            init = _greedy_kmeans_plus_plus(sample, k, seed)
+            report(progress, 0.15, f"fitting k-means with faiss (k={k}, {n_iter} iterations)")
+            centroids, iterations = _fit_faiss(sample, init, spherical, seed, n_iter)
+        else:
+            report(
+                progress, 0.02, f"fitting k-means with scikit-learn (k={k}, {n_iter} iterations)"
+            )
+            centroids, iterations = _fit_sklearn(sample, k, seed, n_iter)
     del sample
     centroids = np.ascontiguousarray(centroids, dtype=np.float32)
     if spherical:
@@ -358,24 +427,28 @@ def _nearest_centroids(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Blocked top-``n_nearest`` search; assumes validated float32 input.
 
-    Each block computes one float32 product whose maximum along a row is the nearest centroid:
-    cosine uses unit centroids (``x.c``, divided by ``|x|`` afterwards); Euclidean appends a
-    column so the product directly gives ``x.c - |c|^2 / 2`` (then ``|x - c|^2 = |x|^2 - 2 s``).
+    Each block screens candidates with one float32 matrix product (fast, but its rounding
+    depends on the BLAS build and its thread count): cosine uses unit centroids (``x.c``);
+    Euclidean appends a column so the product gives ``x.c - |c|^2 / 2``. The few best
+    candidates are then re-scored in float64 summed in a fixed order (:func:`_exact_top`), and
+    those values decide and are returned, so the result is the same for any thread count, block
+    size or chunking (the Dask route calls this per chunk).
     """
     n, d = x.shape
     k = centroids.shape[0]
     if distance == "cosine":
-        right = np.array(centroids, dtype=np.float32, copy=True)
-        _normalize_rows(right)
-        right_t = np.ascontiguousarray(right.T)  # (d, k)
+        exact_c = _normalize_rows(np.array(centroids, dtype=np.float32, copy=True))
+        right_t = np.ascontiguousarray(exact_c.T)  # (d, k)
         width = d
     else:
-        c64 = centroids.astype(np.float64)
+        exact_c = np.ascontiguousarray(centroids, dtype=np.float32)
         right = np.empty((k, d + 1), dtype=np.float32)
-        right[:, :d] = centroids
-        right[:, d] = (-0.5 * np.einsum("ij,ij->i", c64, c64)).astype(np.float32)
+        right[:, :d] = exact_c
+        right[:, d] = (-0.5 * _fixed_order_sq_norms(exact_c)).astype(np.float32)
         right_t = np.ascontiguousarray(right.T)  # (d + 1, k)
         width = d + 1
+    c_max = float(np.sqrt(_fixed_order_sq_norms(exact_c).max()))
+    n_cand = min(k, n_nearest + 1)
 
     rows = _block_rows(chunk_size, k)
     left = np.empty((rows, width), dtype=np.float32)
@@ -392,20 +465,89 @@ def _nearest_centroids(
         left[:m, :d] = block
         s = scores[:m]
         np.matmul(left[:m], right_t, out=s)
-        best_val, best_idx = _top_n(s, n_nearest)
-        sq_norm = np.einsum("ij,ij->i", left[:m, :d], left[:m, :d], dtype=np.float64)
-        if distance == "cosine":
-            inv = 1.0 / np.maximum(np.sqrt(sq_norm), _TINY)
-            dist = 1.0 - best_val.astype(np.float64) * inv[:, None]
-            np.clip(dist, 0.0, 2.0, out=dist)
-        else:
-            dist = sq_norm[:, None] - 2.0 * best_val.astype(np.float64)
-            np.maximum(dist, 0.0, out=dist)
-            np.sqrt(dist, out=dist)
+        cand_val, cand_idx = _top_n(s, n_cand)
+        dist, idx = _exact_top(
+            block, exact_c, cand_val, cand_idx, distance=distance, n_nearest=n_nearest, c_max=c_max
+        )
         out_dist[start:stop] = dist
-        out_idx[start:stop] = best_idx
+        out_idx[start:stop] = idx
         report(progress, stop / n, f"assigned {stop} of {n} examples")
     return out_dist, out_idx
+
+
+def _exact_top(
+    block: np.ndarray,
+    centroids: np.ndarray,
+    cand_val: np.ndarray,
+    cand_idx: np.ndarray,
+    *,
+    distance: str,
+    n_nearest: int,
+    c_max: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n_nearest`` closest centroids of each row from screened candidates, exactly.
+
+    ``cand_val``/``cand_idx`` (m, c) are the float32 screening's best values, descending, with
+    ``c = n_nearest + 1`` (or all k). A float32 dot product of length w errs by at most about
+    ``w * 2**-24 * sum |x_i c_i|`` in any summation order, so the screening's top
+    ``n_nearest`` are the true ones unless the next candidate lies within twice that of the
+    ``n_nearest``-th; such rows (near-ties, rare) are re-scored against every centroid. Ties of
+    the exact distances go to the lower centroid index.
+    """
+    d = block.shape[1]
+    k = centroids.shape[0]
+    sq_norm = _fixed_order_sq_norms(block)
+    settled = cand_idx if cand_idx.shape[1] == k else cand_idx[:, :n_nearest]
+    dist = _exact_distances(block, centroids, settled, sq_norm, distance)
+    best_dist, best_idx = _order_by_distance(dist, settled, n_nearest)
+    if cand_idx.shape[1] < k:
+        tol = (d + 8) * 2.0 * _F32_EPS * (np.sqrt(sq_norm) * c_max + c_max * c_max)
+        nth = cand_val[:, n_nearest - 1].astype(np.float64)
+        unsure = np.flatnonzero(cand_val[:, n_nearest].astype(np.float64) >= nth - 2.0 * tol)
+        if unsure.size:
+            every = np.broadcast_to(np.arange(k, dtype=np.int64), (unsure.size, k))
+            dist_all = _exact_distances(block[unsure], centroids, every, sq_norm[unsure], distance)
+            best_dist[unsure], best_idx[unsure] = _order_by_distance(dist_all, every, n_nearest)
+    return best_dist.astype(np.float32), best_idx
+
+
+def _order_by_distance(
+    dist: np.ndarray, idx: np.ndarray, n_nearest: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n_nearest`` smallest distances per row, ascending, ties by lower index."""
+    order = np.lexsort((idx, dist), axis=1)[:, :n_nearest]
+    return np.take_along_axis(dist, order, axis=1), np.take_along_axis(idx, order, axis=1)
+
+
+def _exact_distances(
+    block: np.ndarray,
+    centroids: np.ndarray,
+    idx: np.ndarray,
+    sq_norm: np.ndarray,
+    distance: str,
+) -> np.ndarray:
+    """float64 (m, c) distances of each row to the centroids ``idx[row]``, in a fixed order.
+
+    Products of float32 values are exact in float64; the sums run left to right
+    (:func:`_fixed_order_sums`), so the values are the same on any machine. Cosine:
+    ``1 - x.c / |x|`` with unit ``c`` (a zero row has distance 1); Euclidean: ``|x - c|``.
+    """
+    m, d = block.shape
+    c = idx.shape[1]
+    out = np.empty((m, c), dtype=np.float64)
+    step = max(1, _EXACT_ELEMENTS // max(c * d, 1))
+    for start in range(0, m, step):
+        stop = min(m, start + step)
+        x_t = block[start:stop].T[:, :, None]  # (d, rows, 1)
+        c_t = centroids[idx[start:stop]].transpose(2, 0, 1)  # (d, rows, c)
+        if distance == "cosine":
+            dots = _fixed_order_sums(np.multiply(x_t, c_t, dtype=np.float64))
+            inv = 1.0 / np.maximum(np.sqrt(sq_norm[start:stop]), _TINY)
+            out[start:stop] = np.clip(1.0 - dots * inv[:, None], 0.0, 2.0)
+        else:
+            diff = np.subtract(x_t, c_t, dtype=np.float64)
+            out[start:stop] = np.sqrt(_fixed_order_sums(diff * diff))
+    return out
 
 
 def _top_n(scores: np.ndarray, n_nearest: int) -> tuple[np.ndarray, np.ndarray]:

@@ -166,7 +166,11 @@ def test_manifest_ignores_the_display_name(dataset: Dataset, scores: Scores) -> 
 
 def test_content_sha256_is_documented_canonical_json(dataset: Dataset, scores: Scores) -> None:
     parsed = json.loads(manifest_bytes(build_manifest(dataset, scores, None)))
-    fields = {k: v for k, v in parsed.items() if k not in ("created_at", "content_sha256")}
+    fields = {
+        k: v
+        for k, v in parsed.items()
+        if k not in ("created_at", "threads", "machine", "content_sha256")
+    }
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert parsed["content_sha256"] == hashlib.sha256(canonical.encode()).hexdigest()
 
