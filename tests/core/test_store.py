@@ -32,13 +32,16 @@ def test_an_entry_round_trips_as_plain_files(empty_store: Path) -> None:
         meta={"names": ["x.npy"]},
     )  # fmt: skip
     entry = store.get_entry(digest)
-    assert entry is not None and entry.kind == "embeddings" and entry.meta == {"names": ["x.npy"]}
+    assert entry is not None
+    assert entry.kind == "embeddings"
+    assert entry.meta == {"names": ["x.npy"]}
     assert entry.files["input-0"].read_bytes() == b"raw"
     np.testing.assert_array_equal(store.load_array(entry.files["embeddings.npy"]), embeddings)
     assert sorted(p.name for p in (empty_store / "entries" / digest).iterdir()) == [
         "embeddings.npy", "entry.json", "input-0",
     ]  # fmt: skip
-    assert store.has_entry(digest) and not store.has_entry(_digest("b"))
+    assert store.has_entry(digest)
+    assert not store.has_entry(_digest("b"))
     assert store.get_entry(_digest("b")) is None
 
 
@@ -70,7 +73,9 @@ def test_least_recently_used_entries_are_evicted_first(empty_store: Path) -> Non
         os.utime(empty_store / "entries" / digest / "entry.json", (1000 + i, 1000 + i))
     assert store.get_entry(old) is not None  # reading marks it used: now `used` is the oldest
     assert store.put_entry(new, kind="x", files={"data": bytes(1000)}, max_bytes=cap)
-    assert store.has_entry(old) and store.has_entry(new) and not store.has_entry(used)
+    assert store.has_entry(old)
+    assert store.has_entry(new)
+    assert not store.has_entry(used)
     # An entry larger than the cap is not stored at all.
     assert not store.put_entry(_digest("huge"), kind="x", files={"data": bytes(cap)}, max_bytes=cap)
     assert store.store_usage()[0] == 2
