@@ -1,4 +1,5 @@
-"""Suite-wide pytest settings: in CI a skipped test is a failure, never a silent pass.
+"""Suite-wide pytest settings: in CI a skipped test is a failure, never a silent pass; the
+local cache (PRUNESCOPE_CACHE_DIR) points at a scratch folder.
 
 OpenMP threads (faiss, torch) wait passively: on a machine busy with other work, threads spinning
 at every barrier made the k-means tests several times slower (measured: 78 s -> 22 s for
@@ -9,14 +10,22 @@ test module loads an OpenMP runtime.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 
 import pytest
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# The app stores uploads, embeddings and pins under $PRUNESCOPE_CACHE_DIR (core.io.store): tests
+# never touch the real ~/.cache. One scratch folder per run (tests that need an empty store set
+# their own); removed at the end.
+_TEST_CACHE_DIR = tempfile.mkdtemp(prefix="prunescope-test-cache-")
+os.environ["PRUNESCOPE_CACHE_DIR"] = _TEST_CACHE_DIR
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run in CI when any test was skipped (every test must really run there)."""
+    shutil.rmtree(_TEST_CACHE_DIR, ignore_errors=True)
     if not os.environ.get("CI"):
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

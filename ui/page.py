@@ -43,12 +43,36 @@ def start_page(
 def load_current_dataset() -> Dataset:
     """The dataset named by ``st.session_state["dataset_key"]``; resets k and pins on change."""
     dataset_key = st.session_state["dataset_key"]
+    if dataset_key.startswith("upload:") and dataset_key not in st.session_state["uploaded"]:
+        dataset_key = _restore_upload(dataset_key)
     with user_errors(prefix=f"Could not load the dataset ({dataset_key}): "):
         dataset = cache.get_dataset(dataset_key)
         default_k = cache.default_k(dataset_key)
-    state.on_dataset_loaded(dataset_key, default_k)
+    state.on_dataset_loaded(dataset_key, default_k, n_examples=dataset.n)
+    state.show_notes()
     st.sidebar.caption(f"Dataset: **{dataset.name or dataset_key}** — {dataset.n:,} examples")
     return dataset
+
+
+def _restore_upload(dataset_key: str) -> str:
+    """An upload of an earlier session (a reload, a restart, a shared link) from the local
+    store; when it is gone, the default dataset with a note. Returns the key to load."""
+    from ui.uploads import restore_upload, stored_upload_kind
+
+    with st.spinner("Restoring the dataset from the local cache…"):
+        kind = stored_upload_kind(dataset_key)
+        restored = restore_upload(dataset_key)
+    if restored is not None:
+        if kind in ("image_zip", "text_csv"):
+            st.session_state["embedded"] = [*st.session_state["embedded"], dataset_key]
+        return dataset_key
+    fallback = state.default_dataset_key()
+    state.add_note(
+        "The dataset of this link is no longer in this machine's local cache; upload it again. "
+        f"Showing {cache.dataset_label(fallback)}."
+    )
+    state.select_dataset(fallback)
+    return fallback
 
 
 def load_scores(settings: state.Settings) -> Scores:

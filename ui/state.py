@@ -8,6 +8,7 @@ back into session state on each run (Streamlit's documented way to keep widget v
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -104,6 +105,10 @@ _VALUE_DEFAULTS: dict[str, Any] = {
     "uploaded": {},  # dataset key -> Dataset built from an upload in this session
     "curve_request": None,  # Validate page: the settings of the last Run (None: nothing to show)
     "curve_check_request": None,  # Validate page: the same Run with the other probe (or None)
+    "url_read": False,  # the link's query string was read (once, at session start)
+    "url_k": None,  # k from the link: applied when the session's first dataset loads
+    "notes": [],  # one-time notes (values ignored from the link, pins cleared), shown once
+    "embedded": [],  # dataset keys whose embeddings this session computed (image zip, texts)
 }
 STATE_KEYS = tuple(_WIDGET_DEFAULTS) + tuple(_VALUE_DEFAULTS)
 #: Keys that only name an element (buttons, uploaders, charts, tables, downloads). Streamlit owns
@@ -146,6 +151,9 @@ ELEMENT_KEYS = (
     "up_embeddings",
     "up_meta",
     "local_open",
+    "clear_cache",
+    "download_embeddings",
+    "download_ids",
 )
 
 
@@ -181,8 +189,20 @@ def _fresh(default: Any) -> Any:
     return default.copy() if isinstance(default, list | dict) else default
 
 
+def widget_default(key: str) -> Any:
+    """The default of a widget's session key (``KeyError`` for a key that is not a widget's)."""
+    return _WIDGET_DEFAULTS[key]
+
+
 def init_state() -> None:
-    """Set every missing key to its default and keep widget values across page switches."""
+    """Set every missing key to its default and keep widget values across page switches.
+
+    At session start the link's query string is read into the state (``ui.links``); on every
+    run the current settings are written back to it, so a reload or a shared link shows the same
+    view.
+    """
+    from ui import links
+
     state = st.session_state
     for key, value in _WIDGET_DEFAULTS.items():
         state[key] = state[key] if key in state else _fresh(value)
@@ -194,21 +214,53 @@ def init_state() -> None:
         env_projection = os.environ.get(ENV_PROJECTION, "").strip().lower()
         if env_projection in PROJECTIONS:
             state["projection"] = env_projection
+    if not state["url_read"]:
+        links.read_query_params()
+    links.sync_query_params()
 
 
-def on_dataset_loaded(dataset_key: str, default_k: int) -> None:
-    """Reset the per-dataset settings (k to its default, pins) when the dataset changes."""
+def add_note(message: str) -> None:
+    """Queue a one-time note; :func:`show_notes` draws it once as an ``st.info``."""
+    st.session_state["notes"] = [*st.session_state["notes"], message]
+
+
+def show_notes() -> None:
+    """Draw the queued notes (ignored link values, pins cleared) once, then forget them."""
+    for message in st.session_state["notes"]:
+        st.info(message)
+    st.session_state["notes"] = []
+
+
+def on_dataset_loaded(dataset_key: str, default_k: int, *, n_examples: int = 0) -> None:
+    """Reset what depends on the dataset when it changes; keep what does not.
+
+    The session's first dataset keeps the link's k and keep fraction (``ui.links``). Switching
+    to another dataset resets k to the new default, the keep fraction to its default and the
+    chosen cluster, and replaces the pins by those stored for the new dataset (usually none),
+    with a note when the old dataset's pins are cleared. Metric, seed, strategy and the other
+    settings stay. Pins stored for ``dataset_key`` (``core.io.store``) are restored.
+    """
+    from core.io.store import load_pins
+
     state = st.session_state
-    if state["k_dataset"] != dataset_key:
-        state["k"] = int(default_k)
-        state["k_dataset"] = dataset_key
-        state["pins_keep"] = ()
-        state["pins_drop"] = ()
+    previous = state["k_dataset"]
+    if previous == dataset_key:
+        return
+    url_k, state["url_k"] = state["url_k"], None
+    state["k"] = int(url_k) if url_k is not None and not previous else int(default_k)
+    state["k_dataset"] = dataset_key
+    if previous:
+        state["keep_fraction"] = _WIDGET_DEFAULTS["keep_fraction"]
         state["cluster"] = 0
+        if state["pins_keep"] or state["pins_drop"]:
+            from ui.cache import dataset_label
+
+            add_note(f"pins cleared: they belonged to {dataset_label(previous)}")
+    state["pins_keep"], state["pins_drop"] = load_pins(dataset_key, n_examples=n_examples)
 
 
 def select_dataset(dataset_key: str) -> None:
-    """Make ``dataset_key`` the current dataset (its k and pins are reset on the next load)."""
+    """Make ``dataset_key`` the current dataset (its per-dataset settings reset on the next load)."""
     st.session_state["dataset_key"] = dataset_key
 
 
@@ -239,12 +291,23 @@ def add_pins(indices: list[int] | tuple[int, ...], *, keep: bool) -> None:
     (pinned_keep if keep else pinned_drop).update(new)
     state["pins_keep"] = tuple(sorted(pinned_keep))
     state["pins_drop"] = tuple(sorted(pinned_drop))
+    _store_pins()
 
 
 def clear_pins() -> None:
     """Remove every always-keep and always-drop pin."""
     st.session_state["pins_keep"] = ()
     st.session_state["pins_drop"] = ()
+    _store_pins()
+
+
+def _store_pins() -> None:
+    """Keep the current dataset's pins in the local store (best effort: caching is optional)."""
+    from core.io.store import save_pins
+
+    state = st.session_state
+    with contextlib.suppress(OSError, ValueError):
+        save_pins(str(state["dataset_key"]), state["pins_keep"], state["pins_drop"])
 
 
 def metric_label(metric: str) -> str:
@@ -294,6 +357,9 @@ def render_sidebar(
         pinned_keep, pinned_drop = pins()
         if pinned_keep or pinned_drop:
             st.caption(f"Pins: {len(pinned_keep)} always-keep, {len(pinned_drop)} always-drop.")
+    from ui import links
+
+    links.sync_query_params()  # after the dataset loaded: k may have been reset to its default
 
 
 def render_ccs_beta() -> None:

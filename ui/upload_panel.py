@@ -24,10 +24,13 @@ IMAGE_LABEL_RULE = (
 )
 
 
-def _finish(make: Callable[..., tuple[str, object]], label: str, **kwargs: object) -> None:
+def _finish(
+    make: Callable[..., tuple[str, object]], label: str, *, embedded: bool = False, **kwargs: object
+) -> None:
     """Run one upload handler with progress, make its dataset current, rerun the page.
 
     A rejected file shows core's message in an error box and leaves the current dataset as is.
+    ``embedded``: the app computed the embeddings (image zip, texts), so they can be downloaded.
     """
     progress = cache.LiveProgress(label)
     try:
@@ -38,6 +41,8 @@ def _finish(make: Callable[..., tuple[str, object]], label: str, **kwargs: objec
         st.error(f"Upload rejected: {str(exc) or exc.__class__.__name__}")
         return
     progress.done()
+    if embedded:
+        st.session_state["embedded"] = [*st.session_state["embedded"], key]
     state.select_dataset(key)
     st.rerun()
 
@@ -75,6 +80,7 @@ def render_upload_panel() -> None:
                 _finish(
                     dataset_from_image_zip,
                     "Embedding images",
+                    embedded=True,
                     zip_name=zipped.name,
                     zip_bytes=zipped.getvalue(),
                     embedding=how,
@@ -88,6 +94,7 @@ def render_upload_panel() -> None:
                 _finish(
                     dataset_from_text_csv,
                     "Embedding texts",
+                    embedded=True,
                     csv_name=texts.name,
                     csv_bytes=texts.getvalue(),
                     text_column=column,
@@ -95,6 +102,61 @@ def render_upload_panel() -> None:
         if local_files_enabled():
             with tabs[3]:
                 _render_local_files_tab()
+    render_embedding_downloads(str(st.session_state["dataset_key"]))
+    render_cache_panel()
+
+
+def render_embedding_downloads(dataset_key: str) -> None:
+    """ "Download embeddings (.npy + ids)" when this app computed the current dataset's embeddings.
+
+    The same two files as ``python -m core embed``/``embed-text`` write: float32 ``.npy`` and
+    the ids CSV (``id``, ``label`` when known, ``text`` for texts), built on click.
+    """
+    if dataset_key not in st.session_state["embedded"]:
+        return
+    from core.embed.files import embeddings_npy_bytes, ids_csv_bytes
+
+    dataset = cache.get_dataset(dataset_key)
+    stem = (dataset.name or "embeddings").split(" ")[0] or "embeddings"
+
+    def npy() -> bytes:
+        return embeddings_npy_bytes(dataset.embeddings)
+
+    def ids() -> bytes:
+        labels = dataset.label_strings() if dataset.labels is not None else None
+        texts = dataset.media if dataset.media_kind == "text" else None
+        return ids_csv_bytes(dataset.ids, labels, texts=texts)
+
+    st.markdown(f"**Download embeddings (.npy + ids)** computed here for {dataset.name}:")
+    left, right = st.columns(2)
+    left.download_button(
+        "Embeddings (.npy)", npy, f"{stem}.npy", key="download_embeddings", on_click="ignore"
+    )
+    right.download_button(
+        "Ids and labels (.csv)", ids, f"{stem}.ids.csv", key="download_ids", on_click="ignore"
+    )
+
+
+def render_cache_panel() -> None:
+    """The local cache's size and a "Clear cache" button (core.io.store)."""
+    from core.cache_dir import cache_dir
+    from core.io.store import clear_store, max_store_bytes, store_usage
+
+    with st.expander("Local cache"):
+        n_entries, n_bytes = store_usage()
+        try:
+            cap = f"{max_store_bytes() / 1024**2:,.0f} MB"
+        except ValueError as exc:
+            cap = f"the default (ignoring {exc})"
+        st.caption(
+            f"Uploads, computed embeddings and pins are kept in {cache_dir() / 'store'} "
+            f"(PRUNESCOPE_CACHE_DIR), so a reload or a restart picks up where you were: "
+            f"{n_entries} dataset(s), {n_bytes / 1024**2:,.1f} MB of at most {cap} "
+            "(PRUNESCOPE_CACHE_MAX_MB; the least recently used go first)."
+        )
+        if st.button("Clear cache", key="clear_cache", disabled=n_bytes == 0):
+            freed = clear_store()
+            st.success(f"Cleared {freed / 1024**2:,.1f} MB. Datasets already open stay open.")
 
 
 def _render_local_files_tab() -> None:

@@ -9,12 +9,15 @@ input file in export manifests), calls core, and registers the result with
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ui.cache import register_upload
 from ui.state import MAX_UPLOAD_MB
@@ -44,6 +47,34 @@ def _write(directory: Path, name: str, data: bytes) -> Path:
     path = directory / Path(name).name  # base name only: never a path from the client
     path.write_bytes(data)
     return path
+
+
+def _digest(dataset_key: str) -> str:
+    return dataset_key.removeprefix("upload:")
+
+
+def _remember(dataset_key: str, kind: str, files: dict, meta: dict) -> None:
+    """Keep the upload's inputs (and computed embeddings) in the local store, so the dataset
+    comes back after a reload or a server restart. Storing is best effort: a full disk or a
+    read-only cache folder only means it is not kept."""
+    from core.io.store import put_entry
+
+    with contextlib.suppress(OSError, ValueError):
+        put_entry(_digest(dataset_key), kind=kind, files=files, meta=meta)
+
+
+def _stored_embeddings(dataset_key: str, n_rows: int) -> np.ndarray | None:
+    """Embeddings computed earlier for this upload (same bytes and settings), if stored."""
+    from core.io.store import get_entry, load_array
+
+    entry = get_entry(_digest(dataset_key))
+    if entry is None or "embeddings.npy" not in entry.files:
+        return None
+    try:
+        embeddings = load_array(entry.files["embeddings.npy"])
+    except (OSError, ValueError):
+        return None
+    return embeddings if embeddings.ndim == 2 and embeddings.shape[0] == n_rows else None
 
 
 def dataset_from_embedding_upload(
@@ -79,6 +110,10 @@ def dataset_from_embedding_upload(
         except (KeyError, TypeError, EOFError) as exc:  # parsers' own errors on corrupt files
             raise ValueError(f"could not read {embeddings_name}: {exc}") from exc
     register_upload(key, dataset)
+    files = {"input-0": embeddings_bytes}
+    if meta_bytes is not None and meta_name is not None:
+        files["input-1"] = meta_bytes
+    _remember(key, "embeddings", files, {"names": [embeddings_name, meta_name]})
     return key, dataset
 
 
@@ -167,6 +202,8 @@ def dataset_from_local_files(
         raise ValueError(redacted_message(exc)) from None
     key = _upload_key(*(source.sha256 for source in dataset.sources))
     register_upload(key, dataset)
+    # Large local files are not copied: the entry records the paths, opened again on restore.
+    _remember(key, "local", {}, {"paths": [embeddings_path, meta_path]})
     return key, dataset
 
 
@@ -201,24 +238,37 @@ def dataset_from_image_zip(
             path, progress=sub_progress(progress, 0.0, read_end, phase="reading the zip")
         )
         sources = (file_info(path),)
-    if embedding == "pixels":
+    embeddings = _stored_embeddings(key, len(image_set.images))
+    if embeddings is not None:
+        report(progress, 1.0, "embeddings computed earlier, from the local cache")
+    elif embedding == "pixels":
         report(progress, read_end, "embedding: flattening the pixels")
         embeddings = pixel_embeddings(image_set.images)
     else:
-        from core.embed.ssl import embed_images, train_ssl_encoder
-
-        training = sub_progress(progress, read_end, 0.95, phase="training the SSL encoder on CPU")
-        encoder = train_ssl_encoder(image_set.images, epochs=epochs, seed=seed, progress=training)
-        embeddings = embed_images(
-            encoder,
-            image_set.images,
-            progress=sub_progress(progress, 0.95, 1, phase="embedding with the encoder"),
-        )
+        embeddings = _ssl_embeddings(image_set.images, epochs, seed, read_end, progress)
     dataset = image_set_to_dataset(
         image_set, embeddings, name=f"{Path(zip_name).stem} ({embedding})", sources=sources
     )
     register_upload(key, dataset)
+    meta = {"names": [zip_name], "embedding": embedding, "epochs": epochs, "seed": seed}
+    _remember(key, "image_zip", {"input-0": zip_bytes, "embeddings.npy": embeddings}, meta)
     return key, dataset
+
+
+def _ssl_embeddings(
+    images: np.ndarray, epochs: int, seed: int, start: float, progress: ProgressFn | None
+) -> np.ndarray:
+    """Train ``core.embed.ssl``'s encoder on the images (CPU) and embed them with it."""
+    from core._progress import sub_progress
+    from core.embed.ssl import embed_images, train_ssl_encoder
+
+    training = sub_progress(progress, start, 0.95, phase="training the SSL encoder on CPU")
+    encoder = train_ssl_encoder(images, epochs=epochs, seed=seed, progress=training)
+    return embed_images(
+        encoder,
+        images,
+        progress=sub_progress(progress, 0.95, 1, phase="embedding with the encoder"),
+    )
 
 
 def dataset_from_text_csv(
@@ -248,7 +298,9 @@ def dataset_from_text_csv(
         )
     texts = table[text_column].fillna("").astype(str).to_numpy()
     key = _upload_key(csv_name, csv_bytes, text_column, label_column)
-    embeddings = embed_texts(list(texts), progress=progress)
+    embeddings = _stored_embeddings(key, len(texts))
+    if embeddings is None:
+        embeddings = embed_texts(list(texts), progress=progress)
     dataset = make_dataset(
         embeddings,
         ids=table["id"].astype(str).to_numpy() if "id" in table.columns else None,
@@ -265,4 +317,61 @@ def dataset_from_text_csv(
         ),
     )
     register_upload(key, dataset)
+    meta = {"names": [csv_name], "text_column": text_column, "label_column": label_column}
+    _remember(key, "text_csv", {"input-0": csv_bytes, "embeddings.npy": embeddings}, meta)
     return key, dataset
+
+
+def stored_upload_kind(dataset_key: str) -> str | None:
+    """The kind of the stored entry behind an ``upload:`` key (None when not stored)."""
+    from core.io.store import get_entry
+
+    if not dataset_key.startswith("upload:"):
+        return None
+    entry = get_entry(_digest(dataset_key))
+    return entry.kind if entry is not None else None
+
+
+def restore_upload(dataset_key: str) -> Dataset | None:
+    """Rebuild an upload of an earlier session from the local store and register it.
+
+    The stored inputs go through the same function as the first upload (so the key, sources and
+    exports are identical); computed embeddings are read back instead of recomputed. Returns None
+    when the store does not hold it or it no longer loads (the caller says so).
+    """
+    from core.io.store import get_entry
+
+    entry = get_entry(_digest(dataset_key)) if dataset_key.startswith("upload:") else None
+    if entry is None:
+        return None
+    meta = entry.meta
+    names = [n if isinstance(n, str) else None for n in meta.get("names", [])] + [None, None]
+    inputs = [
+        entry.files[n].read_bytes() if n in entry.files else None for n in ("input-0", "input-1")
+    ]
+    try:
+        if entry.kind == "embeddings" and names[0] and inputs[0] is not None:
+            key, dataset = dataset_from_embedding_upload(names[0], inputs[0], names[1], inputs[1])
+        elif entry.kind == "image_zip" and names[0] and inputs[0] is not None:
+            key, dataset = dataset_from_image_zip(
+                names[0],
+                inputs[0],
+                embedding=str(meta.get("embedding", "pixels")),
+                epochs=int(meta.get("epochs", 5)),
+                seed=int(meta.get("seed", 0)),
+            )
+        elif entry.kind == "text_csv" and names[0] and inputs[0] is not None:
+            key, dataset = dataset_from_text_csv(
+                names[0],
+                inputs[0],
+                text_column=str(meta.get("text_column", "text")),
+                label_column=str(meta.get("label_column", "label")),
+            )
+        elif entry.kind == "local":
+            paths = [p if isinstance(p, str) else "" for p in meta.get("paths", [])] + ["", ""]
+            key, dataset = dataset_from_local_files(paths[0], paths[1] or None)
+        else:
+            return None
+    except (ValueError, OSError, ImportError, TypeError):
+        return None
+    return dataset if key == dataset_key else None

@@ -8,8 +8,6 @@ Both write the embeddings as float32 ``.npy`` and, beside them, ``<stem>.ids.csv
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from pathlib import Path
 
@@ -207,28 +205,14 @@ def _write_outputs(
     *,
     texts: np.ndarray | None,
 ) -> None:
+    from core.embed.files import embeddings_npy_bytes, ids_csv_bytes
     from core.export import write_atomic_files
 
     embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
-    buffer = io.BytesIO()
-    np.save(buffer, embeddings, allow_pickle=False)
-    text_buffer = io.StringIO()
-    writer = csv.writer(text_buffer, lineterminator="\n")
-    header = (
-        ["id"] + (["label"] if labels is not None else []) + (["text"] if texts is not None else [])
-    )
-    writer.writerow(header)
-    for i, item_id in enumerate(ids):
-        row = [str(item_id)]
-        if labels is not None:
-            row.append(str(labels[i]))
-        if texts is not None:
-            row.append(str(texts[i]))
-        writer.writerow(row)
+    npy = embeddings_npy_bytes(embeddings)
+    ids_csv = ids_csv_bytes(ids, labels, texts=texts)
     ids_path = ids_path_for(out)
-    write_atomic_files(
-        [(out, buffer.getvalue()), (ids_path, text_buffer.getvalue().encode("utf-8"))]
-    )
+    write_atomic_files([(out, npy), (ids_path, ids_csv)])
     print(
         f"wrote {out} ({embeddings.shape[0]} x {embeddings.shape[1]} float32) and {ids_path}",
         file=sys.stderr,

@@ -5,7 +5,8 @@ Chromium the test skips locally and fails when the ``CI`` environment variable i
 is the default shipped sample (``ui.state.default_dataset_key``) unless ``PRUNESCOPE_SAMPLE`` names
 another key; the projection is PCA unless ``PRUNESCOPE_PROJECTION`` says otherwise (UMAP's first
 run compiles numba kernels for 20-45 s). Screenshots of every page go to
-``test-output/screenshots/``.
+``test-output/screenshots/``; the reload/link test writes the README's to ``docs/screenshots/``.
+The server stores uploads and pins in its own empty ``PRUNESCOPE_CACHE_DIR``.
 """
 
 from __future__ import annotations
@@ -57,9 +58,10 @@ def _chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     env = dict(os.environ, PRUNESCOPE_PROJECTION=os.environ.get("PRUNESCOPE_PROJECTION", "pca"))
+    env["PRUNESCOPE_CACHE_DIR"] = str(tmp_path_factory.mktemp("server-cache"))  # an empty store
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
     command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
     process = subprocess.Popen(
@@ -287,4 +289,132 @@ def test_imagefolder_zip_upload_labels_images_by_class_folder(server: str, tmp_p
         assert not page.get_by_test_id("stAlertContentError").count()
         classes = page.get_by_test_id("stMetric").filter(has_text="Classes")
         assert classes.get_by_test_id("stMetricValue").inner_text() == "3"
+        browser.close()
+
+
+#: Screenshots of every page, referenced from the README (1280 x 800, the visible part only).
+DOC_SCREENSHOTS = ROOT / "docs" / "screenshots"
+PAGES = [
+    ("", 'text="Examples (N)"', "home.png"),
+    ("Map", '[data-testid="stPlotlyChart"] .js-plotly-plot', "map.png"),
+    ("Clusters", '[data-testid="stPlotlyChart"] .js-plotly-plot', "clusters.png"),
+    ("Prune_and_export", 'text="Kept indices (CSV)"', "prune_and_export.png"),
+    ("Validate", 'text="Kept fractions"', "validate.png"),
+    ("Theory", '[data-testid="stPlotlyChart"] .js-plotly-plot', "theory.png"),
+    ("Deduplicate", '[data-testid="stPlotlyChart"] .js-plotly-plot', "deduplicate.png"),
+]
+
+
+def _blobs(folder: Path) -> tuple[Path, Path]:
+    """90 embeddings in three labelled blobs (vectors.npy) and their metadata (id, label)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(scale=6.0, size=(3, 8))
+    labels = np.arange(90) % 3
+    embeddings = (centres[labels] + rng.normal(size=(90, 8))).astype(np.float32)
+    np.save(folder / "vectors.npy", embeddings)
+    meta = "id,label\n" + "".join(f"v{i},{'abc'[c]}\n" for i, c in enumerate(labels))
+    (folder / "vectors.csv").write_text(meta)
+    return folder / "vectors.npy", folder / "vectors.csv"
+
+
+def _unfold_upload_panel(page, panel) -> None:
+    """Open the upload expander when closed (an upload's rerun may fold it)."""
+    _wait_idle(page)
+    if not panel.is_visible():
+        page.get_by_text("Upload your own data").click()
+        panel.wait_for()
+
+
+def _pin_a_box(page) -> list[int]:
+    """Box-select around the first plotted point on the Map and pin the rows as always-keep."""
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot')._fullLayout")
+    x, y = page.evaluate(FIRST_POINT)
+    page.evaluate(RECORD_SELECTION)
+    page.mouse.move(x - 40, y - 40)
+    page.mouse.down()
+    page.mouse.move(x + 40, y + 40, steps=12)
+    page.mouse.up()
+    page.wait_for_function("() => window.selectedRange")
+    in_box = page.evaluate(ROWS_IN_SELECTION)
+    assert in_box
+    page.get_by_text(f"{len(in_box):,} selected, hardest first").wait_for(timeout=60_000)
+    _wait_idle(page)
+    page.get_by_role("button", name="Always keep these").click()
+    page.get_by_text(f"Pinned: {len(in_box)} always-keep, 0 always-drop").wait_for()
+    _wait_idle(page)
+    return in_box
+
+
+def _set_keep_fraction(page, target: float) -> None:
+    thumb = page.get_by_role("slider", name="Keep fraction")
+    for _ in range(100):  # each key press moves 0.01 and reruns the page
+        value = float(thumb.input_value())
+        if abs(value - target) < 1e-6:
+            return
+        thumb.press("ArrowLeft" if value > target else "ArrowRight")
+        _wait_idle(page)
+    raise AssertionError(f"the keep slider stayed at {value}, not {target}")
+
+
+def _assert_view_restored(page, n_pinned: int, keep: float) -> None:
+    """The uploaded dataset, its pins and the keep fraction, as the Prune page shows them."""
+    page.get_by_text(f"Map pins: {n_pinned} always-keep, 0 always-drop.").wait_for()
+    assert page.get_by_test_id("stSidebar").get_by_text("vectors", exact=False).count()
+    slider = page.get_by_role("slider", name="Keep fraction")
+    assert abs(float(slider.input_value()) - keep) < 1e-6
+    assert not page.get_by_test_id("stException").count()
+
+
+def test_reload_and_a_copied_link_restore_dataset_pins_and_settings(
+    server: str, tmp_path: Path
+) -> None:
+    executable = _chromium()
+    embeddings, meta = _blobs(tmp_path)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        # Tall enough that the whole map is on screen for the mouse to box-select in.
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        _open(page, server, "", 'text="Examples (N)"')
+        panel = page.get_by_role("tabpanel", name="Embeddings")
+        for label, path in (("Embeddings (", embeddings), ("Metadata, optional", meta)):
+            _unfold_upload_panel(page, panel)
+            uploader = panel.get_by_test_id("stFileUploader").filter(has_text=label)
+            uploader.locator('input[type="file"]').set_input_files(str(path))
+            _wait_idle(page)
+            _unfold_upload_panel(page, panel)
+            uploader.get_by_text(path.name, exact=True).wait_for()
+        page.get_by_role("button", name="Load embeddings", disabled=False).click()
+        page.get_by_role("heading", name="vectors").wait_for(timeout=120_000)
+        _wait_idle(page)
+
+        _sidebar_link(page, "Map", '[data-testid="stPlotlyChart"] .js-plotly-plot')
+        in_box = _pin_a_box(page)
+        _sidebar_link(page, "Prune and export", 'text="Kept indices (CSV)"')
+        _set_keep_fraction(page, 0.7)
+        page.wait_for_function("() => location.search.includes('keep=0.7')")
+        link = page.url
+        assert "dataset=upload%3A" in link or "dataset=upload:" in link
+
+        page.reload()
+        page.locator('text="Kept indices (CSV)"').first.wait_for(timeout=180_000)
+        _wait_idle(page)
+        _assert_view_restored(page, len(in_box), 0.7)
+
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        fresh = context.new_page()
+        fresh.goto(link)
+        fresh.locator('text="Kept indices (CSV)"').first.wait_for(timeout=180_000)
+        _wait_idle(fresh)
+        _assert_view_restored(fresh, len(in_box), 0.7)
+
+        DOC_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        query = link.partition("?")[2]
+        for path, ready, name in PAGES:
+            _open(fresh, server, f"{path}?{query}", ready)
+            assert not fresh.get_by_test_id("stException").count()
+            fresh.mouse.move(5, 5)
+            fresh.screenshot(path=str(DOC_SCREENSHOTS / name))
+        context.close()
         browser.close()

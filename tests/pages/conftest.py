@@ -1,4 +1,5 @@
-"""Page tests: a small synthetic dataset, PCA instead of UMAP, and empty caches around each test."""
+"""Page tests: a small synthetic dataset, PCA instead of UMAP, and empty caches (in memory and
+the local store) around each test."""
 
 from __future__ import annotations
 
@@ -23,8 +24,10 @@ def page_path(name: str) -> str:
 
 
 @pytest.fixture(autouse=True)
-def small_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def small_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("PRUNESCOPE_SAMPLE", DATASET_KEY)
+    # An empty local store per test: pins and uploads saved by one test never reach another.
+    monkeypatch.setenv("PRUNESCOPE_CACHE_DIR", str(tmp_path / "prunescope-cache"))
     monkeypatch.setenv("PRUNESCOPE_PROJECTION", "pca")
     st.cache_data.clear()
     st.cache_resource.clear()
