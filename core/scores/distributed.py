@@ -12,7 +12,10 @@ default; ``dask.config.set(scheduler="synchronous")``, ``"processes"``, or a
 
 Running on a cluster
 --------------------
-1. ``pip install distributed==2026.8.0`` (same version as dask) on every machine.
+``dask_client("local:2")`` (``--dask-scheduler local:2``) starts two worker processes on this
+machine, on loopback; for several machines:
+
+1. ``pip install -r requirements.txt`` (dask and distributed, same version) on every machine.
 2. Start a scheduler (``dask scheduler``, prints ``tcp://HOST:8786``) and workers
    (``dask worker tcp://HOST:8786 --nthreads 4``), or use dask-jobqueue / dask-kubernetes.
 3. Put the ``.npy`` file where every worker can read it under the same path (NFS, a shared
@@ -273,12 +276,18 @@ def load_npy_dataset(
 
 @contextmanager
 def dask_client(address: str) -> Iterator[Any]:
-    """Connect to a ``distributed`` scheduler and make it Dask's default while open.
+    """Connect to (or start) a ``distributed`` cluster and make it Dask's default while open.
+
+    ``"local"`` or ``"local:N"`` starts a ``LocalCluster`` of N worker processes (default 2)
+    with one thread each, on loopback only (``127.0.0.1``, no dashboard: nothing else
+    listens), and closes it on exit, also when the block raises. Any other address joins a
+    running scheduler, which is left running.
 
     Parameters
     ----------
     address : str
-        Scheduler address such as ``tcp://10.0.0.5:8786``.
+        ``"local"``, ``"local:N"`` (1 <= N <= 256) or a scheduler address such as
+        ``tcp://10.0.0.5:8786``.
 
     Yields
     ------
@@ -288,21 +297,48 @@ def dask_client(address: str) -> Iterator[Any]:
     ------
     ValueError
         When ``distributed`` is not installed (the message says what to install), or when
-        the address is empty.
+        the address is empty or ``local:N`` has a bad N.
     OSError
         When the scheduler cannot be reached.
     """
     if not isinstance(address, str) or not address.strip():
-        raise ValueError(f"scheduler address={address!r} should be like tcp://HOST:8786")
+        raise ValueError(f"scheduler address={address!r} should be like tcp://HOST:8786 or local")
+    address = address.strip()
+    n_workers = _local_workers(address)
     try:
-        from distributed import Client
+        from distributed import Client, LocalCluster
     except ImportError:
         raise ValueError(
             "connecting to a Dask scheduler needs the 'distributed' package, which is not "
             f"installed: pip install {DISTRIBUTED_PIN}"
         ) from None
-    with Client(address.strip(), set_as_default=True) as client:
+    if n_workers is None:
+        with Client(address, set_as_default=True) as client:
+            yield client
+        return
+    with (
+        LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster, set_as_default=True) as client,
+    ):
         yield client
+
+
+def _local_workers(address: str) -> int | None:
+    """N of ``local`` / ``local:N`` (default 2), None for a scheduler address."""
+    name, _, count = address.partition(":")
+    if name != "local":
+        return None
+    if not count:
+        return 2
+    if not count.isdigit() or not 1 <= int(count) <= 256:
+        raise ValueError(f"scheduler address={address!r}: local:N needs N in [1, 256]")
+    return int(count)
 
 
 # ----------------------------------------------------------------------------- private helpers
