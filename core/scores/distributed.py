@@ -323,6 +323,9 @@ def dask_client(address: str) -> Iterator[Any]:
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            # No dashboard; the scheduler's small HTTP server (health checks) on a free
+            # loopback port rather than 8787, which a user's own cluster may hold.
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         ) as cluster,
         Client(cluster, set_as_default=True) as client,
     ):
