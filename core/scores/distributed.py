@@ -48,9 +48,13 @@ import numpy as np
 from core._progress import ProgressFn, report, sub_progress
 from core.scores.kmeans import (
     BACKENDS,
-    _fit_kmeans,
+    _fit_faiss,
+    _fit_sklearn,
+    _greedy_kmeans_plus_plus,
     _nearest_centroids,
+    _normalize_rows,
     _resolve_backend,
+    single_threaded,
 )
 from core.scores.metrics import DISTANCES, ScoreParams, Scores
 from core.validate import check_choice, check_int, check_k, check_seed
@@ -500,20 +504,9 @@ def _score_dask(
     if not np.isfinite(sample).all():
         _raise_non_finite(x, progress)
 
-    fit, _, _ = _fit_kmeans(
-        sample,
-        k=k,
-        backend=backend,
-        spherical=spherical,
-        seed=seed,
-        n_iter=_KMEANS_ITER,
-        # The sample is already drawn: make _fit_kmeans fit on all of it.
-        max_points_per_centroid=math.ceil(n_fit / k),
-        n_nearest=1,
-        progress=sub_progress(progress, 0.1, 0.3),
-    )
+    centroids_np, n_iter = _fit_centroids(sample, k, backend, spherical, seed, progress)
     del sample
-    centroids = da.from_array(fit.centroids, chunks=fit.centroids.shape)
+    centroids = da.from_array(centroids_np, chunks=centroids_np.shape)
     width = 2 * n_nearest + 1  # distances, indices, non-finite flag
     table = da.blockwise(
         _assign_block,
@@ -547,16 +540,49 @@ def _score_dask(
     params = ScoreParams(
         k=k,
         distance=distance,
-        backend=fit.backend,
+        backend=backend,
         seed=seed,
-        n_iter=fit.n_iter,
+        n_iter=n_iter,
         spherical=spherical,
         inertia=inertia,
         n_fit=n_fit,
         executor="dask",
     )
     report(progress, 1.0, f"{metric} scores done")
-    return Scores(metric, values, clusters, fit.centroids, params)
+    return Scores(metric, values, clusters, centroids_np, params)
+
+
+def _fit_centroids(
+    sample: np.ndarray,
+    k: int,
+    backend: str,
+    spherical: bool,
+    seed: int,
+    progress: ProgressFn | None,
+) -> tuple[np.ndarray, int]:
+    """Centroids (k, d) float32 and iterations of the k-means fit on the drawn sample.
+
+    The fitting steps of ``core.scores.kmeans._fit_kmeans`` for a sample it would not subsample
+    again, without its last step (assigning every sample row, which the chunked pass redoes for
+    all rows anyway: at 256 k sample rows that was up to a third of the assignment work, run on
+    the client alone). tests/core/test_dask_cluster.py and test_distributed.py check that the
+    centroids stay bit-identical to the in-memory fit.
+    """
+    if spherical:
+        _normalize_rows(sample)
+    with single_threaded():  # as _fit_kmeans: one reduction order on any machine
+        if backend == "faiss":
+            report(progress, 0.12, f"k-means++ seeding (k={k})")
+            init = _greedy_kmeans_plus_plus(sample, k, seed)
+            report(progress, 0.15, f"fitting k-means with faiss (k={k}, {_KMEANS_ITER} iterations)")
+            centroids, n_iter = _fit_faiss(sample, init, spherical, seed, _KMEANS_ITER)
+        else:
+            report(progress, 0.12, f"fitting k-means with scikit-learn (k={k})")
+            centroids, n_iter = _fit_sklearn(sample, k, seed, _KMEANS_ITER)
+    centroids = np.ascontiguousarray(centroids, dtype=np.float32)
+    if spherical:
+        _normalize_rows(centroids)
+    return centroids, n_iter
 
 
 def _assign_block(
