@@ -352,9 +352,14 @@ def _local_workers(address: str) -> int | None:
 
 
 class _NpyRows:
-    """Array-like over a ``.npy`` file that maps it on first use and pickles as its path."""
+    """Array-like over a ``.npy`` file that pickles as its path and layout.
 
-    __slots__ = ("_map", "dtype", "ndim", "path", "shape")
+    Every read maps the file, copies the rows out and unmaps it again: pages of a mapping
+    that stays open count as the process's resident memory once touched, so a long-lived
+    map would grow a worker (or the client) towards the file size.
+    """
+
+    __slots__ = ("_map", "dtype", "ndim", "offset", "order", "path", "shape")
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -363,6 +368,9 @@ class _NpyRows:
         self.shape: tuple[int, ...] = tuple(int(s) for s in matrix.shape)
         self.dtype = matrix.dtype
         self.ndim = 2
+        self.offset = int(getattr(matrix, "offset", 0))
+        fortran = matrix.flags.f_contiguous and not matrix.flags.c_contiguous
+        self.order = "F" if fortran else "C"
 
     def open(self) -> np.ndarray:
         """The memory map, opened (and checked) once per process."""
@@ -380,15 +388,22 @@ class _NpyRows:
         return self.token()
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        return np.array(self.open()[key])  # a copy: nothing keeps the file mapped
+        mapped = np.memmap(  # type: ignore[call-overload]
+            self.path,
+            dtype=self.dtype,
+            mode="r",
+            offset=self.offset,
+            shape=self.shape,
+            order=self.order,
+        )
+        return np.array(mapped[key])  # a copy: the map is unmapped when `mapped` goes
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path, "shape": self.shape, "dtype": self.dtype}
+        return {name: getattr(self, name) for name in ("path", "shape", "dtype", "offset", "order")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.path = state["path"]
-        self.shape = state["shape"]
-        self.dtype = state["dtype"]
+        for name, value in state.items():
+            setattr(self, name, value)
         self.ndim = 2
         self._map = None
 
