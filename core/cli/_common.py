@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -117,6 +118,52 @@ def add_selection_options(
     )
 
 
+def add_dask_options(parser: argparse.ArgumentParser, *, what: str) -> None:
+    """``--dask``, ``--dask-chunk-rows`` and ``--dask-scheduler``; ``what`` says what runs on Dask."""
+    parser.add_argument(
+        "--dask",
+        action="store_true",
+        help=f"{what} with Dask, reading a .npy chunk by chunk from a memory map (the embeddings "
+        "are never loaded in one process; same output as without it)",
+    )
+    parser.add_argument(
+        "--dask-chunk-rows",
+        type=int,
+        default=None,
+        metavar="ROWS",
+        help="with --dask: rows per chunk (default 65536)",
+    )
+    parser.add_argument(
+        "--dask-scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="with --dask: 'local' or 'local:N' starts N worker processes here (default 2, "
+        "loopback only), tcp://HOST:8786 joins a running scheduler (workers must read EMB at "
+        "the same path); default: threads in this process",
+    )
+
+
+def check_dask_flags(args: argparse.Namespace) -> None:
+    """``--dask-chunk-rows`` / ``--dask-scheduler`` need ``--dask``; chunk rows >= 1."""
+    if not args.dask and (args.dask_chunk_rows is not None or args.dask_scheduler is not None):
+        raise ValueError("--dask-chunk-rows and --dask-scheduler need --dask")
+    if args.dask_chunk_rows is not None and args.dask_chunk_rows < 1:
+        raise ValueError(f"--dask-chunk-rows {args.dask_chunk_rows} should be >= 1")
+
+
+@contextlib.contextmanager
+def dask_session(args: argparse.Namespace) -> Iterator[None]:
+    """The ``--dask-scheduler`` cluster while open (closed on exit, also on error); nothing
+    without it (Dask's default threads)."""
+    if not args.dask or args.dask_scheduler is None:
+        yield
+        return
+    from core.scores.distributed import dask_client
+
+    with dask_client(args.dask_scheduler):
+        yield
+
+
 def add_out_option(parser: argparse.ArgumentParser, *, help: str = "output CSV path") -> None:
     """The required ``--out OUT``."""
     parser.add_argument("--out", required=True, metavar="OUT", help=help)
@@ -224,7 +271,8 @@ def selection_from_args(
     labels, embeddings = dataset.labels, dataset.embeddings
     if rows is not None:
         labels = None if labels is None else labels[rows]
-        embeddings = embeddings[rows]
+        # Only Moderate-DS reads the embeddings (a memory map under --dask stays on disk).
+        embeddings = embeddings[rows] if moderate else embeddings
     groups = balance_groups(labels, scores.clusters, balance_by, metric=scores.metric)
     min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
     return select_kept(

@@ -65,8 +65,6 @@ def check_extras(args: argparse.Namespace) -> None:
             raise ValueError("--dedup-epsilon needs EMB (SemDeDup compares embeddings)")
         if not 0.0 <= args.dedup_epsilon < 1.0:
             raise ValueError(f"--dedup-epsilon {args.dedup_epsilon} should be in [0, 1)")
-        if args.dask:
-            raise ValueError("--dedup-epsilon does not work with --dask")
 
 
 def load_for_imported(args: argparse.Namespace) -> tuple[Dataset, Scores]:
@@ -142,7 +140,18 @@ def dedup_then_select(
     from core.scores.metrics import default_k
 
     k = args.dedup_k or args.k or default_k(dataset.n)
-    result = semdedup(dataset.embeddings, k=k, epsilon=args.dedup_epsilon, seed=args.seed)
+    if args.dask:  # per-cluster tasks reading the .npy; the same result
+        from core.prune.semdedup_dask import semdedup_dask
+
+        result = semdedup_dask(
+            args.embeddings,
+            k=k,
+            epsilon=args.dedup_epsilon,
+            seed=args.seed,
+            chunk_rows=args.dask_chunk_rows,
+        )
+    else:
+        result = semdedup(dataset.embeddings, k=k, epsilon=args.dedup_epsilon, seed=args.seed)
     survivors = result.kept_indices
     lost = np.setdiff1d(pins[0], survivors)
     if lost.size:

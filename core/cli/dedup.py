@@ -9,10 +9,13 @@ import numpy as np
 
 from core.cli._common import (
     add_backend_option,
+    add_dask_options,
     add_input_options,
     add_out_option,
     add_seed_option,
+    check_dask_flags,
     checked_out_path,
+    dask_session,
     load_dataset_from_args,
 )
 from core.cli._progress_bar import lazy_progress_bar
@@ -28,6 +31,8 @@ DEDUP_EPILOG = """examples:
   python -m core dedup emb.npy --k 100 --epsilon 0.05 --seed 0 --out kept.csv
   python -m core dedup emb.npy --meta meta.csv --k 100 --epsilon 0.05 --order keep_hard \\
       --removed removed.csv --out kept.csv
+  python -m core dedup big.npy --k 1000 --epsilon 0.05 --dask --dask-scheduler local:2 \\
+      --out kept.csv
 
 Within each k-means cluster, members are ordered farthest-from-centroid first (keep_hard) and
 every member whose cosine similarity to an earlier member exceeds 1 - EPSILON is removed.
@@ -74,6 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--removed", metavar="REMOVED", default=None, help="also write the removed rows here"
     )
+    add_dask_options(parser, what="deduplicate (k-means and per-cluster comparisons)")
     add_out_option(parser)
     parser.set_defaults(func=run_dedup)
 
@@ -97,14 +103,15 @@ def run_dedup(args: argparse.Namespace) -> int:
         manifest_path.resolve(),
     ):
         raise ValueError(f"--removed {removed_path} would overwrite the --out files")
-    dataset = load_dataset_from_args(args)
+    dataset = _load(args)
     check_k(args.k, dataset.n, name="--k")
-    from core.io.guards import check_memory, planned_scoring_bytes
+    if not args.dask:  # Dask compares per cluster, reading rows from the memory map
+        from core.io.guards import check_memory, planned_scoring_bytes
 
-    check_memory(
-        planned_scoring_bytes(dataset.n, dataset.d, k=args.k, block_rows=args.block_size),
-        f"deduplicating {dataset.n:,} x {dataset.d:,} embeddings with k={args.k}",
-    )
+        check_memory(
+            planned_scoring_bytes(dataset.n, dataset.d, k=args.k, block_rows=args.block_size),
+            f"deduplicating {dataset.n:,} x {dataset.d:,} embeddings with k={args.k}",
+        )
 
     result = _dedup(args, dataset)
     removed_data = None if removed_path is None else _removed_csv_bytes(dataset, result)
@@ -130,8 +137,34 @@ def run_dedup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load(args: argparse.Namespace) -> Dataset:
+    check_dask_flags(args)
+    if not args.dask:
+        return load_dataset_from_args(args)
+    from core.scores.distributed import load_npy_dataset
+
+    return load_npy_dataset(
+        args.embeddings, args.meta, id_column=args.id_column, label_column=args.label_column
+    )
+
+
 def _dedup(args: argparse.Namespace, dataset: Dataset) -> DedupResult:
     with lazy_progress_bar("dedup (SemDeDup)") as progress:
+        if args.dask:
+            from core.prune.semdedup_dask import semdedup_dask
+
+            with dask_session(args):
+                return semdedup_dask(
+                    args.embeddings,
+                    k=args.k,
+                    epsilon=args.epsilon,
+                    order=args.order,
+                    seed=args.seed,
+                    backend=args.backend,
+                    block_size=args.block_size,
+                    chunk_rows=args.dask_chunk_rows,
+                    progress=progress,
+                )
         return semdedup(
             dataset.embeddings,
             k=args.k,

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 
 from core._progress import ProgressFn
 from core.cli._common import (
     add_backend_option,
+    add_dask_options,
     add_input_options,
     add_out_option,
     add_pin_options,
     add_seed_option,
     add_selection_options,
+    check_dask_flags,
     check_selection_flags,
     checked_out_path,
+    dask_session,
     load_dataset_from_args,
     pins_from_args,
     selection_from_args,
@@ -107,26 +109,7 @@ def _add_scoring_options(
     parser.add_argument("--distance", choices=DISTANCES, default="cosine", help="default: cosine")
     add_backend_option(parser)
     add_seed_option(parser)
-    parser.add_argument(
-        "--dask",
-        action="store_true",
-        help="score with Dask, reading a .npy chunk by chunk from a memory map (ssp and "
-        "prototype_margin; same scores as without it)",
-    )
-    parser.add_argument(
-        "--dask-chunk-rows",
-        type=int,
-        default=None,
-        metavar="ROWS",
-        help="with --dask: rows per chunk (default 65536)",
-    )
-    parser.add_argument(
-        "--dask-scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help="with --dask: run on a distributed scheduler such as tcp://HOST:8786 (needs the "
-        "distributed package; workers must read EMB at the same path)",
-    )
+    add_dask_options(parser, what="score")
     add_out_option(parser)
 
 
@@ -135,7 +118,8 @@ def run_score(args: argparse.Namespace) -> int:
     out = checked_out_path(args.out, inputs=(args.embeddings, args.meta))
     dataset = _load(args)
     _check_scoring(args, dataset)
-    scores = _score(args, dataset)
+    with dask_session(args):
+        scores = _score(args, dataset)
     csv_path, manifest_path = write_prune_outputs(out, dataset, scores, None)
     print(f"wrote {csv_path} ({dataset.n} scores, higher = harder) and {manifest_path}")
     return 0
@@ -161,9 +145,11 @@ def run_prune(args: argparse.Namespace) -> int:
         raise ValueError("--balance-by cluster needs a prototype metric; these scores have none")
     pins = pins_from_args(dataset, args)
 
-    scores = _score(args, dataset) if imported is None else imported
+    with dask_session(args):
+        scores = _score(args, dataset) if imported is None else imported
+        if args.dedup_epsilon is not None:
+            selection, record = dedup_then_select(args, dataset, scores, pins)
     if args.dedup_epsilon is not None:
-        selection, record = dedup_then_select(args, dataset, scores, pins)
         extra = {"dedup_then_prune": record}
         csv_path, manifest_path = write_prune_outputs(out, dataset, scores, selection, extra=extra)
         print(
@@ -182,7 +168,8 @@ def run_prune(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> Dataset:
-    if args.dask or args.dask_chunk_rows is not None or args.dask_scheduler is not None:
+    check_dask_flags(args)
+    if args.dask:
         return _load_dask(args)
     return load_dataset_from_args(args)
 
@@ -226,20 +213,18 @@ def _load_dask(args: argparse.Namespace) -> Dataset:
     """Check the --dask flags; ids, labels and a memory map of the .npy (nothing loaded)."""
     from core.scores.distributed import load_npy_dataset
 
-    if not args.dask:
-        raise ValueError("--dask-chunk-rows and --dask-scheduler need --dask")
+    if getattr(args, "strategy", None) == "moderate":
+        raise ValueError("--strategy moderate reads every embedding: drop --dask")
     dask_metrics = metric_names(runs_on_dask=True)
     if args.metric not in dask_metrics:
         raise ValueError(f"--dask supports --metric {' or '.join(dask_metrics)}, not {args.metric}")
-    if args.dask_chunk_rows is not None and args.dask_chunk_rows < 1:
-        raise ValueError(f"--dask-chunk-rows {args.dask_chunk_rows} should be >= 1")
     return load_npy_dataset(
         args.embeddings, args.meta, id_column=args.id_column, label_column=args.label_column
     )
 
 
 def _score_dask(args: argparse.Namespace, dataset: Dataset, progress: ProgressFn) -> Scores:
-    from core.scores.distributed import DEFAULT_CHUNK_ROWS, dask_client, open_npy
+    from core.scores.distributed import DEFAULT_CHUNK_ROWS, open_npy
 
     chunk_rows = args.dask_chunk_rows or DEFAULT_CHUNK_ROWS
     k = metrics.resolve_k(
@@ -248,14 +233,11 @@ def _score_dask(args: argparse.Namespace, dataset: Dataset, progress: ProgressFn
     score = get_metric(args.metric).dask_score
     if score is None:  # _load_dask checked runs_on_dask
         raise ValueError(f"--dask does not support --metric {args.metric}")
-    with contextlib.ExitStack() as stack:
-        if args.dask_scheduler is not None:
-            stack.enter_context(dask_client(args.dask_scheduler))
-        return score(
-            open_npy(args.embeddings, chunk_rows=chunk_rows),
-            k=k,
-            distance=args.distance,
-            backend=args.backend,
-            seed=args.seed,
-            progress=progress,
-        )
+    return score(
+        open_npy(args.embeddings, chunk_rows=chunk_rows),
+        k=k,
+        distance=args.distance,
+        backend=args.backend,
+        seed=args.seed,
+        progress=progress,
+    )

@@ -64,7 +64,8 @@ _POINTS_PER_CENTROID = 256
 @dataclass(frozen=True, slots=True)
 class DedupParams:
     """What produced a :class:`DedupResult`: ``k``, ``epsilon``, ``threshold`` (= 1 - epsilon),
-    ``order``, ``seed``, ``backend`` (resolved), ``n_iter``, ``n_fit``, ``n_singletons``."""
+    ``order``, ``seed``, ``backend`` (resolved), ``n_iter``, ``n_fit``, ``n_singletons``,
+    ``executor`` (``"dask"`` for :func:`core.prune.semdedup_dask.semdedup_dask`, else None)."""
 
     k: int
     epsilon: float
@@ -75,6 +76,7 @@ class DedupParams:
     n_iter: int
     n_fit: int
     n_singletons: int
+    executor: str | None = None
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -401,6 +403,7 @@ def _as_scores_and_selection(
         n_fit=fit.n_fit,
         n_singletons=fit.n_singletons,
         distance="cosine",
+        executor=fit.executor,
     )
     scores = Scores("semdedup", result.distances, result.clusters, result.centroids, params)
     kept = np.flatnonzero(~removed).astype(np.int64)
@@ -505,30 +508,66 @@ def _semdedup(
         if members.size < 2:  # size-1 clusters are never pruned
             continue
         best, first = _cluster_duplicates(unit[members], threshold, block_size)
-        max_similarity[members[1:]] = best[1:]
-        hit = first >= 0
-        duplicate_of[members[hit]] = members[first[hit]]
+        _record_cluster(members, best, first, max_similarity, duplicate_of)
         done += members.size**2
         report(progress, 0.4 + 0.6 * done / work, f"cluster {cluster + 1} of {k}")
 
+    fit_info = (fit.centroids, fit.backend, fit.n_iter)
+    report(progress, 1.0, "SemDeDup done")
+    return _dedup_result(
+        clusters, distances, fit_info, max_similarity, duplicate_of, epsilon, order, seed
+    )
+
+
+def _record_cluster(
+    members: np.ndarray,
+    best: np.ndarray,
+    first: np.ndarray,
+    max_similarity: np.ndarray,
+    duplicate_of: np.ndarray,
+) -> None:
+    """Write one cluster's :func:`_cluster_duplicates` answer (members in their order) into the
+    (n,) ``max_similarity`` and ``duplicate_of`` arrays."""
+    max_similarity[members[1:]] = best[1:]
+    hit = first >= 0
+    duplicate_of[members[hit]] = members[first[hit]]
+
+
+def _dedup_result(
+    clusters: np.ndarray,
+    distances: np.ndarray,
+    fit_info: tuple[np.ndarray, str, int],
+    max_similarity: np.ndarray,
+    duplicate_of: np.ndarray,
+    epsilon: float,
+    order: str,
+    seed: int,
+    executor: str | None = None,
+) -> DedupResult:
+    """The :class:`DedupResult` of filled per-row arrays; ``fit_info`` is (centroids, resolved
+    backend, iterations) of the k-means fit."""
+    centroids, backend, n_iter = fit_info
+    n = clusters.shape[0]
+    k = centroids.shape[0]
+    sizes = np.bincount(clusters, minlength=k)
     keep_mask = duplicate_of < 0
     params = DedupParams(
         k=k,
         epsilon=epsilon,
-        threshold=threshold,
+        threshold=1.0 - epsilon,
         order=order,
         seed=seed,
-        backend=fit.backend,
-        n_iter=fit.n_iter,
+        backend=backend,
+        n_iter=n_iter,
         n_fit=min(n, _POINTS_PER_CENTROID * k),
         n_singletons=int((sizes == 1).sum()),
+        executor=executor,
     )
-    report(progress, 1.0, "SemDeDup done")
     return DedupResult(
         keep_mask=keep_mask,
         duplicate_of=duplicate_of,
         clusters=clusters,
-        centroids=fit.centroids,
+        centroids=centroids,
         distances=distances,
         max_similarity=max_similarity,
         n_removed=int(n - keep_mask.sum()),

@@ -12,7 +12,10 @@ default; ``dask.config.set(scheduler="synchronous")``, ``"processes"``, or a
 
 Running on a cluster
 --------------------
-1. ``pip install distributed==2026.8.0`` (same version as dask) on every machine.
+``dask_client("local:2")`` (``--dask-scheduler local:2``) starts two worker processes on this
+machine, on loopback; for several machines:
+
+1. ``pip install -r requirements.txt`` (dask and distributed, same version) on every machine.
 2. Start a scheduler (``dask scheduler``, prints ``tcp://HOST:8786``) and workers
    (``dask worker tcp://HOST:8786 --nthreads 4``), or use dask-jobqueue / dask-kubernetes.
 3. Put the ``.npy`` file where every worker can read it under the same path (NFS, a shared
@@ -45,9 +48,13 @@ import numpy as np
 from core._progress import ProgressFn, report, sub_progress
 from core.scores.kmeans import (
     BACKENDS,
-    _fit_kmeans,
+    _fit_faiss,
+    _fit_sklearn,
+    _greedy_kmeans_plus_plus,
     _nearest_centroids,
+    _normalize_rows,
     _resolve_backend,
+    single_threaded,
 )
 from core.scores.metrics import DISTANCES, ScoreParams, Scores
 from core.validate import check_choice, check_int, check_k, check_seed
@@ -273,12 +280,18 @@ def load_npy_dataset(
 
 @contextmanager
 def dask_client(address: str) -> Iterator[Any]:
-    """Connect to a ``distributed`` scheduler and make it Dask's default while open.
+    """Connect to (or start) a ``distributed`` cluster and make it Dask's default while open.
+
+    ``"local"`` or ``"local:N"`` starts a ``LocalCluster`` of N worker processes (default 2)
+    with one thread each, on loopback only (``127.0.0.1``, no dashboard: nothing else
+    listens), and closes it on exit, also when the block raises. Any other address joins a
+    running scheduler, which is left running.
 
     Parameters
     ----------
     address : str
-        Scheduler address such as ``tcp://10.0.0.5:8786``.
+        ``"local"``, ``"local:N"`` (1 <= N <= 256) or a scheduler address such as
+        ``tcp://10.0.0.5:8786``.
 
     Yields
     ------
@@ -288,30 +301,65 @@ def dask_client(address: str) -> Iterator[Any]:
     ------
     ValueError
         When ``distributed`` is not installed (the message says what to install), or when
-        the address is empty.
+        the address is empty or ``local:N`` has a bad N.
     OSError
         When the scheduler cannot be reached.
     """
     if not isinstance(address, str) or not address.strip():
-        raise ValueError(f"scheduler address={address!r} should be like tcp://HOST:8786")
+        raise ValueError(f"scheduler address={address!r} should be like tcp://HOST:8786 or local")
+    address = address.strip()
+    n_workers = _local_workers(address)
     try:
-        from distributed import Client
+        from distributed import Client, LocalCluster
     except ImportError:
         raise ValueError(
             "connecting to a Dask scheduler needs the 'distributed' package, which is not "
             f"installed: pip install {DISTRIBUTED_PIN}"
         ) from None
-    with Client(address.strip(), set_as_default=True) as client:
+    if n_workers is None:
+        with Client(address, set_as_default=True) as client:
+            yield client
+        return
+    with (
+        LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            # No dashboard; the scheduler's small HTTP server (health checks) on a free
+            # loopback port rather than 8787, which a user's own cluster may hold.
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        ) as cluster,
+        Client(cluster, set_as_default=True) as client,
+    ):
         yield client
+
+
+def _local_workers(address: str) -> int | None:
+    """N of ``local`` / ``local:N`` (default 2), None for a scheduler address."""
+    name, _, count = address.partition(":")
+    if name != "local":
+        return None
+    if not count:
+        return 2
+    if not count.isdigit() or not 1 <= int(count) <= 256:
+        raise ValueError(f"scheduler address={address!r}: local:N needs N in [1, 256]")
+    return int(count)
 
 
 # ----------------------------------------------------------------------------- private helpers
 
 
 class _NpyRows:
-    """Array-like over a ``.npy`` file that maps it on first use and pickles as its path."""
+    """Array-like over a ``.npy`` file that pickles as its path and layout.
 
-    __slots__ = ("_map", "dtype", "ndim", "path", "shape")
+    Every read maps the file, copies the rows out and unmaps it again: pages of a mapping
+    that stays open count as the process's resident memory once touched, so a long-lived
+    map would grow a worker (or the client) towards the file size.
+    """
+
+    __slots__ = ("_map", "dtype", "ndim", "offset", "order", "path", "shape")
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -320,6 +368,9 @@ class _NpyRows:
         self.shape: tuple[int, ...] = tuple(int(s) for s in matrix.shape)
         self.dtype = matrix.dtype
         self.ndim = 2
+        self.offset = int(getattr(matrix, "offset", 0))
+        fortran = matrix.flags.f_contiguous and not matrix.flags.c_contiguous
+        self.order = "F" if fortran else "C"
 
     def open(self) -> np.ndarray:
         """The memory map, opened (and checked) once per process."""
@@ -337,15 +388,22 @@ class _NpyRows:
         return self.token()
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        return np.array(self.open()[key])  # a copy: nothing keeps the file mapped
+        mapped = np.memmap(  # type: ignore[call-overload]
+            self.path,
+            dtype=self.dtype,
+            mode="r",
+            offset=self.offset,
+            shape=self.shape,
+            order=self.order,
+        )
+        return np.array(mapped[key])  # a copy: the map is unmapped when `mapped` goes
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path, "shape": self.shape, "dtype": self.dtype}
+        return {name: getattr(self, name) for name in ("path", "shape", "dtype", "offset", "order")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.path = state["path"]
-        self.shape = state["shape"]
-        self.dtype = state["dtype"]
+        for name, value in state.items():
+            setattr(self, name, value)
         self.ndim = 2
         self._map = None
 
@@ -461,20 +519,9 @@ def _score_dask(
     if not np.isfinite(sample).all():
         _raise_non_finite(x, progress)
 
-    fit, _, _ = _fit_kmeans(
-        sample,
-        k=k,
-        backend=backend,
-        spherical=spherical,
-        seed=seed,
-        n_iter=_KMEANS_ITER,
-        # The sample is already drawn: make _fit_kmeans fit on all of it.
-        max_points_per_centroid=math.ceil(n_fit / k),
-        n_nearest=1,
-        progress=sub_progress(progress, 0.1, 0.3),
-    )
+    centroids_np, n_iter = _fit_centroids(sample, k, backend, spherical, seed, progress)
     del sample
-    centroids = da.from_array(fit.centroids, chunks=fit.centroids.shape)
+    centroids = da.from_array(centroids_np, chunks=centroids_np.shape)
     width = 2 * n_nearest + 1  # distances, indices, non-finite flag
     table = da.blockwise(
         _assign_block,
@@ -508,16 +555,49 @@ def _score_dask(
     params = ScoreParams(
         k=k,
         distance=distance,
-        backend=fit.backend,
+        backend=backend,
         seed=seed,
-        n_iter=fit.n_iter,
+        n_iter=n_iter,
         spherical=spherical,
         inertia=inertia,
         n_fit=n_fit,
         executor="dask",
     )
     report(progress, 1.0, f"{metric} scores done")
-    return Scores(metric, values, clusters, fit.centroids, params)
+    return Scores(metric, values, clusters, centroids_np, params)
+
+
+def _fit_centroids(
+    sample: np.ndarray,
+    k: int,
+    backend: str,
+    spherical: bool,
+    seed: int,
+    progress: ProgressFn | None,
+) -> tuple[np.ndarray, int]:
+    """Centroids (k, d) float32 and iterations of the k-means fit on the drawn sample.
+
+    The fitting steps of ``core.scores.kmeans._fit_kmeans`` for a sample it would not subsample
+    again, without its last step (assigning every sample row, which the chunked pass redoes for
+    all rows anyway: at 256 k sample rows that was up to a third of the assignment work, run on
+    the client alone). tests/core/test_dask_cluster.py and test_distributed.py check that the
+    centroids stay bit-identical to the in-memory fit.
+    """
+    if spherical:
+        _normalize_rows(sample)
+    with single_threaded():  # as _fit_kmeans: one reduction order on any machine
+        if backend == "faiss":
+            report(progress, 0.12, f"k-means++ seeding (k={k})")
+            init = _greedy_kmeans_plus_plus(sample, k, seed)
+            report(progress, 0.15, f"fitting k-means with faiss (k={k}, {_KMEANS_ITER} iterations)")
+            centroids, n_iter = _fit_faiss(sample, init, spherical, seed, _KMEANS_ITER)
+        else:
+            report(progress, 0.12, f"fitting k-means with scikit-learn (k={k})")
+            centroids, n_iter = _fit_sklearn(sample, k, seed, _KMEANS_ITER)
+    centroids = np.ascontiguousarray(centroids, dtype=np.float32)
+    if spherical:
+        _normalize_rows(centroids)
+    return centroids, n_iter
 
 
 def _assign_block(

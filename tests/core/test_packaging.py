@@ -51,3 +51,13 @@ def test_dependencies_are_the_pins_of_requirements_txt() -> None:
 
 def test_only_the_library_is_packaged() -> None:
     assert PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"] == ["core*"]
+
+
+def test_distributed_is_pinned_at_dasks_version() -> None:
+    from core.scores.distributed import DISTRIBUTED_PIN
+
+    pins = dict(pin.split("==") for pin in PYPROJECT["project"]["dependencies"])
+    assert pins["distributed"] == pins["dask"]
+    assert f"distributed=={pins['distributed']}" == DISTRIBUTED_PIN
+    for needed in ("msgpack", "psutil", "sortedcontainers", "tblib", "tornado", "zict"):
+        assert needed in pins  # what pip install distributed pulls in beyond the other pins
