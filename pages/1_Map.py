@@ -58,12 +58,12 @@ figure = map_view.map_figure(
     color_by=color_by, kept_mask=kept_mask, score_scale=st.session_state["score_scale"],
 )  # fmt: skip
 event = chart.plotly_chart(figure, on_select="rerun", selection_mode=("box", "lasso"), key="map")
-fitted = projection.params.get("fitted_rows")
+fitted = projection.params.fitted_rows
 st.caption(
     (
         f"UMAP (umap-learn, random_state = seed, n_jobs = 1) fitted on a stratified sample of "
         f"{fitted:,} points; the other {dataset.n - int(fitted):,} sit at the weighted mean of "
-        f"their {projection.params['k_place']} nearest fitted neighbours (cosine). "
+        f"their {projection.params.k_place} nearest fitted neighbours (cosine). "
         if method == "umap" and fitted
         else "UMAP (umap-learn) with random_state = seed and n_jobs = 1: single-threaded, so the "
         "layout is reproducible. "

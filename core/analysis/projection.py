@@ -16,7 +16,8 @@ exact faiss search). The cost grows gently with N and every row gets coordinates
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,6 +31,25 @@ DEFAULT_K_PLACE = 10
 _PLACE_CHUNK = 65_536
 
 
+@dataclass(frozen=True, slots=True)
+class ProjectionParams:
+    """What produced a :class:`Projection`; a field is None when the method has no such parameter.
+
+    ``seed`` and ``normalised`` (rows L2-normalised first) always; UMAP adds ``n_neighbors``,
+    ``min_dist`` and ``n_jobs`` (1: single-threaded, so the layout is reproducible);
+    :func:`project_sampled` adds ``fitted_rows`` (rows the UMAP was fitted on) and ``k_place``
+    (fitted neighbours each other row is placed between) when it sampled.
+    """
+
+    seed: int
+    normalised: bool = True
+    n_neighbors: int | None = None
+    min_dist: float | None = None
+    n_jobs: int | None = None
+    fitted_rows: int | None = None
+    k_place: int | None = None
+
+
 @dataclass(frozen=True, eq=False, slots=True)
 class Projection:
     """A 2-D layout of every example.
@@ -38,12 +58,13 @@ class Projection:
     ----------
     coords : ndarray of shape (n, 2), float32
     method : "umap" or "pca"
-    params : dict of the parameters used (seed, n_neighbors, min_dist, n_jobs, normalised).
+    params : ProjectionParams
+        The parameters used.
     """
 
     coords: np.ndarray
     method: str
-    params: dict[str, object] = field(default_factory=dict)
+    params: ProjectionParams
 
 
 def project_2d(
@@ -125,7 +146,7 @@ def project_sampled(
     Returns
     -------
     Projection
-        ``coords`` of shape (n, 2), float32, finite; ``params`` adds ``fitted_rows`` and
+        ``coords`` of shape (n, 2), float32, finite; ``params`` sets ``fitted_rows`` and
         ``k_place`` when rows were placed.
 
     Raises
@@ -149,7 +170,7 @@ def project_sampled(
     )
     coords = _place(x, fitted, part.coords, k=min(k_place, fitted.size), progress=progress)
     report(progress, 1.0, f"UMAP done: {fitted.size:,} fitted, {n - fitted.size:,} placed")
-    params = {**part.params, "fitted_rows": int(fitted.size), "k_place": int(k_place)}
+    params = dataclasses.replace(part.params, fitted_rows=int(fitted.size), k_place=int(k_place))
     return Projection(coords, part.method, params)
 
 
@@ -268,7 +289,7 @@ def _pca(x: np.ndarray, *, seed: int, progress: ProgressFn | None) -> Projection
     return Projection(
         coords=np.ascontiguousarray(coords, dtype=np.float32),
         method="pca",
-        params={"seed": seed, "normalised": True},
+        params=ProjectionParams(seed=seed),
     )
 
 
@@ -300,13 +321,7 @@ def _umap(
     return Projection(
         coords=np.ascontiguousarray(coords, dtype=np.float32),
         method="umap",
-        params={
-            "seed": seed,
-            "n_neighbors": n_neighbors,
-            "min_dist": min_dist,
-            "n_jobs": 1,
-            "normalised": True,
-        },
+        params=ProjectionParams(seed=seed, n_neighbors=n_neighbors, min_dist=min_dist, n_jobs=1),
     )
 
 

@@ -78,7 +78,7 @@ def run_project(args: argparse.Namespace) -> int:
             progress=progress,
         )
     write_atomic_files([(out, coords_npy_bytes(projection))])
-    fitted = projection.params.get("fitted_rows", dataset.n)
+    fitted = projection.params.fitted_rows or dataset.n
     print(f"wrote {out} ({dataset.n:,} x 2, {args.method}, {fitted:,} rows fitted)")
     return 0
 

@@ -95,5 +95,5 @@ def test_umap_is_deterministic_with_a_seed() -> None:
     first = project_2d(embeddings, method="umap", seed=0)
     second = project_2d(embeddings, method="umap", seed=0)
     assert first.coords.shape == (200, 2)
-    assert first.params["n_jobs"] == 1
+    assert first.params.n_jobs == 1
     assert np.array_equal(first.coords, second.coords)

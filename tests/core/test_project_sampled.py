@@ -31,7 +31,7 @@ def test_pca_is_plain_project_2d_at_any_size() -> None:
     x, _ = _blobs(120)
     out = project_sampled(x, method="pca", max_fit=10)
     assert np.array_equal(out.coords, project_2d(x, method="pca").coords)
-    assert "fitted_rows" not in out.params
+    assert out.params.fitted_rows is None
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,7 @@ def test_umap_on_a_sample_places_every_row_near_its_blob() -> None:
     fitted = fit_sample(x / np.linalg.norm(x, axis=1, keepdims=True), 150, seed=0)
     assert out.coords.shape == (600, 2)
     assert np.isfinite(out.coords).all()
-    assert out.params["fitted_rows"] == 150
+    assert out.params.fitted_rows == 150
     np.testing.assert_array_equal(
         out.coords[fitted], project_2d(x[fitted], method="umap", seed=0).coords
     )
