@@ -82,6 +82,7 @@ _WIDGET_DEFAULTS: dict[str, Any] = {
     "theory_seeds": 3,
     "theory_keep": 0.25,
     "theory_alpha": 16.0,
+    "theory_frontier": False,  # the frontier sweep's toggle
     # Landing page (app.py): the dataset picker; app.py sets it to dataset_key before drawing it.
     "dataset_choice": "",
     # Landing page upload panel (ui/upload_panel.py).
@@ -127,6 +128,10 @@ ELEMENT_KEYS = (
     "keep",
     "theory_table",
     "theory_csv",
+    "front",
+    "frontier_table",
+    # ui/page.py (landing page findings)
+    "home_histogram",
     # ui/upload_panel.py
     "up_embeddings",
     "up_meta",
