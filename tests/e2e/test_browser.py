@@ -288,3 +288,16 @@ def test_imagefolder_zip_upload_labels_images_by_class_folder(server: str, tmp_p
         classes = page.get_by_test_id("stMetric").filter(has_text="Classes")
         assert classes.get_by_test_id("stMetricValue").inner_text() == "3"
         browser.close()
+
+
+def test_compare_page_renders_without_an_exception(server: str) -> None:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    executable = _chromium()
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _open(page, server, "Compare", 'h1:has-text("Compare")')
+        page.get_by_text("Rank correlation", exact=True).wait_for()
+        assert not page.get_by_test_id("stException").count()
+        assert not page.get_by_test_id("stAlertContentError").count()
+        browser.close()
