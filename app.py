@@ -11,6 +11,7 @@ import streamlit as st
 
 from ui import cache, state
 from ui.errors import user_errors
+from ui.imported import imported_scores, render_import_panel
 from ui.page import load_current_dataset, load_scores, render_findings
 from ui.upload_panel import render_upload_panel
 
@@ -35,7 +36,11 @@ st.markdown(
 )
 
 dataset = load_current_dataset()
-state.render_sidebar(n_examples=dataset.n, has_labels=dataset.labels is not None)
+state.render_sidebar(
+    n_examples=dataset.n,
+    has_labels=dataset.labels is not None,
+    imported=tuple(imported_scores(st.session_state["dataset_key"])),
+)
 render_findings(dataset, load_scores(state.settings()))
 
 st.subheader("Dataset")
@@ -51,6 +56,7 @@ st.selectbox(
     on_change=_pick_dataset,
 )
 render_upload_panel()
+render_import_panel(st.session_state["dataset_key"], dataset)
 
 st.subheader(dataset.name or st.session_state["dataset_key"])
 columns = st.columns(4)
@@ -81,3 +87,4 @@ st.page_link("pages/3_Prune_and_export.py", label="Prune & export: choose what t
 st.page_link("pages/4_Validate.py", label="Validate: probe accuracy against the kept fraction")
 st.page_link("pages/5_Theory.py", label="Theory: the paper's teacher-student perceptron, live")
 st.page_link("pages/6_Deduplicate.py", label="Deduplicate: near-duplicates (SemDeDup), download")
+st.page_link("pages/7_Compare.py", label="Compare: do two metrics agree? How stable is k-means?")

@@ -6,12 +6,14 @@ import streamlit as st
 
 from core.analysis.inspection import hardest_first
 from ui import cache, charts, gallery, map_view, state
+from ui.imported import layout_settings
 from ui.page import SCORE_NOTE, current_selection, load_projection, load_scores, start_page
 
 settings, dataset = start_page("Map")
 st.title("Map")
 st.caption(SCORE_NOTE)
 scores = load_scores(settings)
+settings = layout_settings(settings)  # an imported score: lay out without k-means
 
 left, right = st.columns(2)
 left.radio("Projection", state.PROJECTIONS, key="projection", horizontal=True)

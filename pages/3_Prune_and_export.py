@@ -6,7 +6,9 @@ import streamlit as st
 
 from core.analysis.inspection import count_groups, cut_neighbours
 from ui import charts, gallery, state
+from ui.compare import render_stability_check
 from ui.page import SCORE_NOTE, current_selection, deferred_exports, load_scores, start_page
+from ui.verify_panel import render_verify_panel
 
 NO_CUT_NOTES = {
     "random": "A random selection has no score cut.",
@@ -94,4 +96,9 @@ second.download_button(
     "application/json",
     key="download_manifest",
     on_click="ignore",
+)
+render_verify_panel()
+
+render_stability_check(
+    settings, str(st.session_state["strategy"]), float(st.session_state["keep_fraction"])
 )

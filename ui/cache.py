@@ -37,8 +37,10 @@ import streamlit as st
 from streamlit.runtime.scriptrunner_utils.script_run_context import in_cached_function
 
 if TYPE_CHECKING:
+    from core.analysis.compare import Comparison
     from core.analysis.curve import CurveResult
     from core.analysis.projection import Projection
+    from core.analysis.stability import Stability
     from core.analysis.theory import FrontierResult, TheoryResult
     from core.io.data import Dataset
     from core.prune.semdedup import DedupResult
@@ -440,3 +442,60 @@ def dedup_cached(
         backend=backend,
         progress=_progress,
     )
+
+
+# --- Compare ---
+
+
+@st.cache_data(show_spinner="Comparing scores…", max_entries=16)
+def compare_cached(
+    key: tuple[object, ...],
+    keep_fraction: float,
+    strategy: str,
+    seed: int,
+    _values: dict[str, np.ndarray],
+) -> Comparison:
+    """``core.analysis.compare.compare_scores`` of ``_values``, computed once per ``key``.
+
+    ``key`` names the values (dataset key, metrics, score settings and the imported scores'
+    digest), so the arrays themselves are never hashed.
+    """
+    from core.analysis.compare import compare_scores
+
+    return compare_scores(_values, keep_fraction=keep_fraction, strategy=strategy, seed=seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def stability_cached(
+    dataset_key: str,
+    metric: str,
+    ks: tuple[int, ...],
+    seeds: tuple[int, ...],
+    keep_fraction: float,
+    strategy: str,
+    distance: str,
+    backend: str,
+    _progress: LiveProgress | None = None,
+) -> dict[int, Stability]:
+    """``core.analysis.stability.score_stability`` over ``seeds``, once for each k in ``ks``.
+
+    One result per k, so each k's consensus (mean over seeds) is a score on one scale.
+    """
+    from core._progress import sub_progress
+    from core.analysis.stability import score_stability
+
+    embeddings = get_dataset(dataset_key).embeddings
+    results: dict[int, Stability] = {}
+    for i, k in enumerate(ks):
+        results[int(k)] = score_stability(
+            embeddings,
+            metric=metric,
+            k=int(k),
+            seeds=seeds,
+            keep_fraction=keep_fraction,
+            strategy=strategy,
+            distance=distance,
+            backend=backend,
+            progress=sub_progress(_progress, i / len(ks), (i + 1) / len(ks)),
+        )
+    return results

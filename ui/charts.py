@@ -736,3 +736,76 @@ def removed_per_group_figure(
     fig.update_xaxes(title=group_title, type="category")
     fig.update_yaxes(title="removed examples", rangemode="tozero")
     return _layout(fig, title=f"Removed per {group_title} (label: share of the {group_title})")
+
+
+# --- Compare ---
+
+
+def pair_matrix(names: list[str], pairs: pd.DataFrame, column: str) -> np.ndarray:
+    """The (m, m) symmetric matrix of one pairwise column (``metric_a, metric_b, column``),
+    1 on the diagonal."""
+    position = {name: i for i, name in enumerate(names)}
+    matrix = np.eye(len(names))
+    for a, b, value in zip(pairs["metric_a"], pairs["metric_b"], pairs[column]):
+        matrix[position[a], position[b]] = matrix[position[b], position[a]] = float(value)
+    return matrix
+
+
+def correlation_heatmap(names: list[str], matrix: np.ndarray, *, title: str) -> go.Figure:
+    """A rank-correlation matrix as an annotated heatmap on the fixed range [-1, 1]."""
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.asarray(matrix).tolist(),  # plain numbers: readable in the figure spec
+            x=names,
+            y=names,
+            zmin=-1.0,
+            zmax=1.0,
+            colorscale="RdBu",
+            text=[[f"{value:.3f}" for value in row] for row in matrix],
+            texttemplate="%{text}",
+            hovertemplate="%{y} vs %{x}: %{z:.4f}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, height=120 + 60 * len(names), title=title)
+
+
+def score_scatter(
+    x: np.ndarray,
+    y: np.ndarray,
+    rows: np.ndarray,
+    *,
+    ids: np.ndarray,
+    x_name: str,
+    y_name: str,
+) -> go.Figure:
+    """Score against score for the examples ``rows`` (WebGL, for up to ~50k points)."""
+    fig = go.Figure(
+        go.Scattergl(
+            x=x[rows],
+            y=y[rows],
+            mode="markers",
+            marker={"size": 4, "opacity": 0.6, "color": KEPT_COLOR},
+            customdata=np.stack([rows, np.asarray(ids)[rows].astype(str)], axis=1),
+            hovertemplate="row %{customdata[0]} (%{customdata[1]})<br>"
+            + f"{x_name}: %{{x:.4g}}<br>{y_name}: %{{y:.4g}}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title=f"{x_name} (higher = harder)")
+    fig.update_yaxes(title=f"{y_name} (higher = harder)")
+    return _layout(fig, height=420, title=f"{y_name} against {x_name}")
+
+
+def stability_figure(table: pd.DataFrame, *, title: str) -> go.Figure:
+    """Mean pairwise Jaccard of the kept sets (and Spearman) across seeds, against k.
+
+    ``table``: columns ``k, jaccard, spearman`` (one row per k).
+    """
+    fig = go.Figure()
+    fig.add_scatter(x=table["k"], y=table["jaccard"], mode="lines+markers", name="kept-set Jaccard")
+    fig.add_scatter(
+        x=table["k"], y=table["spearman"], mode="lines+markers", name="Spearman", line_dash="dot"
+    )
+    fig.update_xaxes(title="k (clusters)", type="log" if len(table) > 2 else "linear")
+    fig.update_yaxes(title="mean over seed pairs", range=[0, 1.02])
+    return _layout(fig, title=title, legend={"orientation": "h", "y": -0.25})

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from ui import cache, state
+from ui import cache, imported, state
 from ui.errors import fail, user_errors
 
 if TYPE_CHECKING:
@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from core.scores.metrics import Scores
 
 SCORE_NOTE = "Scores: **higher = harder** (farther from its prototype, less typical)."
+#: Pages that cannot use an imported score, and why (the page says so instead of drawing).
+NO_IMPORTED = {
+    "Validate": "Validate recomputes the metric on each seed's train split, which an imported "
+    "score file cannot be; pick a registered metric in the sidebar to draw the pruning curve.",
+}
 
 
 def start_page(
@@ -35,8 +40,15 @@ def start_page(
     cache.start_umap_warmup()
     dataset = load_current_dataset()
     state.render_sidebar(
-        n_examples=dataset.n, has_labels=dataset.labels is not None, needs_k=needs_k
+        n_examples=dataset.n,
+        has_labels=dataset.labels is not None,
+        needs_k=needs_k,
+        imported=tuple(imported.imported_scores(st.session_state["dataset_key"])),
     )
+    if title in NO_IMPORTED and imported.is_imported(str(st.session_state["metric"])):
+        st.title(title)
+        st.info(NO_IMPORTED[title])
+        st.stop()
     return state.settings(), dataset
 
 
@@ -77,6 +89,11 @@ def _restore_upload(dataset_key: str) -> str:
 
 def load_scores(settings: state.Settings) -> Scores:
     """Scores for the settings (cached); a core ``ValueError`` becomes an error box."""
+    if imported.is_imported(settings.metric):
+        found = imported.imported_scores(settings.dataset_key).get(settings.metric)
+        if found is None:
+            fail(f"{settings.metric} is not imported for this dataset; import the file again")
+        return found
     progress = cache.LiveProgress(f"Scoring examples ({settings.metric})")
     try:
         scores = cache.scores_cached(*settings.key(), _progress=progress)

@@ -95,6 +95,16 @@ _WIDGET_DEFAULTS: dict[str, Any] = {
     "up_embedding": "pixels",  # image zip: embed with raw pixels or a freshly trained SSL encoder
     "local_embeddings": "",  # "Files on this machine": embeddings path
     "local_meta": "",  # "Files on this machine": metadata path
+    # Compare page (pages/7_Compare.py): metrics compared, the scatter's axes, the stability run.
+    "compare_metrics": ["ssp", "prototype_margin", "knn_density"],
+    "compare_x": "",  # set by the page to one of the compared metrics
+    "compare_y": "",
+    "stability_metric": "ssp",
+    "stability_seeds": 5,
+    "stability_ks": "",  # comma-separated k values; empty: k/2, k, 2k around the sidebar's k
+    # Landing page: an imported score file's column and orientation.
+    "import_column": "",
+    "import_higher_is_easier": False,
 }
 # Plain values (never bound to a widget).
 _VALUE_DEFAULTS: dict[str, Any] = {
@@ -109,6 +119,10 @@ _VALUE_DEFAULTS: dict[str, Any] = {
     "url_k": None,  # k from the link: applied when the session's first dataset loads
     "notes": [],  # one-time notes (values ignored from the link, pins cleared), shown once
     "embedded": [],  # dataset keys whose embeddings this session computed (image zip, texts)
+    "stability_request": None,  # Compare page: the settings of the last stability run
+    "prune_stability_request": None,  # Prune & export: the settings of the last stability check
+    "imported_scores": {},  # dataset key -> {"imported:<column>": Scores} imported this session
+    "import_message": "",  # landing page: what the last score import did
 }
 STATE_KEYS = tuple(_WIDGET_DEFAULTS) + tuple(_VALUE_DEFAULTS)
 #: Keys that only name an element (buttons, uploaders, charts, tables, downloads). Streamlit owns
@@ -154,6 +168,22 @@ ELEMENT_KEYS = (
     "clear_cache",
     "download_embeddings",
     "download_ids",
+    # pages/7_Compare.py
+    "compare_spearman",
+    "compare_kendall",
+    "compare_pairs",
+    "compare_scatter",
+    "compare_disagreements",
+    "stability_run",
+    "stability_chart",
+    "stability_csv",
+    # Prune & export: stability check and export verification (ui/verify_panel.py)
+    "prune_stability_run",
+    "verify_csv",
+    "verify_manifest",
+    # Landing page: score file import (ui/imported.py)
+    "import_file",
+    "import_run",
 )
 
 
@@ -311,20 +341,27 @@ def _store_pins() -> None:
 
 
 def metric_label(metric: str) -> str:
-    """The metric's short sidebar name (``core.scores.registry``)."""
+    """The metric's short sidebar name (``core.scores.registry``); imported scores by name."""
+    if metric.startswith("imported:"):
+        return metric
     return get_metric(metric).label
 
 
 def render_sidebar(
-    *, n_examples: int | None = None, has_labels: bool = True, needs_k: bool = False
+    *,
+    n_examples: int | None = None,
+    has_labels: bool = True,
+    needs_k: bool = False,
+    imported: tuple[str, ...] = (),
 ) -> None:
     """Draw the shared score controls (metric, k, seed, distance, backend) in the sidebar.
 
     ``needs_k``: the page itself runs k-means (Deduplicate), so k and backend stay editable
-    whatever the metric.
+    whatever the metric. ``imported``: ``"imported:<column>"`` metrics offered after the registry's.
     """
     state = st.session_state
     metrics = [m for m in METRICS if has_labels or not get_metric(m).needs_labels]
+    metrics += list(imported)
     if state["metric"] not in metrics:
         state["metric"] = "ssp"
     if not has_labels and state["balance_by"] == "label":
@@ -337,10 +374,13 @@ def render_sidebar(
             metrics,
             format_func=metric_label,
             key="metric",
-            help="\n".join(f"- **{metric_label(m)}**: {get_metric(m).help}" for m in metrics),
+            help="\n".join(
+                f"- **{metric_label(m)}**: {get_metric(m).help}" for m in metrics if m in METRICS
+            ),
         )
-        uses_k = needs_k or get_metric(state["metric"]).uses_k
-        uses_distance = state["metric"] != "random"
+        imported_metric = state["metric"] in imported
+        uses_k = needs_k or (not imported_metric and get_metric(state["metric"]).uses_k)
+        uses_distance = state["metric"] != "random" and not imported_metric
         st.number_input(
             "k (clusters; neighbours for k-NN metrics)",
             min_value=1,

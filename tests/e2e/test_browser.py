@@ -271,10 +271,9 @@ def _imagefolder_zip(path: Path) -> Path:
 
 
 def test_imagefolder_zip_upload_labels_images_by_class_folder(server: str, tmp_path: Path) -> None:
-    playwright_api = pytest.importorskip("playwright.sync_api")
     executable = _chromium()
     archive = _imagefolder_zip(tmp_path / "pets.zip")
-    with playwright_api.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         _open(page, server, "", 'text="Examples (N)"')
@@ -302,6 +301,7 @@ PAGES = [
     ("Validate", 'text="Kept fractions"', "validate.png"),
     ("Theory", '[data-testid="stPlotlyChart"] .js-plotly-plot', "theory.png"),
     ("Deduplicate", '[data-testid="stPlotlyChart"] .js-plotly-plot', "deduplicate.png"),
+    ("Compare", '[data-testid="stPlotlyChart"] .js-plotly-plot', "compare.png"),
 ]
 
 
@@ -417,4 +417,15 @@ def test_reload_and_a_copied_link_restore_dataset_pins_and_settings(
             fresh.mouse.move(5, 5)
             fresh.screenshot(path=str(DOC_SCREENSHOTS / name))
         context.close()
+
+
+def test_compare_page_renders_without_an_exception(server: str) -> None:
+    executable = _chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _open(page, server, "Compare", 'h1:has-text("Compare")')
+        page.get_by_text("Rank correlation", exact=True).wait_for()
+        assert not page.get_by_test_id("stException").count()
+        assert not page.get_by_test_id("stAlertContentError").count()
         browser.close()

@@ -1,0 +1,157 @@
+"""Scores imported from a per-example score file: kept per dataset in this session, offered as
+``"imported:<column>"`` metrics, and the landing page's import form."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from core.io.imported_scores import SCORE_SUFFIXES
+from ui import state
+
+if TYPE_CHECKING:
+    from core.io.data import Dataset
+    from core.scores.metrics import Scores
+
+PREFIX = "imported:"
+ORIENTATIONS = {False: "higher = harder", True: "higher = easier (flipped on import)"}
+
+
+def is_imported(metric: str) -> bool:
+    """True for an ``"imported:<column>"`` metric name."""
+    return str(metric).startswith(PREFIX)
+
+
+def imported_scores(dataset_key: str) -> dict[str, Scores]:
+    """The scores imported for ``dataset_key`` in this session, by metric name."""
+    return dict(st.session_state.get("imported_scores", {}).get(dataset_key, {}))
+
+
+def digest(dataset_key: str) -> str:
+    """A short hash of the imported scores' names and values (a cache key for them)."""
+    hasher = hashlib.sha256()
+    for name, scores in sorted(imported_scores(dataset_key).items()):
+        hasher.update(name.encode())
+        hasher.update(scores.values.tobytes())
+    return hasher.hexdigest()[:16]
+
+
+def read_columns(name: str, data: bytes) -> list[str]:
+    """The score columns of an uploaded file (``id``/``index`` excluded).
+
+    Raises
+    ------
+    ValueError
+        An unsupported or unreadable file (core's message).
+    """
+    from core.io.imported_scores import KEY_COLUMNS, read_score_table
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = _write(Path(folder), name, data)
+        if path.suffix.lower() == ".npy":
+            return [path.stem]
+        import pandas as pd
+
+        try:
+            frame = (
+                pd.read_csv(path, nrows=0)
+                if path.suffix.lower() == ".csv"
+                else pd.read_parquet(path)
+            )
+        except Exception as exc:  # pandas raises many types for a malformed file
+            raise ValueError(f"could not read score file {path.name}: {exc}") from None
+        columns = [str(c) for c in frame.columns if str(c) not in KEY_COLUMNS]
+        if not columns:
+            read_score_table(path)  # raises core's own message
+        return columns
+
+
+def import_upload(
+    dataset_key: str, dataset: Dataset, name: str, data: bytes, column: str, easier: bool
+) -> str:
+    """Align an uploaded score column to the dataset and keep it; returns its metric name.
+
+    Raises
+    ------
+    ValueError
+        Core's message for a bad file (missing ids, NaN, wrong row count, ...).
+    """
+    from core.io.imported_scores import import_scores, read_score_table
+
+    with tempfile.TemporaryDirectory() as folder:
+        table = read_score_table(_write(Path(folder), name, data), column)
+        scores = import_scores(table, ids=dataset.ids, n=dataset.n, higher_is_easier=easier)
+    store = st.session_state["imported_scores"]
+    store[dataset_key] = {**store.get(dataset_key, {}), scores.metric: scores}
+    return scores.metric
+
+
+def _write(folder: Path, name: str, data: bytes) -> Path:
+    suffix = Path(name).suffix.lower()
+    if suffix not in SCORE_SUFFIXES:
+        raise ValueError(f"score file {name} should be one of {', '.join(SCORE_SUFFIXES)}")
+    path = folder / Path(name).name
+    path.write_bytes(data)
+    return path
+
+
+def render_import_panel(dataset_key: str, dataset: Dataset) -> None:
+    """Upload a per-example score file, pick its column and orientation, import it."""
+    with st.expander("Import per-example scores (CSV, parquet, npy)"):
+        st.caption(
+            "One score per example; an `id` column is matched to the dataset's ids, an `index` "
+            "column to row numbers, else row i is example i. Once imported, "
+            "`imported:<column>` is a metric in the sidebar of every page."
+        )
+        upload = st.file_uploader("Score file", type=["csv", "parquet", "npy"], key="import_file")
+        if upload is None:
+            return
+        data = upload.getvalue()
+        try:
+            columns = read_columns(upload.name, data)
+        except (ValueError, OSError) as exc:
+            st.error(f"Score file rejected: {exc}")
+            return
+        if st.session_state["import_column"] not in columns:
+            st.session_state["import_column"] = columns[0]
+        st.selectbox("Score column", columns, key="import_column")
+        st.radio(
+            "Orientation",
+            list(ORIENTATIONS),
+            format_func=ORIENTATIONS.__getitem__,
+            key="import_higher_is_easier",
+            horizontal=True,
+        )
+        st.button(
+            "Import scores",
+            key="import_run",
+            on_click=_import_clicked,
+            args=(dataset_key, dataset, upload.name, data),
+        )
+        message = st.session_state["import_message"]
+        if message:
+            (st.error if message.startswith("Score file rejected") else st.success)(message)
+
+
+def layout_settings(settings: state.Settings) -> state.Settings:
+    """The settings that lay out the Map: an imported metric has no k-means or k-NN to share,
+    so the layout and subsample use the cheap ``random`` metric's (no clusters)."""
+    return replace(settings, metric="random") if is_imported(settings.metric) else settings
+
+
+def _import_clicked(dataset_key: str, dataset: Dataset, name: str, data: bytes) -> None:
+    # A callback: it runs before the next script run, so the sidebar's metric can still be set.
+    ss = st.session_state
+    column, easier = str(ss["import_column"]), bool(ss["import_higher_is_easier"])
+    try:
+        metric = import_upload(dataset_key, dataset, name, data, column, easier)
+    except (ValueError, OSError) as exc:
+        ss["import_message"] = f"Score file rejected: {exc}"
+        return
+    ss["metric"] = metric
+    ss["import_message"] = f"Imported {metric} for {dataset.n:,} examples; it is the metric now."
