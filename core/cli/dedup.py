@@ -149,32 +149,23 @@ def _load(args: argparse.Namespace) -> Dataset:
 
 
 def _dedup(args: argparse.Namespace, dataset: Dataset) -> DedupResult:
+    options = {
+        "k": args.k,
+        "epsilon": args.epsilon,
+        "order": args.order,
+        "seed": args.seed,
+        "backend": args.backend,
+        "block_size": args.block_size,
+    }
     with lazy_progress_bar("dedup (SemDeDup)") as progress:
         if args.dask:
             from core.prune.semdedup_dask import semdedup_dask
 
             with dask_session(args):
                 return semdedup_dask(
-                    args.embeddings,
-                    k=args.k,
-                    epsilon=args.epsilon,
-                    order=args.order,
-                    seed=args.seed,
-                    backend=args.backend,
-                    block_size=args.block_size,
-                    chunk_rows=args.dask_chunk_rows,
-                    progress=progress,
+                    args.embeddings, **options, chunk_rows=args.dask_chunk_rows, progress=progress
                 )
-        return semdedup(
-            dataset.embeddings,
-            k=args.k,
-            epsilon=args.epsilon,
-            order=args.order,
-            seed=args.seed,
-            backend=args.backend,
-            block_size=args.block_size,
-            progress=progress,
-        )
+        return semdedup(dataset.embeddings, **options, progress=progress)
 
 
 def _removed_csv_bytes(dataset: Dataset, result: DedupResult) -> bytes:

@@ -13,11 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -27,7 +23,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.serving import CHROMIUM_ARGS, IDLE, streamlit_server
+from tests.e2e.serving import chromium as _chromium
+
 N_SESSIONS = 10
 N_MOVES = 3
 #: Loading the page, with 10 sessions starting at once on two busy cores, took up to 50 s.
@@ -44,17 +42,6 @@ SETTLE_S = 5
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-CHROMIUM_ARGS = [  # as tests/e2e/test_browser.py
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-IDLE = '[data-test-script-state="notRunning"]'
 
 #: The "Kept" metric's text (the count kept at the slider's position).
 KEPT_TEXT = """() => {
@@ -108,49 +95,13 @@ class Memory:
         self._stop.set()
 
 
-def _chromium() -> str:
-    """Debian's chromium (never Playwright's download); skips locally without it, fails on CI."""
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (apt-get install chromium); required on CI")
-        pytest.skip("chromium is not installed")
-    return path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def server() -> Iterator[tuple[str, int]]:
-    port = _free_port()
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     env = dict(os.environ, PRUNESCOPE_PROJECTION="pca")
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
-    command += ["--server.disconnectedSessionTTL", str(SESSION_TTL_S)]
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"streamlit did not start: {process.stderr.read().decode()[-2000:]}")
-            time.sleep(0.25)  # polling the health endpoint, not waiting for the app
-    try:
+    env["PRUNESCOPE_CACHE_DIR"] = str(tmp_path_factory.mktemp("load-cache"))  # an empty store
+    extra = ["--server.disconnectedSessionTTL", str(SESSION_TTL_S)]
+    with streamlit_server(env, extra) as (url, process):
         yield url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 async def _errors(page) -> int:  # type: ignore[no-untyped-def]
