@@ -3,8 +3,10 @@
 :func:`read_query_params` runs once per session (from ``ui.state.init_state``): each known
 parameter is validated and copied into session state; a bad value is ignored with a note, never a
 traceback. :func:`sync_query_params` writes the current settings back on every run (the dataset,
-metric, k, seed, strategy, keep fraction and balance always; other page controls when they differ
-from their defaults). Pins are too long for a URL: ``core.io.store`` keeps them per dataset.
+metric, k, seed, strategy, keep fraction and balance always; other page controls, Validate's,
+Theory's, Deduplicate's, Compare's and the Map's among them, when they differ from their
+defaults; list values comma-separated). Pins are too long for a URL: ``core.io.store`` keeps them
+per dataset.
 Parameters this module does not know are left alone (other pages may use them).
 """
 
@@ -15,6 +17,8 @@ from typing import Any
 
 import streamlit as st
 
+from core.analysis.curve import BALANCES as CURVE_BALANCES
+from core.analysis.curve import PROBES
 from core.prune.semdedup import ORDERS
 from core.scores.kmeans import BACKENDS
 from core.scores.metrics import DISTANCES
@@ -25,6 +29,12 @@ from ui import state
 MAX_SYNTHETIC = (200_000, 4096)
 #: Map page score colour scales (``ui.charts.SCORE_SCALES``; not imported here to keep plotly out).
 SCORE_SCALES = ("quantile", "linear")
+#: The choices of page widgets defined in the pages (pages cannot be imported; the page tests
+#: check these against the widgets): Validate's kept fractions, Theory's α_tot, Deduplicate's ε.
+CURVE_FRACTIONS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+THEORY_ALPHAS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+DEDUP_EPSILONS = (0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02,
+                  0.03, 0.05, 0.075, 0.1, 0.15, 0.2)  # fmt: skip
 
 
 def _choice(options: Iterable[str]) -> Callable[[str], str]:
@@ -51,15 +61,64 @@ def _integer(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-def _fraction(low: float, high: float) -> Callable[[str], float]:
+def _stepped(low: int, high: int, step: int) -> Callable[[str], int]:
+    """A slider's whole number: in ``[low, high]`` on its steps of ``step`` from ``low``."""
+    whole = _integer(low, high)
+
+    def parse(text: str) -> int:
+        value = whole(text)
+        if (value - low) % step:
+            raise ValueError(f"should be a whole number from {low} to {high} in steps of {step}")
+        return value
+
+    return parse
+
+
+def _fraction(low: float, high: float, step: float = 0.01) -> Callable[[str], float]:
+    """A slider's number in ``[low, high]``, rounded to 2 decimals and on its steps of ``step``."""
+    message = f"should be a number from {low:g} to {high:g}" + (
+        f" in steps of {step:g}" if step != 0.01 else ""
+    )
+
     def parse(text: str) -> float:
         try:
             value = round(float(text), 2)  # the sliders move in steps of 0.01 or coarser
         except ValueError:
-            raise ValueError(f"should be a number from {low:g} to {high:g}") from None
+            raise ValueError(message) from None
         if not low <= value <= high:  # NaN fails this too
-            raise ValueError(f"should be a number from {low:g} to {high:g}")
+            raise ValueError(message)
+        if abs((value - low) / step - round((value - low) / step)) > 1e-6:
+            raise ValueError(message)
         return value
+
+    return parse
+
+
+def _number_choice(options: Iterable[float]) -> Callable[[str], float]:
+    """One of a select slider's numbers (written with ``:g``, read back as the same float)."""
+    allowed = tuple(options)
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        for option in allowed:
+            if abs(value - option) <= 1e-9 * max(1.0, abs(option)):
+                return option
+        raise ValueError(f"should be one of {', '.join(f'{o:g}' for o in allowed)}")
+
+    return parse
+
+
+def _list(parse_item: Callable[[str], Any]) -> Callable[[str], list[Any]]:
+    """A multiselect's values, comma-separated (empty: none); every item checked, no repeats."""
+
+    def parse(text: str) -> list[Any]:
+        items = [parse_item(part.strip()) for part in text.split(",")] if text else []
+        if len(set(items)) != len(items):
+            raise ValueError("lists a value twice")
+        return items
 
     return parse
 
@@ -88,6 +147,24 @@ URL_PARAMS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "scale": ("score_scale", _choice(SCORE_SCALES)),
     "cluster": ("cluster", _integer(0, 100_000)),
     "dedup_order": ("dedup_order", _choice(ORDERS)),
+    "eps": ("dedup_epsilon", _number_choice(DEDUP_EPSILONS)),
+    # Validate (pages/4_Validate.py)
+    "v_fracs": ("curve_fractions", _list(_number_choice(CURVE_FRACTIONS))),
+    "v_seeds": ("curve_seeds", _integer(1, 10)),
+    "v_balance": ("curve_balance", _choice(CURVE_BALANCES)),
+    "v_compare": ("curve_compare", _list(_choice(METRICS))),
+    "v_strats": ("curve_strategies", _list(_choice(state.STRATEGY_LABELS))),
+    "v_unbal": ("curve_unbalanced", _boolean),
+    "v_probe": ("curve_probe", _choice(PROBES)),
+    # Theory (pages/5_Theory.py)
+    "t_n": ("theory_n", _stepped(20, 300, 10)),
+    "t_theta": ("theory_theta", _stepped(0, 60, 5)),
+    "t_seeds": ("theory_seeds", _integer(1, 10)),
+    "t_keep": ("theory_keep", _fraction(0.05, 1.0, 0.05)),
+    "t_alpha": ("theory_alpha", _number_choice(THEORY_ALPHAS)),
+    "t_frontier": ("theory_frontier", _boolean),
+    # Compare (pages/7_Compare.py): registry metrics only (imported scores last one session)
+    "cmp": ("compare_metrics", _list(_choice(METRICS))),
 }
 #: Written on every run; the other parameters only when they differ from their defaults.
 ALWAYS_WRITTEN = ("dataset", "metric", "k", "seed", "strategy", "keep", "balance")
@@ -139,6 +216,8 @@ def read_query_params() -> None:
 
 
 def _format(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(_format(item) for item in value)
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float):

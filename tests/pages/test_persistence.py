@@ -187,3 +187,93 @@ def test_a_stored_upload_is_not_embedded_again(monkeypatch) -> None:
 
     monkeypatch.setattr("core.io.images.pixel_embeddings", refuse)
     assert _zip_upload() == key
+
+
+def test_the_url_carries_the_page_controls_only_when_changed() -> None:
+    at = _run("4_Validate.py")
+    assert not {"v_fracs", "v_seeds", "v_strats", "t_n", "eps", "cmp"} & set(at.query_params)
+    at.session_state["curve_fractions"] = [0.2, 0.5, 1.0]
+    at.session_state["curve_strategies"] = ["keep_easy", "ccs"]
+    at.session_state["curve_probe"] = "knn"
+    at.session_state["theory_keep"] = 0.35
+    at.session_state["dedup_epsilon"] = 0.0075
+    at.session_state["compare_metrics"] = ["ssp", "random"]
+    at.run()
+    params = at.query_params
+    assert (params["v_fracs"], params["v_strats"], params["v_probe"]) == (
+        "0.2,0.5,1", "keep_easy,ccs", "knn",
+    )  # fmt: skip
+    assert (params["t_keep"], params["eps"], params["cmp"]) == ("0.35", "0.0075", "ssp,random")
+    at.session_state["curve_probe"] = "logistic"  # back to its default: dropped from the URL
+    at.run()
+    assert "v_probe" not in at.query_params
+
+
+def test_a_link_restores_the_validate_controls() -> None:
+    at = _run(
+        "4_Validate.py",
+        v_fracs="0.2,0.5,1", v_seeds="2", v_balance="cluster", v_compare="knn_density,random",
+        v_strats="keep_easy,ccs", v_unbal="1", v_probe="knn",
+    )  # fmt: skip
+    assert at.multiselect(key="curve_fractions").value == [0.2, 0.5, 1.0]
+    assert at.number_input(key="curve_seeds").value == 2
+    assert at.selectbox(key="curve_balance").value == "cluster"
+    assert at.multiselect(key="curve_compare").value == ["knn_density", "random"]
+    assert at.multiselect(key="curve_strategies").value == ["keep_easy", "ccs"]
+    assert at.checkbox(key="curve_unbalanced").value is True
+    assert at.selectbox(key="curve_probe").value == "knn"
+    assert at.query_params["v_fracs"] == "0.2,0.5,1"  # written back unchanged
+
+
+def test_a_link_restores_the_theory_and_deduplicate_controls() -> None:
+    theory = _run("5_Theory.py", t_n="40", t_theta="10", t_seeds="1", t_keep="0.5", t_alpha="4")
+    assert theory.slider(key="theory_n").value == 40
+    assert theory.slider(key="theory_theta").value == 10
+    assert theory.slider(key="theory_seeds").value == 1
+    assert theory.slider(key="theory_keep").value == 0.5
+    assert theory.select_slider(key="theory_alpha").value == 4.0
+    assert _run(t_frontier="1").session_state["theory_frontier"] is True
+    dedup = _run("6_Deduplicate.py", eps="0.0075", dedup_order="keep_easy", k="5")
+    assert dedup.select_slider(key="dedup_epsilon").value == 0.0075
+    assert dedup.radio(key="dedup_order").value == "keep_easy"
+    assert dedup.session_state["k"] == 5
+
+
+def test_a_link_restores_the_compared_metrics() -> None:
+    at = _run("7_Compare.py", cmp="ssp,random")
+    assert at.multiselect(key="compare_metrics").value == ["ssp", "random"]
+
+
+def test_the_link_choices_match_the_page_widgets() -> None:
+    from ui import links
+
+    validate = _run("4_Validate.py")
+    assert validate.multiselect(key="curve_fractions").options == [
+        str(f) for f in links.CURVE_FRACTIONS
+    ]
+    theory = _run("5_Theory.py", t_seeds="1")
+    assert theory.select_slider(key="theory_alpha").options == [str(a) for a in links.THEORY_ALPHAS]
+    dedup = _run("6_Deduplicate.py")
+    assert dedup.select_slider(key="dedup_epsilon").options == [
+        f"{e:g}" for e in links.DEDUP_EPSILONS
+    ]
+
+
+def test_bad_page_control_values_are_ignored_with_a_note() -> None:
+    bad = {
+        "v_fracs": "0.2,0.25", "v_seeds": "11", "v_balance": "x", "v_compare": "ssp,ssp",
+        "v_strats": "keep_hard,nope", "v_unbal": "yes", "v_probe": "svm", "t_n": "45",
+        "t_theta": "-5", "t_keep": "0.33", "t_alpha": "3", "t_frontier": "2", "eps": "0.004",
+        "cmp": "ssp,nope",
+    }  # fmt: skip
+    at = _run("4_Validate.py", t_seeds="2", **bad)
+    assert not at.error
+    note = " ".join(info.value for info in at.info)
+    assert "Ignored from the link" in note
+    for name, raw in bad.items():
+        assert f"`{name}={raw}`" in note
+    ss = at.session_state
+    assert ss["theory_seeds"] == 2  # a good value next to bad ones still applies
+    for key in ("curve_seeds", "curve_fractions", "curve_strategies", "theory_n", "dedup_epsilon"):
+        assert ss[key] == state.widget_default(key)
+    assert ss["compare_metrics"] == state.widget_default("compare_metrics")
