@@ -50,9 +50,6 @@ PROJECTIONS = ("umap", "pca")
 #: points is drawn under a stratified sample of MAP_OVERLAY_POINTS markers (extremes included).
 MAX_SCATTER_POINTS = 200_000
 MAP_OVERLAY_POINTS = 20_000
-#: Compare page: its score scatter draws a stratified subsample of at most this many points (the
-#: Map's cap before its density raster; pages/7_Compare.py still reads it under this name).
-MAX_MAP_POINTS = 50_000
 #: Map page: the density raster is DENSITY_BINS x DENSITY_BINS cells.
 DENSITY_BINS = 300
 #: Upload limit in MB; the same number is ``server.maxUploadSize`` in .streamlit/config.toml.
