@@ -56,7 +56,7 @@ x_col, y_col = st.columns(2)
 x_col.selectbox("x", metrics, format_func=state.metric_label, key="compare_x")
 y_col.selectbox("y", metrics, format_func=state.metric_label, key="compare_y")
 x_name, y_name = str(ss["compare_x"]), str(ss["compare_y"])
-rows = stratified_subsample(values[x_name], state.MAX_MAP_POINTS, seed=settings.seed)
+rows = stratified_subsample(values[x_name], state.MAX_SCATTER_POINTS, seed=settings.seed)
 if len(rows) < dataset.n:
     st.info(f"Showing {len(rows):,} of {dataset.n:,} points, stratified by the x score.")
 scatter = charts.score_scatter(
