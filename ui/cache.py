@@ -454,7 +454,7 @@ def dedup_cached(
 # --- Compare ---
 
 
-@st.cache_data(show_spinner="Comparing scores…", max_entries=16)
+@st.cache_data(show_spinner="Comparing scores…", max_entries=16, ttl=CACHE_TTL_S)
 def compare_cached(
     key: tuple[object, ...],
     keep_fraction: float,
@@ -472,7 +472,7 @@ def compare_cached(
     return compare_scores(_values, keep_fraction=keep_fraction, strategy=strategy, seed=seed)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_data(show_spinner=False, max_entries=8, ttl=CACHE_TTL_S)
 def stability_cached(
     dataset_key: str,
     metric: str,
