@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.analysis.curve import curve_csv_bytes, curve_summary
 from core.scores.registry import METRICS
-from ui import cache, charts, state
+from ui import cache, charts, imported, state
 from ui.errors import user_errors
 from ui.page import start_page
 from ui.verdicts_view import (
@@ -18,8 +18,12 @@ from ui.verdicts_view import (
 
 FRACTION_CHOICES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 BALANCES = {"class": "Balance classes", "cluster": "Balance clusters", "none": "No balancing"}
-# "Self-supervised prototype (distance to ...)" -> "Self-supervised prototype"
-SHORT_METRIC = {m: state.metric_label(m).split(" (")[0] for m in METRICS}
+
+
+def short_metric(metric: str) -> str:
+    """ "Self-supervised prototype (distance to ...)" -> "Self-supervised prototype"."""
+    return state.metric_label(metric).split(" (")[0]
+
 
 settings, dataset = start_page("Validate")
 st.title("Validate a pruning choice")
@@ -27,7 +31,8 @@ st.caption(
     "Each seed splits the data (stratified) into train and test. **Scores are computed on the "
     "train split only**; the train split is pruned at every kept fraction with every strategy "
     "and a probe (by default a linear probe, logistic regression with the same recipe at every "
-    "fraction; or a k-NN check) is scored on the test split."
+    "fraction; or a k-NN check) is scored on the test split. An imported score is not "
+    "recomputed: each seed's train split takes its values."
 )
 if dataset.labels is None:
     st.info("The pruning curve trains a linear probe on labels; this dataset has none.")
@@ -41,13 +46,14 @@ balance = right.selectbox(
     "Balance", list(BALANCES), format_func=BALANCES.__getitem__, key="curve_balance"
 )
 right.caption(state.BALANCE_DEFAULT_NOTE)
-others = [m for m in METRICS if m != settings.metric]
+imported_names = tuple(imported.imported_scores(settings.dataset_key))
+others = [m for m in (*METRICS, *imported_names) if m != settings.metric]
 ss["curve_compare"] = [m for m in ss["curve_compare"] if m in others]
 left, right = st.columns([2, 2])
 compare = left.multiselect(
     "Also compare metrics",
     others,
-    format_func=SHORT_METRIC.__getitem__,
+    format_func=short_metric,
     key="curve_compare",
     help="Adds their keep-hard and keep-easy curves on the same splits and probe (random "
     "pruning ignores the metric, so it is drawn once). Each metric adds scoring and probes.",
@@ -82,11 +88,13 @@ if always_keep or always_drop:
 else:
     pin_note = "No Map pins (pin examples on the Map page to always keep or drop them here too)."
 st.caption(
-    f"Metric **{SHORT_METRIC[settings.metric]}** ({settings.metric}), k={settings.k}, "
+    f"Metric **{short_metric(settings.metric)}** ({settings.metric}), k={settings.k}, "
     f"{settings.distance} distance (sidebar); balance ratio r={ss['min_ratio']:.2f} (Prune & "
     f"export page). {pin_note}"
 )
 seeds = tuple(range(settings.seed, settings.seed + int(n_seeds)))
+with user_errors():
+    imported_values = imported.imported_values(settings.dataset_key, (settings.metric, *compare))
 request = (
     *settings.key()[:5],
     tuple(sorted(float(f) for f in fractions)),
@@ -98,6 +106,7 @@ request = (
     always_keep,
     always_drop,
     tuple(strategies),
+    imported.values_digest(imported_values),
     probe,
 )
 run, cancel = st.columns([1, 8])
@@ -110,12 +119,20 @@ if cancel.button("Cancel", key="curve_cancel", help="Stops a running curve at it
 if ss["curve_request"] is None:
     st.info("Choose the fractions and seeds, then press **Run** (it trains one probe per point).")
     st.stop()
-if ss["curve_request"] != request:
+shown = ss["curve_request"]
+# The imported scores the shown curve names (dataset key, metric, ..., compare metrics, ...).
+with user_errors():
+    shown_values = imported.imported_values(shown[0], (shown[1], *shown[10]))
+if imported.values_digest(shown_values) != shown[-2]:  # re-imported since: run again
+    ss["curve_request"] = None
+    st.info("The imported scores changed since the last Run: press **Run** to update.")
+    st.stop()
+if shown != request:
     st.caption("The settings changed since the curve below was computed: press Run to update.")
 
 progress = cache.LiveProgress("Computing the pruning curve")
 with user_errors():
-    result = cache.curve_cached(*ss["curve_request"], _progress=progress)
+    result = cache.curve_cached(*shown, _progress=progress, _imported=shown_values)
 progress.done()
 
 summary = curve_summary(result)
@@ -159,4 +176,4 @@ st.download_button("Download curve CSV", curve_csv_bytes(result), "curve.csv", k
 verdicts = render_verdicts(
     result, n_dims=dataset.embeddings.shape[1], n_classes=len(dataset.class_names)
 )
-render_probe_check(ss["curve_request"], verdicts)
+render_probe_check(shown, verdicts, shown_values)

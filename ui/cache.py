@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -341,10 +341,16 @@ def curve_cached(
     always_keep: tuple[int, ...] = (),
     always_drop: tuple[int, ...] = (),
     strategies: tuple[str, ...] = ("keep_hard", "keep_easy", "random"),
+    imported_digest: str = "",
     probe: str = "logistic",
     _progress: LiveProgress | None = None,
+    _imported: Mapping[str, np.ndarray] | None = None,
 ) -> CurveResult:
     """``core.analysis.curve.pruning_curve`` for the dataset and settings, computed once per key.
+
+    ``_imported`` (not hashed) holds the imported scores (``"imported:<column>"`` -> values over
+    all rows) that ``metric`` or ``compare_metrics`` name; ``imported_digest`` is their hash
+    (``ui.imported.values_digest``), which keys the cache instead.
 
     ``k`` is passed when the metric or a compare metric uses it (k-means clusters, k-NN
     neighbours), as in :func:`scores_cached`. Scores are computed on each seed's train split.
@@ -352,11 +358,11 @@ def curve_cached(
     ``probe`` is ``"logistic"`` (the linear probe) or ``"knn"`` (the k-NN check).
     """
     from core.analysis.curve import pruning_curve
-    from core.scores.registry import get_metric
+    from core.scores.registry import METRICS, get_metric
 
     # k means clusters (ssp, prototype_margin) or neighbours (k-NN metrics); None for the others
     # keeps their results (and params) independent of an unused sidebar value.
-    uses_k = any(get_metric(m).uses_k for m in (metric, *compare_metrics))
+    uses_k = any(get_metric(m).uses_k for m in (metric, *compare_metrics) if m in METRICS)
 
     dataset = get_dataset(dataset_key)
     if dataset.labels is None:
@@ -378,6 +384,7 @@ def curve_cached(
         always_keep=always_keep,
         always_drop=always_drop,
         probe=probe,
+        imported=_imported,
         progress=_progress,
     )
 

@@ -15,6 +15,10 @@ from core.io.imported_scores import SCORE_SUFFIXES
 from ui import state
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import numpy as np
+
     from core.io.data import Dataset
     from core.scores.metrics import Scores
 
@@ -34,11 +38,32 @@ def imported_scores(dataset_key: str) -> dict[str, Scores]:
 
 def digest(dataset_key: str) -> str:
     """A short hash of the imported scores' names and values (a cache key for them)."""
+    found = imported_scores(dataset_key)
+    return values_digest({name: scores.values for name, scores in found.items()})
+
+
+def values_digest(values: Mapping[str, np.ndarray]) -> str:
+    """A short hash of named score arrays (a cache key for them)."""
     hasher = hashlib.sha256()
-    for name, scores in sorted(imported_scores(dataset_key).items()):
+    for name, array in sorted(values.items()):
         hasher.update(name.encode())
-        hasher.update(scores.values.tobytes())
+        hasher.update(array.tobytes())
     return hasher.hexdigest()[:16]
+
+
+def imported_values(dataset_key: str, metrics: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The values of the imported scores among ``metrics`` (imported for ``dataset_key``).
+
+    Raises
+    ------
+    ValueError
+        An ``imported:`` metric that is not imported for this dataset.
+    """
+    found = imported_scores(dataset_key)
+    missing = [m for m in metrics if is_imported(m) and m not in found]
+    if missing:
+        raise ValueError(f"{missing[0]} is not imported for this dataset; import the file again")
+    return {m: found[m].values for m in metrics if is_imported(m)}
 
 
 def read_columns(name: str, data: bytes) -> list[str]:

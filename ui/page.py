@@ -21,11 +21,6 @@ if TYPE_CHECKING:
     from core.scores.metrics import Scores
 
 SCORE_NOTE = "Scores: **higher = harder** (farther from its prototype, less typical)."
-#: Pages that cannot use an imported score, and why (the page says so instead of drawing).
-NO_IMPORTED = {
-    "Validate": "Validate recomputes the metric on each seed's train split, which an imported "
-    "score file cannot be; pick a registered metric in the sidebar to draw the pruning curve.",
-}
 
 
 def start_page(
@@ -45,10 +40,6 @@ def start_page(
         needs_k=needs_k,
         imported=tuple(imported.imported_scores(st.session_state["dataset_key"])),
     )
-    if title in NO_IMPORTED and imported.is_imported(str(st.session_state["metric"])):
-        st.title(title)
-        st.info(NO_IMPORTED[title])
-        st.stop()
     return state.settings(), dataset
 
 

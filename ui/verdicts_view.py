@@ -10,6 +10,9 @@ from ui import cache
 from ui.errors import user_errors
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import numpy as np
     import pandas as pd
 
     from core.analysis.curve import CurveResult
@@ -57,11 +60,16 @@ def render_verdicts(result: CurveResult, *, n_dims: int, n_classes: int) -> pd.D
     return verdicts
 
 
-def render_probe_check(request: tuple[Any, ...], verdicts: pd.DataFrame) -> None:
+def render_probe_check(
+    request: tuple[Any, ...],
+    verdicts: pd.DataFrame,
+    imported: Mapping[str, np.ndarray] | None = None,
+) -> None:
     """Offer the same curve with the other probe; when run, say whether the ranking survives.
 
     ``request`` is the page's ``curve_request`` (the arguments of ``cache.curve_cached``, the
-    probe last).
+    probe last); ``imported`` the imported scores it names (``cache.curve_cached``'s
+    ``_imported``).
     """
     ss = st.session_state
     probe = request[-1]
@@ -76,7 +84,9 @@ def render_probe_check(request: tuple[Any, ...], verdicts: pd.DataFrame) -> None
     with user_errors():
         # check holds curve_cached's positional arguments (as the page's request does); mypy
         # cannot tell that a tuple of unknown length stops before _progress.
-        other_result = cache.curve_cached(*check, _progress=progress)  # type: ignore[misc]
+        other_result = cache.curve_cached(  # type: ignore[misc]
+            *check, _progress=progress, _imported=imported
+        )
     progress.done()
     _render_comparison(verdicts, other_result, probe, other)
 

@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -256,6 +256,7 @@ def pruning_curve(
     probe_l2: float = 1e-3,
     probe_max_iter: int = 100,
     return_kept: bool = False,
+    imported: Mapping[str, np.ndarray] | None = None,
     progress: ProgressFn | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> CurveResult:
@@ -268,9 +269,10 @@ def pruning_curve(
     labels : ndarray of shape (n,)
         Class labels (any values); at least 2 classes, each with at least 2 examples.
     metric : str, default "ssp"
-        A :data:`core.scores.registry.METRICS` name; scores are computed on the train split only.
+        A :data:`core.scores.registry.METRICS` name (scores are computed on the train split only)
+        or a key of ``imported``.
     compare_metrics : sequence of str, default ()
-        Other :data:`core.scores.registry.METRICS` names (distinct, not ``metric``) whose rows for the
+        Other metric names (registered or keys of ``imported``; distinct, not ``metric``) whose rows for the
         ranked strategies (:data:`RANKED_STRATEGIES`: keep_hard, keep_easy, ccs, moderate,
         middle_band)
         are added on the same splits, groups, pins and probe; random rows are not repeated (see
@@ -314,6 +316,13 @@ def pruning_curve(
         L-BFGS iteration budget of the logistic probe, >= 1.
     return_kept : bool, default False
         Store the kept row indices of every table row in ``kept_indices``.
+    imported : mapping of str to ndarray of shape (n,), optional
+        Per-example scores made elsewhere (higher = harder), by name (such as
+        ``"imported:<column>"``, :func:`core.io.imported_scores.import_scores`'s metric), over
+        **all** rows. Each name may be ``metric`` or one of ``compare_metrics``; a seed's train
+        scores are the values at its train rows (nothing is recomputed, so the test split's
+        values are never used). They have no clusters: ``balance="cluster"`` needs a registered
+        primary metric. A name may not be a registered metric's.
     progress : callable (fraction, message), optional
     should_stop : callable () -> bool, optional
         Polled before each seed's scoring and before every probe; when it returns True,
@@ -333,15 +342,19 @@ def pruning_curve(
     from core.scores.metrics import DISTANCES
     from core.scores.registry import METRICS, get_metric
 
-    metric = check_choice("metric", metric, METRICS)
-    compare = _check_compare_metrics(metric, compare_metrics, METRICS)
+    imported_values = {} if imported is None else dict(imported)
+    valid = (*METRICS, *(name for name in imported_values if name not in METRICS))
+    metric = check_choice("metric", metric, valid)
+    compare = _check_compare_metrics(metric, compare_metrics, valid)
     distance = check_choice("distance", distance, DISTANCES)
     test_size = check_test_size(test_size)
     x, codes, n_train = _check_data(embeddings, labels, test_size)
+    imported_values = _check_imported(imported_values, x.shape[0], METRICS)
     display = BALANCE_DISPLAY[normalize_balance(balance, name="balance")]
     balances = (display, "none") if compare_unbalanced and display != "none" else (display,)
     keep_pins, drop_pins = _check_curve_pins(always_keep, always_drop, x.shape[0])
-    if k is not None and any(get_metric(m).kmeans_based for m in (metric, *compare)):
+    registered = [m for m in (metric, *compare) if m in METRICS]
+    if k is not None and any(get_metric(m).kmeans_based for m in registered):
         k = check_k(k, n_train, n_name="n_train")
     plan = _CurvePlan(
         metric=metric,
@@ -362,6 +375,7 @@ def pruning_curve(
         probe_max_iter=_check_probe_max_iter(probe_max_iter),
         return_kept=return_kept,
         probe=check_choice("probe", probe, PROBES),
+        imported=imported_values,
     )
     seeds = _check_seeds(seeds)
     splits = tuple(_seed_split(codes, test_size, seed, keep_pins, drop_pins) for seed in seeds)
@@ -468,6 +482,7 @@ class _CurvePlan:
     probe_max_iter: int
     return_kept: bool
     probe: str
+    imported: dict[str, np.ndarray]  # name -> (n,) float64 scores over all rows
 
     def metric_strategies(self) -> list[tuple[str, ...]]:
         """Strategies per metric: compare metrics repeat only the ranked ones (random ignores
@@ -493,6 +508,29 @@ def _check_compare_metrics(
             f"compare_metrics={compare} should be distinct and differ from metric={metric!r}"
         )
     return compare
+
+
+def _check_imported(
+    imported: dict[str, np.ndarray], n: int, registered: tuple[str, ...]
+) -> dict[str, np.ndarray]:
+    """Imported scores as finite (n,) float64 arrays, by a name that is not a registered metric."""
+    out: dict[str, np.ndarray] = {}
+    for name, values in imported.items():
+        if not isinstance(name, str) or not name or name in registered:
+            raise ValueError(
+                f"imported score name {name!r} should be a non-empty name that is not a "
+                "registered metric (such as 'imported:<column>')"
+            )
+        array = np.asarray(values, dtype=np.float64)
+        if array.shape != (n,):
+            raise ValueError(
+                f"imported scores {name!r} should have shape ({n},) (one per row of the "
+                f"dataset), got {array.shape}"
+            )
+        if not np.isfinite(array).all():
+            raise ValueError(f"imported scores {name!r} should be finite (no NaN or inf)")
+        out[name] = array
+    return out
 
 
 def _check_data(
@@ -823,15 +861,22 @@ def _curve_params(plan: _CurvePlan, seeds: tuple[int, ...]) -> CurveParams:
 def _score_split(
     x_train: np.ndarray,
     codes_train: np.ndarray,
+    train: np.ndarray,
     seed: int,
     plan: _CurvePlan,
     progress: ProgressFn | None,
     stop: Callable[[str], None],
 ) -> list[Scores]:
-    """Scores of the primary and every compare metric on one seed's train split."""
+    """Scores of the primary and every compare metric on one seed's train split (rows
+    ``train``): computed for a registered metric, the train rows' values for an imported one."""
+    from core.scores.metrics import ScoreParams, Scores
+
     metrics = (plan.metric, *plan.compare_metrics)
     all_scores: list[Scores] = []
     for m_i, name in enumerate(metrics):
+        if name in plan.imported:
+            all_scores.append(Scores(name, plan.imported[name][train], None, None, ScoreParams()))
+            continue
         if m_i:
             stop(f"seed {seed}, before scoring {name}")
         start, end = 0.3 * m_i / len(metrics), 0.3 * (m_i + 1) / len(metrics)
@@ -872,7 +917,7 @@ def _seed_rows(
     drop_pos = np.searchsorted(train, plan.drop_pins[np.isin(plan.drop_pins, train)])
     n_left = train.size - drop_pos.size
     y_train = codes[train]
-    all_scores = _score_split(x[train], y_train, seed, plan, progress, stop)
+    all_scores = _score_split(x[train], y_train, train, seed, plan, progress, stop)
     probe = _ProbeCache(
         x64[train], y_train, x64[test], codes[test], plan.probe_l2, plan.probe_max_iter, plan.probe
     )

@@ -17,20 +17,23 @@ if TYPE_CHECKING:
     from core.scores.metrics import Scores
 
 
-def add_prune_extras(parser: argparse.ArgumentParser) -> None:
-    """``--scores``, ``--higher-is-easier``, ``--dedup-epsilon`` and ``--dedup-k``."""
-    parser.add_argument(
-        "--scores",
-        metavar="FILE[:COLUMN]",
-        default=None,
-        help="use per-example scores from a .csv/.parquet/.npy instead of --metric (aligned by "
-        "its id or index column, else by row); EMB is then optional",
-    )
+def add_score_file_options(parser: argparse.ArgumentParser, *, scores_help: str) -> None:
+    """``--scores FILE[:COLUMN]`` and ``--higher-is-easier`` (``prune`` and ``curve``)."""
+    parser.add_argument("--scores", metavar="FILE[:COLUMN]", default=None, help=scores_help)
     parser.add_argument(
         "--higher-is-easier",
         action="store_true",
         help="with --scores: the file's values are higher = easier; they are negated on import "
         "so that higher = harder",
+    )
+
+
+def add_prune_extras(parser: argparse.ArgumentParser) -> None:
+    """``--scores``, ``--higher-is-easier``, ``--dedup-epsilon`` and ``--dedup-k``."""
+    add_score_file_options(
+        parser,
+        scores_help="use per-example scores from a .csv/.parquet/.npy instead of --metric "
+        "(aligned by its id or index column, else by row); EMB is then optional",
     )
     parser.add_argument(
         "--dedup-epsilon",

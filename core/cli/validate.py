@@ -17,10 +17,14 @@ from core.cli._common import (
     parse_numbers,
 )
 from core.cli._progress_bar import lazy_progress_bar
+from core.cli._prune_extras import add_score_file_options
 from core.export import write_atomic
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from core.analysis.curve import CurveResult
+    from core.io.data import Dataset
 
 CURVE_EPILOG = """examples:
   python -m core curve emb.npy --meta meta.csv --metric ssp --out curve.csv
@@ -30,6 +34,7 @@ CURVE_EPILOG = """examples:
       --always-drop img_007 --out curve.csv
   python -m core curve emb.npy --meta meta.csv --seeds 0,1,2,3,4 --probe knn \
       --summary summary.csv --out curve.csv
+  python -m core curve emb.npy --meta meta.csv --scores losses.csv:loss --out curve.csv
 
 Splits the labelled data (stratified, per seed) into train and test, scores the train split only,
 prunes it at every fraction with every strategy and reports the test accuracy of a linear probe
@@ -40,6 +45,10 @@ rows appear once, under --metric). Pins that fall in a seed's test split are ign
 seed; with --always-drop, a fraction keeping more than the rows left (such as 1.0) keeps every
 train row but the dropped ones (n_kept says how many). --probe knn swaps the probe for a k-NN
 classifier (k=10, cosine) to check that the ranking does not hinge on the linear probe.
+--scores FILE:COLUMN uses per-example scores made elsewhere (aligned as in prune; a seed's
+train scores are the file's values at its train rows, nothing is recomputed): without --metric
+they are the metric (metric imported:COLUMN); with --metric given they are one more compared
+metric.
 --summary writes keep_fraction,best,runner_up,margin,stderr,verdict per kept fraction < 1: a
 strategy wins only when it beats the runner-up by more than two standard errors of the paired
 (per-seed) accuracy difference; otherwise the verdict is tie."""
@@ -77,7 +86,12 @@ def _add_curve_parser(subparsers: argparse._SubParsersAction) -> None:
     add_input_options(
         curve, meta_help="metadata .csv/.parquet with a label column", meta_required=True
     )
-    curve.add_argument("--metric", choices=METRICS, default="ssp", help="default: ssp")
+    curve.add_argument(
+        "--metric",
+        choices=METRICS,
+        default=None,
+        help="default: ssp, or the --scores column when --scores is given",
+    )
     curve.add_argument(
         "--compare-metrics",
         default="",
@@ -145,6 +159,12 @@ def _add_curve_parser(subparsers: argparse._SubParsersAction) -> None:
         help_template="comma-separated ids always {what} in the train split (repeatable); pins "
         "in a seed's test split are ignored for that seed",
     )
+    add_score_file_options(
+        curve,
+        scores_help="per-example scores from a .csv/.parquet/.npy (aligned by its id or index "
+        "column, else by row): the metric imported:COLUMN, or one more compared metric when "
+        "--metric is also given",
+    )
     add_out_option(curve)
     curve.set_defaults(func=run_curve)
 
@@ -204,11 +224,19 @@ def run_curve(args: argparse.Namespace) -> int:
     strategies = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
     compare_metrics = tuple(m.strip() for m in args.compare_metrics.split(",") if m.strip())
     # Only the CSV is written (no manifest beside it).
+    score_file = None
+    if args.scores is not None:
+        from core.io.imported_scores import parse_score_spec
+
+        score_file = str(parse_score_spec(args.scores)[0])
     out = checked_out_path(
-        args.out, inputs=(args.embeddings, args.meta), with_manifest=False, example="curve.csv"
+        args.out,
+        inputs=(args.embeddings, args.meta, score_file),
+        with_manifest=False,
+        example="curve.csv",
     )
     summary_out = _summary_path(args, out)
-    dataset = load_dataset_from_args(args)
+    dataset, metric, compare_metrics, imported = _curve_inputs(args, compare_metrics)
     if dataset.labels is None:
         raise ValueError(f"the curve needs labels: {args.meta} has no {args.label_column!r} column")
     always_keep = ids_to_indices(dataset, args.always_keep, "--always-keep")
@@ -217,7 +245,7 @@ def run_curve(args: argparse.Namespace) -> int:
         result = pruning_curve(
             dataset.embeddings,
             dataset.labels,
-            metric=args.metric,
+            metric=metric,
             compare_metrics=compare_metrics,
             fractions=fractions,
             strategies=strategies,
@@ -234,14 +262,36 @@ def run_curve(args: argparse.Namespace) -> int:
             probe=args.probe,
             probe_l2=args.probe_l2,
             probe_max_iter=args.probe_max_iter,
+            imported=imported,
             progress=progress,
         )
     write_atomic(out, curve_csv_bytes(result))
-    _print_curve(args, result, compare_metrics, always_keep.size, always_drop.size)
+    _print_curve(args, result, always_keep.size, always_drop.size)
     if summary_out is not None:
         _write_verdicts(result, summary_out)
     print(f"wrote {out} ({len(result.table)} rows)")
     return 0
+
+
+def _curve_inputs(
+    args: argparse.Namespace, compare_metrics: tuple[str, ...]
+) -> tuple[Dataset, str, tuple[str, ...], dict[str, np.ndarray] | None]:
+    """The dataset, metric, compare metrics and imported scores of ``curve``.
+
+    With ``--scores`` the file's column is the metric, or, when ``--metric`` is given too, it
+    is added after the ``--compare-metrics``.
+    """
+    if args.higher_is_easier and args.scores is None:
+        raise ValueError("--higher-is-easier needs --scores")
+    if args.scores is None:
+        return load_dataset_from_args(args), args.metric or "ssp", compare_metrics, None
+    from core.cli._prune_extras import load_for_imported
+
+    dataset, scores = load_for_imported(args)
+    imported = {scores.metric: scores.values}
+    if args.metric is None:
+        return dataset, scores.metric, compare_metrics, imported
+    return dataset, args.metric, (*compare_metrics, scores.metric), imported
 
 
 def _summary_path(args: argparse.Namespace, out: Path) -> Path | None:
@@ -277,7 +327,6 @@ def _write_verdicts(result: CurveResult, path: Path) -> None:
 def _print_curve(
     args: argparse.Namespace,
     result: CurveResult,
-    compare_metrics: tuple[str, ...],
     n_keep_pins: int,
     n_drop_pins: int,
 ) -> None:
@@ -287,11 +336,11 @@ def _print_curve(
     summary = curve_summary(result)
     pivot = summary.pivot_table(
         index=["balance", "keep_fraction"],
-        columns=["metric", "strategy"] if compare_metrics else "strategy",
+        columns=["metric", "strategy"] if result.params.compare_metrics else "strategy",
         values="accuracy_mean",
         sort=False,
     )
-    metrics = ", ".join((args.metric, *compare_metrics))
+    metrics = ", ".join((result.params.metric, *result.params.compare_metrics))
     n_seeds = len(result.seeds)
     print(f"probe: {result.params.probe_recipe}")
     print(f"test accuracy of the {args.probe} probe (mean of {n_seeds} seeds; scores: {metrics}):")

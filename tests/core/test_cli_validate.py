@@ -202,3 +202,68 @@ def test_curve_summary_and_knn_probe(files, tmp_path: Path, capsys) -> None:
     assert row["stderr"] == pytest.approx(want["stderr"])
     same = ["curve", str(emb), "--meta", str(meta), "--summary", str(out), "--out", str(out)]
     assert main(same) == 2
+
+
+def _score_file(tmp_path: Path, values: np.ndarray) -> Path:
+    path = tmp_path / "losses.csv"
+    ids = [f"r{i}" for i in range(values.size)]
+    pd.DataFrame({"id": ids[::-1], "loss": values[::-1]}).to_csv(path, index=False)
+    return path
+
+
+def test_curve_with_imported_scores(files, tmp_path: Path, capsys) -> None:
+    emb, meta = files
+    values = np.random.default_rng(5).normal(size=120)
+    scores = _score_file(tmp_path, values)
+    out = tmp_path / "curve.csv"
+    base = ["curve", str(emb), "--meta", str(meta), "--fractions", "0.5,1.0", "--seeds", "0,1"]
+    # Without --metric the file's column is the metric.
+    assert main([*base, "--scores", f"{scores}:loss", "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert set(table["metric"]) == {"imported:loss"}
+    assert len(table) == 3 * 2 * 2  # strategies x fractions x seeds
+    assert "scores: imported:loss" in capsys.readouterr().out
+    # Flipped on import: keep_hard of the flipped scores keeps what keep_easy kept.
+    flipped = tmp_path / "flipped.csv"
+    argv = [*base, "--scores", f"{scores}:loss", "--higher-is-easier", "--out", str(flipped)]
+    assert main(argv) == 0
+    easier = pd.read_csv(flipped)
+    hard = easier[easier["strategy"] == "keep_hard"]["accuracy"].to_numpy()
+    np.testing.assert_array_equal(hard, table[table["strategy"] == "keep_easy"]["accuracy"])
+    # With --metric given, the file's column is one more compared metric.
+    argv = [*base, "--metric", "random", "--scores", f"{scores}:loss", "--out", str(out)]
+    assert main(argv) == 0
+    compared = pd.read_csv(out)
+    assert list(dict.fromkeys(compared["metric"])) == ["random", "imported:loss"]
+    assert set(compared.loc[compared["metric"] == "imported:loss", "strategy"]) == {
+        "keep_hard",
+        "keep_easy",
+    }
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--higher-is-easier"], "--higher-is-easier needs --scores"),
+        (["--scores", "SHORT:loss"], "has 119 rows but the dataset has n=120"),
+    ],
+)
+def test_curve_imported_scores_errors_exit_2(
+    files, extra: list[str], message: str, tmp_path: Path, capsys
+) -> None:
+    emb, meta = files
+    short = tmp_path / "short.csv"
+    pd.DataFrame({"loss": np.zeros(119)}).to_csv(short, index=False)
+    extra = [part.replace("SHORT", str(short)) for part in extra]
+    out = tmp_path / "c.csv"
+    assert main(["curve", str(emb), "--meta", str(meta), *extra, "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_curve_imported_scores_have_no_clusters(files, tmp_path: Path, capsys) -> None:
+    emb, meta = files
+    scores = _score_file(tmp_path, np.arange(120, dtype=np.float64))
+    argv = ["curve", str(emb), "--meta", str(meta), "--scores", f"{scores}:loss"]
+    assert main([*argv, "--balance", "cluster", "--out", str(tmp_path / "c.csv")]) == 2
+    assert "metric='imported:loss' has none" in capsys.readouterr().err

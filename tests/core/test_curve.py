@@ -454,3 +454,52 @@ def test_rejects_unknown_probe(data) -> None:
     x, labels = data
     with pytest.raises(ValueError, match="probe"):
         pruning_curve(x, labels, fractions=(1.0,), seeds=(0,), probe="svm")
+
+
+def test_imported_scores_are_a_metric_and_a_compare_metric(data) -> None:
+    from core.scores.metrics import compute_scores
+
+    x, labels = data
+    full = compute_scores(x, "knn_density", k=10, seed=0).values  # scored on the full data
+    name = "imported:knn_density"
+    kwargs = {"fractions": (0.2, 1.0), "seeds": (0, 1), "balance": None, "return_kept": True}
+    main = pruning_curve(x, labels, metric=name, imported={name: full}, **kwargs)
+    assert set(main.table["metric"]) == {name}
+    assert set(main.table["strategy"]) == {"keep_hard", "keep_easy", "random"}
+    assert main.params.metric == name
+    # Nothing is recomputed: keep_hard keeps the train rows with the highest imported values.
+    for split in main.splits:
+        rows = main.table.index[
+            (main.table["strategy"] == "keep_hard")
+            & (main.table["keep_fraction"] == 0.2)
+            & (main.table["seed"] == split.seed)
+        ]
+        kept = main.kept_indices[rows[0]]
+        train = split.train_indices
+        top = train[np.argsort(-full[train], kind="stable")[: kept.size]]
+        np.testing.assert_array_equal(kept, np.sort(top))
+    both = pruning_curve(
+        x, labels, metric="random", compare_metrics=(name,), imported={name: full}, **kwargs
+    )
+    assert list(dict.fromkeys(both.table["metric"])) == ["random", name]
+    imported_rows = both.table[both.table["metric"] == name].reset_index(drop=True)
+    main_rows = main.table[main.table["strategy"] != "random"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(imported_rows, main_rows)
+
+
+def test_imported_scores_are_checked(data) -> None:
+    x, labels = data
+    short = {"imported:loss": np.zeros(x.shape[0] - 1)}
+    with pytest.raises(ValueError, match=r"imported scores 'imported:loss' should have shape"):
+        pruning_curve(x, labels, metric="imported:loss", imported=short, seeds=(0,))
+    nan = np.zeros(x.shape[0])
+    nan[3] = np.nan
+    with pytest.raises(ValueError, match="should be finite"):
+        pruning_curve(x, labels, metric="imported:loss", imported={"imported:loss": nan})
+    with pytest.raises(ValueError, match="not a registered metric"):
+        pruning_curve(x, labels, imported={"ssp": np.zeros(x.shape[0])}, seeds=(0,))
+    ok = {"imported:loss": np.arange(x.shape[0], dtype=np.float64)}
+    with pytest.raises(ValueError, match="needs a metric with clusters"):
+        pruning_curve(x, labels, metric="imported:loss", imported=ok, balance="cluster")
+    with pytest.raises(ValueError, match="imported:loss"):  # unknown name: the valid ones listed
+        pruning_curve(x, labels, metric="imported:other", imported=ok, seeds=(0,))

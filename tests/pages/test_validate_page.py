@@ -219,3 +219,48 @@ def test_knn_probe_and_the_other_probe_check() -> None:
         "verdict (logistic)",
     ]
     assert any("best curve is the same at" in md.value for md in at.markdown)
+
+
+def test_imported_scores_run_as_the_metric_and_as_a_compare_metric(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from core.io.imported_scores import import_scores, read_score_table
+
+    dataset = _synthetic_dataset(*(int(p) for p in DATASET_KEY.split(":")[1:]))
+    values = np.random.default_rng(3).normal(size=dataset.n)
+    path = tmp_path / "scores.csv"
+    pd.DataFrame({"id": dataset.ids, "loss": values}).to_csv(path, index=False)
+    scores = import_scores(read_score_table(path, "loss"), ids=dataset.ids, n=dataset.n)
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["imported_scores"] = {DATASET_KEY: {scores.metric: scores}}
+    at.session_state["metric"] = scores.metric
+    at.run()
+    assert not at.exception
+    at.multiselect(key="curve_fractions").set_value([0.5, 1.0])
+    at.number_input(key="curve_seeds").set_value(1)
+    at.button(key="curve_run").click().run()
+    assert not at.exception
+    assert not at.error
+    assert at.get("plotly_chart")
+    table = at.dataframe[0].value
+    assert set(table["metric"]) == {"imported:loss"}
+    expected = pruning_curve(
+        dataset.embeddings,
+        dataset.labels,
+        metric="imported:loss",
+        imported={"imported:loss": values},
+        fractions=(0.5, 1.0),
+        seeds=(0,),
+    )
+    means = curve_summary(expected)["accuracy_mean"].to_numpy()
+    np.testing.assert_array_equal(table["accuracy_mean"].to_numpy(), means)
+    # Back on a registered metric, the imported score can be a compared metric.
+    at.sidebar.selectbox(key="metric").set_value("ssp").run()
+    at.multiselect(key="curve_compare").set_value(["imported:loss"]).run()
+    at.button(key="curve_run").click().run()
+    assert not at.exception
+    assert not at.error
+    assert list(dict.fromkeys(at.dataframe[0].value["metric"])) == ["ssp", "imported:loss"]
+    at.button(key="curve_check").click().run()  # the other probe gets the imported scores too
+    assert not at.exception
+    assert not at.error
