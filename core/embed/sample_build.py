@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import pickle
 import time
 import zipfile
 from collections.abc import Sequence
@@ -177,7 +178,8 @@ def _source_images(name: str) -> tuple[np.ndarray, np.ndarray]:
     """Original images uint8 (n, h, w) and label values (str) of a sample, from installed packages.
 
     Animal-MNIST ships as gzip pickles inside the installed ``animal_mnist`` package; they are
-    read only here, only from that package's own folder, and checked to be plain arrays.
+    read only here, only from that package's own folder, with an unpickler that can build nothing
+    but numpy arrays (:class:`_ArrayUnpickler`), and checked to be plain arrays.
     """
     if name == "digits":
         from sklearn.datasets import load_digits
@@ -188,7 +190,6 @@ def _source_images(name: str) -> tuple[np.ndarray, np.ndarray]:
         return images, np.asarray(digits.target).astype(str)
     import gzip
     import importlib.util
-    import pickle
 
     spec = importlib.util.find_spec("animal_mnist")
     if spec is None or spec.origin is None:
@@ -198,9 +199,9 @@ def _source_images(name: str) -> tuple[np.ndarray, np.ndarray]:
         )
     folder = Path(spec.origin).parent / "data" / "Animal_MNIST"
     with gzip.open(folder / "animal_data_version_3.gz", "rb") as handle:
-        images = pickle.load(handle)
+        images = _ArrayUnpickler(handle).load()
     with gzip.open(folder / "animal_label_version_3.gz", "rb") as handle:
-        codes = pickle.load(handle)
+        codes = _ArrayUnpickler(handle).load()
     images = np.asarray(images)
     codes = np.asarray(codes)
     if images.dtype != np.uint8 or images.shape != (10_000, 28, 28):
@@ -209,6 +210,25 @@ def _source_images(name: str) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"unexpected animal-mnist labels {codes.dtype} {codes.shape}")
     names = np.asarray(_ANIMAL_CLASSES, dtype=str)[codes.astype(np.int64)]
     return np.ascontiguousarray(images), names
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles numpy arrays and nothing else: any other global is refused, so a tampered data
+    file cannot run code."""
+
+    _ALLOWED = frozenset(
+        {
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+        }
+    )
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in self._ALLOWED:
+            raise ValueError(f"animal-mnist data holds {module}.{name}, not a plain numpy array")
+        return super().find_class(module, name)
 
 
 def _pixel_embeddings(images: np.ndarray, *, pca: bool, seed: int) -> np.ndarray:

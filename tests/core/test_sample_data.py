@@ -186,3 +186,15 @@ def test_make_synthetic_blobs_are_separated() -> None:
 def test_make_synthetic_rejects_bad_sizes(args: tuple[int, int, int], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make_synthetic(*args)
+
+
+def test_the_animal_mnist_reader_unpickles_arrays_only() -> None:
+    import io
+    import pickle
+
+    from core.embed.sample_build import _ArrayUnpickler
+
+    array = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    assert np.array_equal(_ArrayUnpickler(io.BytesIO(pickle.dumps(array))).load(), array)
+    with pytest.raises(ValueError, match=r"builtins\.eval"):
+        _ArrayUnpickler(io.BytesIO(pickle.dumps(eval))).load()
