@@ -57,7 +57,8 @@ def test_object_arrays_are_never_unpickled(empty_store: Path) -> None:
     digest = _digest("obj")
     folder = empty_store / "entries" / digest
     folder.mkdir(parents=True)
-    np.save(folder / "embeddings.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    # np.save pickles object arrays by default: a hostile file the store must refuse to load
+    np.save(folder / "embeddings.npy", np.array([{"a": 1}], dtype=object))
     (folder / "entry.json").write_text(json.dumps({"kind": "x", "files": ["embeddings.npy"]}))
     entry = store.get_entry(digest)
     assert entry is not None
