@@ -14,6 +14,7 @@ from core.scores.kmeans import BACKENDS
 from core.validate import check_ccs_beta, check_fraction, check_min_ratio
 
 if TYPE_CHECKING:
+    from core._progress import ProgressFn
     from core.io.data import Dataset
     from core.prune.select import Selection
     from core.scores.metrics import Scores
@@ -213,6 +214,25 @@ def load_dataset_from_args(args: argparse.Namespace) -> Dataset:
 
     return load_dataset(
         args.embeddings, args.meta, id_column=args.id_column, label_column=args.label_column
+    )
+
+
+def scores_from_args(
+    args: argparse.Namespace, dataset: Dataset, metric: str, progress: ProgressFn | None = None
+) -> Scores:
+    """``core.scores.metrics.compute_scores`` of ``metric`` with the ``--k``, ``--distance``,
+    ``--backend`` and ``--seed`` flags and the dataset's labels."""
+    from core.scores.metrics import compute_scores
+
+    return compute_scores(
+        dataset.embeddings,
+        metric,
+        k=args.k,
+        labels=dataset.labels,
+        distance=args.distance,
+        backend=args.backend,
+        seed=args.seed,
+        progress=progress,
     )
 
 

@@ -11,9 +11,11 @@ from core.cli._common import (
     add_seed_option,
     checked_out_path,
     load_dataset_from_args,
+    scores_from_args,
 )
 from core.cli._progress_bar import lazy_progress_bar
 from core.export import write_atomic
+from core.validate import check_fraction
 
 COMPARE_EPILOG = """examples:
   python -m core compare emb.npy --meta meta.csv --metrics ssp,knn_density \\
@@ -64,15 +66,13 @@ def run_compare(args: argparse.Namespace) -> int:
     """Score, compare, write ``OUT``; return the exit code."""
     from core.analysis.compare import compare_scores, comparison_csv_bytes
     from core.io.imported_scores import import_scores, parse_score_spec, read_score_table
-    from core.scores.metrics import compute_scores
     from core.scores.registry import METRICS
 
     names = [m.strip() for m in args.metrics.split(",") if m.strip()]
     unknown = [m for m in names if m not in METRICS]
     if unknown:
         raise ValueError(f"--metrics: unknown {', '.join(unknown)}; choose from {METRICS}")
-    if not 0.0 < args.keep <= 1.0:
-        raise ValueError(f"--keep {args.keep} should be in (0, 1]")
+    check_fraction(args.keep, name="--keep", allow_zero=False)
     specs = [parse_score_spec(spec) for spec in args.scores]
     inputs = (args.embeddings, args.meta, *(str(path) for path, _ in specs))
     out = checked_out_path(args.out, inputs=inputs, with_manifest=False, example="cmp.csv")
@@ -80,16 +80,7 @@ def run_compare(args: argparse.Namespace) -> int:
     values = {}
     for name in names:
         with lazy_progress_bar(f"scoring ({name})") as progress:
-            values[name] = compute_scores(
-                dataset.embeddings,
-                name,
-                k=args.k,
-                labels=dataset.labels,
-                distance=args.distance,
-                backend=args.backend,
-                seed=args.seed,
-                progress=progress,
-            ).values
+            values[name] = scores_from_args(args, dataset, name, progress).values
     for path, column in specs:
         imported = import_scores(
             read_score_table(path, column),

@@ -19,6 +19,7 @@ from core.cli._common import (
     dask_session,
     load_dataset_from_args,
     pins_from_args,
+    scores_from_args,
     selection_from_args,
 )
 from core.cli._progress_bar import lazy_progress_bar
@@ -32,7 +33,7 @@ from core.export import write_prune_outputs
 from core.io.data import Dataset
 from core.prune.balance import BALANCE_BY
 from core.scores import metrics
-from core.scores.metrics import DISTANCES, Scores, compute_scores
+from core.scores.metrics import DISTANCES, Scores
 from core.scores.registry import METRICS, get_metric, metric_names
 from core.validate import check_k
 
@@ -197,16 +198,7 @@ def _score(args: argparse.Namespace, dataset: Dataset) -> Scores:
     with lazy_progress_bar(f"scoring ({args.metric})") as progress:
         if args.dask:
             return _score_dask(args, dataset, progress)
-        return compute_scores(
-            dataset.embeddings,
-            args.metric,
-            k=args.k,
-            labels=dataset.labels,
-            distance=args.distance,
-            backend=args.backend,
-            seed=args.seed,
-            progress=progress,
-        )
+        return scores_from_args(args, dataset, args.metric, progress)
 
 
 def _load_dask(args: argparse.Namespace) -> Dataset:
