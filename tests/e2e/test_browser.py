@@ -149,18 +149,7 @@ def test_map_selection_pins_and_download_match_core(server: str, tmp_path: Path)
         page.wait_for_function("() => document.querySelector('.js-plotly-plot')._fullLayout")
         _screenshot(page, "1_map.png")
 
-        # Box selection with the mouse (the map's default drag mode is "select").
-        x, y = page.evaluate(FIRST_POINT)
-        page.evaluate(RECORD_SELECTION)
-        page.mouse.move(x - 40, y - 40)
-        page.mouse.down()
-        page.mouse.move(x + 40, y + 40, steps=12)
-        page.mouse.up()
-        page.wait_for_function("() => window.selectedRange")
-        in_box = page.evaluate(ROWS_IN_SELECTION)
-        assert in_box  # the box is centred on a plotted point
-        page.get_by_text(f"{len(in_box):,} selected, hardest first").wait_for(timeout=60_000)
-        _wait_idle(page)
+        in_box = _box_select(page)
         page.mouse.move(5, 5)  # no hover label over the map in the screenshot
         page.set_viewport_size({"width": 1400, "height": 3000})  # thumbnails load lazily
         page.wait_for_function(  # real images, decoded, not broken links
@@ -282,9 +271,9 @@ def _unfold_upload_panel(page, panel) -> None:
         panel.wait_for()
 
 
-def _pin_a_box(page) -> list[int]:
-    """Box-select around the first plotted point on the Map and pin the rows as always-keep."""
-    page.wait_for_function("() => document.querySelector('.js-plotly-plot')._fullLayout")
+def _box_select(page) -> list[int]:
+    """Drag a box around the first plotted point on the Map (its default drag mode is "select");
+    the rows inside, once the page lists them."""
     x, y = page.evaluate(FIRST_POINT)
     page.evaluate(RECORD_SELECTION)
     page.mouse.move(x - 40, y - 40)
@@ -293,9 +282,16 @@ def _pin_a_box(page) -> list[int]:
     page.mouse.up()
     page.wait_for_function("() => window.selectedRange")
     in_box = page.evaluate(ROWS_IN_SELECTION)
-    assert in_box
+    assert in_box  # the box is centred on a plotted point
     page.get_by_text(f"{len(in_box):,} selected, hardest first").wait_for(timeout=60_000)
     _wait_idle(page)
+    return in_box
+
+
+def _pin_a_box(page) -> list[int]:
+    """Box-select around the first plotted point on the Map and pin the rows as always-keep."""
+    page.wait_for_function("() => document.querySelector('.js-plotly-plot')._fullLayout")
+    in_box = _box_select(page)
     page.get_by_role("button", name="Always keep these").click()
     page.get_by_text(f"Pinned: {len(in_box)} always-keep, 0 always-drop").wait_for()
     _wait_idle(page)
