@@ -160,16 +160,42 @@ def _checked(scores: Mapping[str, object]) -> dict[str, np.ndarray]:
     return values
 
 
-def _percentile_rank(values: np.ndarray) -> np.ndarray:
-    from scipy.stats import rankdata
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of a 1-D array, ties sharing their average rank (as ``scipy.stats.rankdata``).
 
-    return (rankdata(values) - 1.0) / max(values.size - 1, 1)
+    Plain numpy (one stable sort), so callers that only need ranks do not pay scipy.stats'
+    import.
+    """
+    values = np.asarray(values)
+    if values.size == 0:
+        return np.empty(0, dtype=np.float64)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1], True])
+    group = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]]) - 1
+    mean_rank = (starts[:-1] + starts[1:] + 1) / 2.0  # 1-based average of each tie group
+    ranks = np.empty(values.size, dtype=np.float64)
+    ranks[order] = mean_rank[group]
+    return ranks
+
+
+def spearman_matrix(rows: np.ndarray) -> np.ndarray:
+    """Spearman rank correlation between the rows of an (r, n) array: the Pearson correlation
+    of their average ranks, (r, r) with 1 on the diagonal (ranks computed once per row)."""
+    ranks = np.stack([average_ranks(row) for row in np.asarray(rows)])
+    matrix = np.corrcoef(ranks)
+    np.fill_diagonal(matrix, 1.0)
+    return matrix
+
+
+def _percentile_rank(values: np.ndarray) -> np.ndarray:
+    return (average_ranks(values) - 1.0) / max(values.size - 1, 1)
 
 
 def _compare(
     values: dict[str, np.ndarray], keep_fraction: float, strategy: str, seed: int, max_rows: int
 ) -> Comparison:
-    from scipy.stats import kendalltau, spearmanr
+    from scipy.stats import kendalltau
 
     names = tuple(values)
     n = next(iter(values.values())).size
@@ -182,12 +208,11 @@ def _compare(
     if n > max_rows:
         rows = np.sort(np.random.default_rng(seed).choice(n, size=max_rows, replace=False))
         sample = max_rows
-    matrix = np.eye(len(names))
+    matrix = spearman_matrix(np.stack([values[name] for name in names]))
     records = []
     for (i, a), (j, b) in itertools.combinations(enumerate(names), 2):
-        rho = float(spearmanr(values[a], values[b]).statistic)
+        rho = float(matrix[i, j])
         tau = float(kendalltau(values[a][rows], values[b][rows]).statistic)
-        matrix[i, j] = matrix[j, i] = rho
         records.append((a, b, rho, tau, jaccard(kept[a], kept[b])))
     pairs = pd.DataFrame.from_records(records, columns=list(COMPARE_COLUMNS))
     return Comparison(names, pairs, matrix, kept, keep_fraction, strategy, sample)

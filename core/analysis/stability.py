@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from core._progress import ProgressFn, report, sub_progress
-from core.analysis.compare import jaccard
+from core.analysis.compare import jaccard, spearman_matrix
 from core.prune.select import STRATEGIES, select_kept
-from core.scores.kmeans import BACKENDS, _fit_kmeans, _normalize_rows, _resolve_backend
+from core.scores.kmeans import (
+    BACKENDS,
+    _fit_kmeans,
+    _fixed_order_sq_norms,
+    _resolve_backend,
+    single_threaded,
+)
 from core.scores.registry import metric_names
 from core.validate import check_choice, check_embeddings, check_k, check_seed
 
@@ -79,13 +87,17 @@ def score_stability(
     strategy: str = "keep_hard",
     distance: str = "cosine",
     backend: str = "auto",
+    n_threads: int | None = None,
     progress: ProgressFn | None = None,
 ) -> Stability:
     """Recompute a k-means score for every seed (and every k) and measure how much it moves.
 
-    The embeddings are validated, converted to float32 and (cosine) L2-normalised once; each run
-    then fits k-means on its seeded sample and assigns every row, as
-    :func:`core.scores.metrics.compute_scores` does (scores agree with it to float32 rounding).
+    The embeddings are validated and converted to float32 and their row norms summed once; each
+    run then fits k-means on its seeded sample and assigns every row, as
+    :func:`core.scores.metrics.compute_scores` does, so each run's scores are identical to
+    ``compute_scores`` with that k and seed. The runs are independent and each is
+    single-threaded (that is what makes a k-means fit reproducible), so they run side by side,
+    one per core: on c cores r runs cost about ceil(r / c) single runs.
 
     Parameters
     ----------
@@ -101,7 +113,10 @@ def score_stability(
         One of ``STRATEGIES``; seeded by each run's seed.
     distance : {"cosine", "euclidean"}
     backend : {"auto", "faiss", "sklearn"}
+    n_threads : int or None
+        Runs computed at once; default: the cores this process may use (at most the runs).
     progress : callable (fraction, message) or None
+        Called from the calling thread only, once per finished run.
 
     Returns
     -------
@@ -128,14 +143,32 @@ def score_stability(
     distance = check_choice("distance", distance, ("cosine", "euclidean"))
     backend = _resolve_backend(check_choice("backend", backend, BACKENDS))
     spherical = distance == "cosine"
-    if spherical:  # once for every run, instead of once per run
-        x = _normalize_rows(np.array(x, dtype=np.float32, order="C", copy=True))
+    x = np.ascontiguousarray(x)
+    sq_norms = _fixed_order_sq_norms(x)  # once for every run's assignment, not once per run
+    workers = _workers(n_threads, len(runs))
     values = np.empty((len(runs), x.shape[0]), dtype=np.float64)
-    for i, (k_run, seed) in enumerate(runs):
-        part = sub_progress(progress, i / len(runs), (i + 1) / len(runs))
-        values[i] = _run(x, metric, k_run, seed, spherical, backend, part)
+    report(progress, 0.0, f"{len(runs)} k-means runs, {workers} at a time")
+    fit_progress = sub_progress(progress, 0.0, 0.9)
+    # One BLAS thread for the whole pool: threadpoolctl's limit is process-wide, so per-run
+    # enter/exit from several threads could otherwise lift it under a running fit. Each run
+    # also sets its own thread's OpenMP limit (OpenMP's is per thread) in _fit_kmeans.
+    with single_threaded(), ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {
+            pool.submit(_run, x, sq_norms, metric, k_run, seed, spherical, backend): i
+            for i, (k_run, seed) in enumerate(runs)
+        }
+        for done, future in enumerate(as_completed(futures), start=1):
+            i = futures[future]
+            values[i] = future.result()
+            report(
+                fit_progress,
+                done / len(runs),
+                f"run {done} of {len(runs)} done (k={runs[i][0]}, seed={runs[i][1]})",
+            )
+    report(progress, 0.9, "comparing the runs")
+    result = _summarise(metric, runs, values, float(keep_fraction), strategy)
     report(progress, 1.0, "stability done")
-    return _summarise(metric, runs, values, float(keep_fraction), strategy)
+    return result
 
 
 def stability_csv_bytes(result: Stability, ids: np.ndarray) -> bytes:
@@ -166,14 +199,24 @@ def stability_summary(result: Stability) -> str:
 # ----------------------------------------------------------------------------- private helpers
 
 
+def _workers(n_threads: int | None, n_runs: int) -> int:
+    if n_threads is not None:
+        return max(1, min(int(n_threads), n_runs))
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, n_runs))
+
+
 def _run(
     x: np.ndarray,
+    sq_norms: np.ndarray,
     metric: str,
     k: int,
     seed: int,
     spherical: bool,
     backend: str,
-    progress: ProgressFn | None,
 ) -> np.ndarray:
     _, dist, _ = _fit_kmeans(
         x,
@@ -184,7 +227,8 @@ def _run(
         n_iter=_KMEANS_ITER,
         max_points_per_centroid=_POINTS_PER_CENTROID,
         n_nearest=2 if metric == "prototype_margin" else 1,
-        progress=progress,
+        progress=None,  # runs report from the calling thread, as each finishes
+        row_sq_norms=sq_norms,
     )
     nearest = dist[:, 0].astype(np.float64)
     return nearest if metric == "ssp" else nearest - dist[:, 1].astype(np.float64)
@@ -197,18 +241,16 @@ def _summarise(
     keep_fraction: float,
     strategy: str,
 ) -> Stability:
-    from scipy.stats import spearmanr
-
     kept = np.stack(
         [
             select_kept(row, keep_fraction, strategy=strategy, seed=seed).mask()
             for row, (_, seed) in zip(values, runs)
         ]
     )
+    rho = spearman_matrix(values)  # ranks once per run, not once per pair
     records = []
     for a, b in itertools.combinations(range(len(runs)), 2):
-        rho = float(spearmanr(values[a], values[b]).statistic)
-        records.append((*runs[a], *runs[b], rho, jaccard(kept[a], kept[b])))
+        records.append((*runs[a], *runs[b], float(rho[a, b]), jaccard(kept[a], kept[b])))
     pairs = pd.DataFrame.from_records(
         records, columns=["k_a", "seed_a", "k_b", "seed_b", "spearman", "jaccard"]
     )

@@ -281,11 +281,14 @@ def _fit_kmeans(
     max_points_per_centroid: int,
     n_nearest: int,
     progress: ProgressFn | None,
+    row_sq_norms: np.ndarray | None = None,
 ) -> tuple[KMeansResult, np.ndarray, np.ndarray]:
     """Fit on a sample, assign all rows; also return the (n, n_nearest) distances and indices.
 
     Assumes validated input: ``x`` float32 (n, d) finite, ``backend`` resolved. Distances are
     cosine when ``spherical`` else Euclidean, as from ``nearest_centroids``.
+    ``row_sq_norms``: ``_fixed_order_sq_norms(x)`` when the caller already has it (several
+    fits on the same rows); the result is the same either way.
     """
     n = x.shape[0]
     n_fit = min(n, max_points_per_centroid * k)
@@ -325,6 +328,7 @@ def _fit_kmeans(
         n_nearest=n_nearest,
         chunk_size=65536,
         progress=assign_progress,
+        row_sq_norms=row_sq_norms,
     )
     nearest = distances[:, 0].astype(np.float64)
     # For unit vectors |x - c|^2 = 2 - 2 cos = 2 * cosine distance.
@@ -424,8 +428,11 @@ def _nearest_centroids(
     n_nearest: int,
     chunk_size: int,
     progress: ProgressFn | None = None,
+    row_sq_norms: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Blocked top-``n_nearest`` search; assumes validated float32 input.
+
+    ``row_sq_norms``: ``_fixed_order_sq_norms(x)``, when known, is not computed again.
 
     Each block screens candidates with one float32 matrix product (fast, but its rounding
     depends on the BLAS build and its thread count): cosine uses unit centroids (``x.c``);
@@ -467,7 +474,14 @@ def _nearest_centroids(
         np.matmul(left[:m], right_t, out=s)
         cand_val, cand_idx = _top_n(s, n_cand)
         dist, idx = _exact_top(
-            block, exact_c, cand_val, cand_idx, distance=distance, n_nearest=n_nearest, c_max=c_max
+            block,
+            exact_c,
+            cand_val,
+            cand_idx,
+            distance=distance,
+            n_nearest=n_nearest,
+            c_max=c_max,
+            sq_norm=None if row_sq_norms is None else row_sq_norms[start:stop],
         )
         out_dist[start:stop] = dist
         out_idx[start:stop] = idx
@@ -484,6 +498,7 @@ def _exact_top(
     distance: str,
     n_nearest: int,
     c_max: float,
+    sq_norm: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``n_nearest`` closest centroids of each row from screened candidates, exactly.
 
@@ -496,7 +511,8 @@ def _exact_top(
     """
     d = block.shape[1]
     k = centroids.shape[0]
-    sq_norm = _fixed_order_sq_norms(block)
+    if sq_norm is None:
+        sq_norm = _fixed_order_sq_norms(block)
     settled = cand_idx if cand_idx.shape[1] == k else cand_idx[:, :n_nearest]
     dist = _exact_distances(block, centroids, settled, sq_norm, distance)
     best_dist, best_idx = _order_by_distance(dist, settled, n_nearest)

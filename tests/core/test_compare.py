@@ -91,3 +91,20 @@ def test_compare_cli_planted_hardness_agrees_with_ssp(tmp_path: Path, capsys) ->
     row = table[(table.metric_a == "ssp") & (table.metric_b == "imported:col")].iloc[0]
     assert row.spearman > 0.9
     assert row.jaccard > 0.8
+
+
+@pytest.mark.parametrize("kind", ["ties", "continuous", "constant", "one", "empty"])
+def test_average_ranks_match_scipy(kind: str) -> None:
+    from scipy.stats import rankdata
+
+    from core.analysis.compare import average_ranks
+
+    rng = np.random.default_rng(0)
+    values = {
+        "ties": rng.integers(0, 7, size=500).astype(float),
+        "continuous": rng.standard_normal(500),
+        "constant": np.full(9, 2.5),
+        "one": np.array([4.0]),
+        "empty": np.array([], dtype=float),
+    }[kind]
+    np.testing.assert_array_equal(average_ranks(values), rankdata(values))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +43,39 @@ def test_runs_match_compute_scores_and_k_range() -> None:
     x = separable(n_per=30)
     result = score_stability(x, metric="prototype_margin", k=[3, 4], seeds=[0, 1])
     assert result.runs == ((3, 0), (3, 1), (4, 0), (4, 1))
-    expected = compute_scores(x, "prototype_margin", k=4, seed=1).values
-    np.testing.assert_allclose(result.values[3], expected, atol=1e-6)
+    for row, (k, seed) in zip(result.values, result.runs):
+        expected = compute_scores(x, "prototype_margin", k=k, seed=seed).values
+        np.testing.assert_array_equal(row, expected)  # the same fit and assignment, bit for bit
+
+
+def test_parallel_runs_equal_one_thread_and_report_from_the_caller() -> None:
+    x = np.random.default_rng(1).standard_normal((3000, 16)).astype(np.float32)
+    calls: list[tuple[float, str, int]] = []
+
+    def progress(fraction: float, message: str) -> None:
+        calls.append((fraction, message, threading.get_ident()))
+
+    kwargs = {"k": 12, "seeds": range(6), "keep_fraction": 0.6}
+    one = score_stability(x, n_threads=1, **kwargs)
+    many = score_stability(x, n_threads=3, progress=progress, **kwargs)
+    np.testing.assert_array_equal(one.values, many.values)
+    np.testing.assert_array_equal(one.kept, many.kept)
+    pd.testing.assert_frame_equal(one.pairs, many.pairs)
+    assert {ident for _, _, ident in calls} == {threading.get_ident()}
+    fractions = [fraction for fraction, _, _ in calls]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert sum("done (k=12" in message for _, message, _ in calls) == 6
+
+
+def test_spearman_pairs_match_scipy() -> None:
+    from scipy.stats import spearmanr
+
+    result = score_stability(separable(n_per=40), k=[2, 4], seeds=[0, 1])
+    for row in result.pairs.itertuples():
+        a = result.runs.index((row.k_a, row.seed_a))
+        b = result.runs.index((row.k_b, row.seed_b))
+        expected = spearmanr(result.values[a], result.values[b]).statistic
+        assert row.spearman == pytest.approx(expected, abs=1e-12)
 
 
 @pytest.mark.parametrize(
