@@ -210,3 +210,63 @@ def test_coordinates_opened_for_the_current_dataset_key_the_raster(
     assert at.session_state["projection"] == "pca"
     at.switch_page("pages/1_Map.py").run()
     assert at.radio(key="projection").options == ["umap", "pca"]
+
+
+def _upload_with_coords(rows: int) -> None:
+    """What the Embeddings tab's button runs, with a coordinates file of ``rows`` rows."""
+    import io
+
+    import numpy as np
+    import streamlit as st
+
+    from ui import state as ui_state
+    from ui.upload_panel import _finish
+    from ui.uploads import dataset_from_embedding_upload
+
+    def npy(array: np.ndarray) -> bytes:
+        buffer = io.BytesIO()
+        np.save(buffer, array)
+        return buffer.getvalue()
+
+    ui_state.init_state()
+    if st.session_state["dataset_key"].startswith("upload:"):
+        return  # uploaded on the first run; the rerun has nothing more to do
+    rng = np.random.default_rng(0)
+    xy = np.column_stack([np.arange(rows), np.arange(rows) ** 2]).astype(np.float32)
+    _finish(
+        dataset_from_embedding_upload,
+        "Reading embeddings",
+        embeddings_name="vectors.npy",
+        embeddings_bytes=npy(rng.normal(size=(30, 4)).astype(np.float32)),
+        coords_name="map.npy",
+        coords_bytes=npy(xy),
+    )
+
+
+def test_uploaded_coordinates_are_checked_and_kept_with_the_upload() -> None:
+    from core.io.store import load_coords
+
+    wrong = AppTest.from_function(_upload_with_coords, args=(29,), default_timeout=60).run()
+    assert not wrong.exception
+    assert [e.value for e in wrong.error] == [
+        "Upload rejected: coordinates map.npy has shape (29, 2) but the dataset has n=30 rows: "
+        "expected shape (30, 2)"
+    ]
+    assert wrong.session_state["uploaded"] == {}  # the embeddings are not loaded either
+    right = AppTest.from_function(_upload_with_coords, args=(30,), default_timeout=60).run()
+    assert not right.exception
+    assert not right.error
+    key = right.session_state["dataset_key"]
+    assert key.startswith("upload:")
+    assert right.session_state["projection"] == "precomputed"
+    expected = np.column_stack([np.arange(30), np.arange(30) ** 2]).astype(np.float32)
+    np.testing.assert_array_equal(right.session_state["coords"][key].coords, expected)
+    stored = load_coords(key, n_examples=30)  # what a reload or a restart finds
+    assert stored is not None
+    assert stored.name == "map.npy"
+    np.testing.assert_array_equal(stored.coords, expected)
+    page = AppTest.from_file(page_path("1_Map.py"), default_timeout=60)
+    page.query_params.update({"dataset": key})
+    page.run()
+    assert not page.exception
+    np.testing.assert_array_equal(_drawn_xy(page), expected)
