@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import cache, state
+from ui.coords import render_coords_panel
 from ui.errors import user_errors
 from ui.imported import imported_scores, render_import_panel
 from ui.page import load_current_dataset, load_scores, render_findings
@@ -56,6 +57,7 @@ st.selectbox(
     on_change=_pick_dataset,
 )
 render_upload_panel()
+render_coords_panel(st.session_state["dataset_key"], dataset)
 render_import_panel(st.session_state["dataset_key"], dataset)
 
 st.subheader(dataset.name or st.session_state["dataset_key"])

@@ -177,6 +177,39 @@ def check_embeddings(embeddings: object, name: str = "embeddings") -> np.ndarray
     return array
 
 
+def check_coords(coords: object, n_rows: int, *, name: str = "coordinates") -> np.ndarray:
+    """Map coordinates of every row: a finite real array of shape (n_rows, 2), returned as
+    C-contiguous float32 (no copy when it already is one).
+
+    Raises
+    ------
+    ValueError
+        Objects or a non-real dtype, a shape other than (n_rows, 2) (the message names the
+        expected and the found shape), or NaN/inf after casting to float32 (the message names
+        how many rows and the first row numbers).
+    """
+    array = np.asarray(coords)
+    expected = (int(n_rows), 2)
+    if array.dtype.kind == "O":
+        raise ValueError(f"{name} holds objects; save a numeric (n, 2) array")
+    if array.dtype == np.bool_ or array.dtype.kind not in "fiu":
+        raise ValueError(f"{name} should be real numbers, got dtype {array.dtype}")
+    if array.shape != expected:
+        raise ValueError(
+            f"{name} should have shape {expected} (one x, y row per example, n={n_rows}), "
+            f"got shape {array.shape}"
+        )
+    with np.errstate(over="ignore"):  # values beyond float32 become inf, reported below
+        array = np.ascontiguousarray(array, dtype=np.float32)
+    rows = np.flatnonzero(~np.isfinite(array).all(axis=1))
+    if rows.size:
+        raise ValueError(
+            f"{name} has {rows.size} row(s) with NaN or inf values (after casting to float32); "
+            f"first rows: {name_some(rows.tolist())}"
+        )
+    return array
+
+
 def check_scores(scores: object) -> np.ndarray:
     """Per-example scores: a non-empty 1-D array of finite reals, returned as float64."""
     array = np.asarray(scores)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.analysis.inspection import hardest_first
-from ui import cache, charts, gallery, map_view, state
+from ui import cache, charts, coords, gallery, map_view, state
 from ui.imported import layout_settings
 from ui.page import SCORE_NOTE, current_selection, load_projection, load_scores, start_page
 
@@ -15,8 +15,15 @@ st.caption(SCORE_NOTE)
 scores = load_scores(settings)
 settings = layout_settings(settings)  # an imported score: lay out without k-means
 
+found = coords.attached(settings.dataset_key, dataset.n)  # coordinates opened from a file
 left, right = st.columns(2)
-left.radio("Projection", state.PROJECTIONS, key="projection", horizontal=True)
+left.radio(
+    "Projection",
+    coords.map_projections(found),
+    format_func=lambda method: coords.projection_label(method, found),
+    key="projection",
+    horizontal=True,
+)
 colours = [c for c in state.COLOR_LABELS if c != "label" or dataset.labels is not None]
 right.radio(
     "Colour by", colours, format_func=state.COLOR_LABELS.get, key="color_by", horizontal=True
@@ -51,27 +58,22 @@ def draw_pca_preview() -> None:
         st.caption("PCA shown while UMAP computes; the UMAP map replaces it when ready.")
 
 
-projection = load_projection(
-    settings, method, on_start=draw_pca_preview if method == "umap" else None
-)
-view = map_view.map_view(settings, dataset, method)
+projection = None
+if method == state.PRECOMPUTED and found is not None:
+    xy = found.coords
+else:
+    projection = load_projection(
+        settings, method, on_start=draw_pca_preview if method == "umap" else None
+    )
+    xy = projection.coords
+view = map_view.map_view(settings, dataset, method, found)
 figure = map_view.map_figure(
-    view, projection.coords, settings=settings, dataset=dataset, scores=scores,
+    view, xy, settings=settings, dataset=dataset, scores=scores,
     color_by=color_by, kept_mask=kept_mask, score_scale=st.session_state["score_scale"],
 )  # fmt: skip
 event = chart.plotly_chart(figure, on_select="rerun", selection_mode=("box", "lasso"), key="map")
-fitted = projection.params.fitted_rows
 st.caption(
-    (
-        f"UMAP (umap-learn, random_state = seed, n_jobs = 1) fitted on a stratified sample of "
-        f"{fitted:,} points; the other {dataset.n - int(fitted):,} sit at the weighted mean of "
-        f"their {projection.params.k_place} nearest fitted neighbours (cosine). "
-        if method == "umap" and fitted
-        else "UMAP (umap-learn) with random_state = seed and n_jobs = 1: single-threaded, so the "
-        "layout is reproducible. "
-        if method == "umap"
-        else "PCA of the L2-normalised embeddings (first two components). "
-    )
+    map_view.projection_note(method, dataset.n, projection=projection, found=found)
     + (
         "Crosses: cluster centres, placed at the median of their members' 2-D positions."
         if scores.clusters is not None  # k-NN metrics have no clusters, so no crosses
@@ -86,7 +88,7 @@ if view.raster:
     )
 
 st.subheader("Selection")
-selected = map_view.selected_map_rows(event, view, projection.coords)
+selected = map_view.selected_map_rows(event, view, xy)
 if not selected:
     st.caption(
         "Drag a box on the map (or pick the lasso in its toolbar) to see those examples and pin "

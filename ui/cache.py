@@ -251,14 +251,40 @@ def map_points_cached(
     return stratified_subsample(scores.values, max_points, seed=seed)
 
 
+#: The Map's projection that draws coordinates opened from a file (``ui.state.PRECOMPUTED``).
+PRECOMPUTED = "precomputed"
+
+
+def _map_coords(
+    dataset_key: str, method: str, seed: int, coords_digest: str, coords: np.ndarray | None
+) -> np.ndarray:
+    """Every row's map coordinates: ``coords`` (opened from a file) for ``"precomputed"``,
+    else :func:`projection_cached`'s."""
+    if method == PRECOMPUTED:
+        if coords is None or not coords_digest:  # a caller's mistake, never a user's
+            raise ValueError("the precomputed map needs the coordinates and their digest")
+        return coords
+    return projection_cached(dataset_key, method, seed).coords
+
+
 @st.cache_data(show_spinner=False, max_entries=8, ttl=CACHE_TTL_S)
 def density_cached(
-    dataset_key: str, method: str, seed: int, bins: int
+    dataset_key: str,
+    method: str,
+    seed: int,
+    bins: int,
+    coords_digest: str = "",
+    _coords: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``core.analysis.map_regions.density_grid`` of every row's map coordinates."""
+    """``core.analysis.map_regions.density_grid`` of every row's map coordinates.
+
+    ``method="precomputed"``: of ``_coords`` (not hashed), the coordinates opened from a file;
+    ``coords_digest`` (``core.io.coords.coords_digest``) keys the cache instead, so another file
+    opened for the same dataset never gets this one's raster.
+    """
     from core.analysis.map_regions import density_grid
 
-    return density_grid(projection_cached(dataset_key, method, seed).coords, bins=bins)
+    return density_grid(_map_coords(dataset_key, method, seed, coords_digest, _coords), bins=bins)
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=CACHE_TTL_S)
@@ -270,18 +296,21 @@ def centroid_coords_cached(
     distance: str,
     backend: str,
     seed: int,
+    coords_digest: str = "",
+    _coords: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each cluster's 2-D marker: the median of its members' map coordinates.
 
     Returns ``(cluster_ids (c,), coords (c, 2))`` for the non-empty clusters
     (``core.analysis.inspection.cluster_medians``: no stored model needed, works for PCA and UMAP alike).
+    ``method="precomputed"``: ``_coords`` keyed by ``coords_digest``, as in :func:`density_cached`.
     """
     from core.analysis.inspection import cluster_medians
 
     scores = scores_cached(dataset_key, metric, k, distance, backend, seed)
     if scores.clusters is None:
         return np.zeros(0, dtype=np.int64), np.zeros((0, 2), dtype=np.float32)
-    coords = projection_cached(dataset_key, method, seed).coords
+    coords = _map_coords(dataset_key, method, seed, coords_digest, _coords)
     return cluster_medians(coords, scores.clusters)
 
 

@@ -211,6 +211,8 @@ def read_query_params() -> None:
         ss[key] = value
         if name == "k":
             ss["url_k"] = value  # the first dataset load would otherwise reset k to its default
+        if name == "projection":
+            ss["url_projection"] = True  # kept even when the dataset has coordinates from a file
     if ignored:
         ss["notes"] = [*ss["notes"], "Ignored from the link: " + "; ".join(ignored) + "."]
 

@@ -18,7 +18,9 @@ from ui import cache, charts, state
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
+    from core.analysis.projection import Projection
     from core.io.data import Dataset
+    from core.io.store import StoredCoords
     from core.scores.metrics import Scores
 
 
@@ -29,19 +31,34 @@ class MapView:
     method: str
     rows: np.ndarray  # (m,) rows drawn as markers
     density: tuple[np.ndarray, np.ndarray, np.ndarray] | None  # raster of all rows, or None
+    coords_digest: str = ""  # "precomputed": the digest of the coordinates opened from a file
 
     @property
     def raster(self) -> bool:
         return self.density is not None
 
 
-def map_view(settings: state.Settings, dataset: Dataset, method: str) -> MapView:
-    """All rows as markers, or (above the cap) a sample of markers over a density raster."""
+def map_view(
+    settings: state.Settings, dataset: Dataset, method: str, found: StoredCoords | None = None
+) -> MapView:
+    """All rows as markers, or (above the cap) a sample of markers over a density raster.
+
+    ``found``: the coordinates opened from a file, for ``method="precomputed"``; their digest
+    keys the cached raster and cluster centres, so another file never gets this one's.
+    """
+    digest = found.digest if found is not None and method == state.PRECOMPUTED else ""
     if dataset.n <= state.MAX_SCATTER_POINTS:
-        return MapView(method, np.arange(dataset.n, dtype=np.int64), None)
+        return MapView(method, np.arange(dataset.n, dtype=np.int64), None, digest)
     rows = cache.map_points_cached(*settings.key(), state.MAP_OVERLAY_POINTS)
-    density = cache.density_cached(settings.dataset_key, method, settings.seed, state.DENSITY_BINS)
-    return MapView(method, rows, density)
+    density = cache.density_cached(
+        settings.dataset_key,
+        method,
+        settings.seed,
+        state.DENSITY_BINS,
+        digest,
+        found.coords if digest and found is not None else None,
+    )
+    return MapView(method, rows, density, digest)
 
 
 def map_figure(
@@ -56,7 +73,9 @@ def map_figure(
     score_scale: str = "quantile",
 ) -> go.Figure:
     """``ui.charts.map_figure`` for the view, with the cluster centres of the same projection."""
-    centroid_ids, centroid_xy = cache.centroid_coords_cached(view.method, *settings.key())
+    centroid_ids, centroid_xy = cache.centroid_coords_cached(
+        view.method, *settings.key(), view.coords_digest, coords if view.coords_digest else None
+    )
     return charts.map_figure(
         coords,
         view.rows,
@@ -71,6 +90,34 @@ def map_figure(
         density=view.density,
         score_scale=score_scale,
     )
+
+
+def projection_note(
+    method: str,
+    n: int,
+    *,
+    projection: Projection | None = None,
+    found: StoredCoords | None = None,
+) -> str:
+    """Where the Map's coordinates come from, as the sentence under it."""
+    if method == state.PRECOMPUTED and found is not None:
+        return (
+            f"Coordinates from {found.name} ({n:,} × 2, opened for this dataset; `python -m core "
+            "project` writes them), drawn as given: nothing is projected here. "
+        )
+    if method == "umap":
+        fitted = projection.params.fitted_rows if projection is not None else None
+        if fitted and projection is not None:
+            return (
+                f"UMAP (umap-learn, random_state = seed, n_jobs = 1) fitted on a stratified "
+                f"sample of {fitted:,} points; the other {n - int(fitted):,} sit at the weighted "
+                f"mean of their {projection.params.k_place} nearest fitted neighbours (cosine). "
+            )
+        return (
+            "UMAP (umap-learn) with random_state = seed and n_jobs = 1: single-threaded, so the "
+            "layout is reproducible. "
+        )
+    return "PCA of the L2-normalised embeddings (first two components). "
 
 
 def selected_map_rows(event: object, view: MapView, coords: np.ndarray) -> list[int]:

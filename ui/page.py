@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from ui import cache, imported, state
+from ui import cache, coords, imported, state
 from ui.errors import fail, user_errors
 
 if TYPE_CHECKING:
@@ -51,7 +51,8 @@ def load_current_dataset() -> Dataset:
     with user_errors(prefix=f"Could not load the dataset ({dataset_key}): "):
         dataset = cache.get_dataset(dataset_key)
         default_k = cache.default_k(dataset_key)
-    state.on_dataset_loaded(dataset_key, default_k, n_examples=dataset.n)
+    has_coords = coords.attached(dataset_key, dataset.n) is not None  # restored with the dataset
+    state.on_dataset_loaded(dataset_key, default_k, n_examples=dataset.n, has_coords=has_coords)
     state.show_notes()
     st.sidebar.caption(f"Dataset: **{dataset.name or dataset_key}** — {dataset.n:,} examples")
     return dataset

@@ -19,6 +19,7 @@ from core.analysis.curve import DEFAULT_FRACTIONS
 from core.scores.kmeans import BACKENDS
 from core.scores.metrics import DISTANCES
 from core.scores.registry import METRICS, get_metric
+from ui import cache
 
 #: Environment variables read once per session for the defaults (tests and benchmarks use them).
 ENV_DATASET = "PRUNESCOPE_SAMPLE"  # a dataset key ("synthetic:2000:16:5:0") or a sample name
@@ -44,7 +45,10 @@ COLOR_LABELS = {
     "label": "Label",
     "kept": "Kept / pruned",
 }
-PROJECTIONS = ("umap", "pca")
+#: Map projections. ``precomputed``: the coordinates opened for the dataset from a file
+#: (``python -m core project``, ``ui.coords``); offered only where a dataset has them.
+PRECOMPUTED = cache.PRECOMPUTED
+PROJECTIONS = ("umap", "pca", PRECOMPUTED)
 
 #: Map page: every point is a WebGL marker up to this many; above it a density raster of all
 #: points is drawn under a stratified sample of MAP_OVERLAY_POINTS markers (extremes included).
@@ -95,6 +99,8 @@ _WIDGET_DEFAULTS: dict[str, Any] = {
     "up_embedding": "pixels",  # image zip: embed with raw pixels or a freshly trained SSL encoder
     "local_embeddings": "",  # "Files on this machine": embeddings path
     "local_meta": "",  # "Files on this machine": metadata path
+    "local_coords": "",  # "Files on this machine": 2-D coordinates path (python -m core project)
+    "attach_coords_path": "",  # "Open 2-D coordinates for this dataset": a path in the data folder
     # Compare page (pages/7_Compare.py): metrics compared, the scatter's axes, the stability run.
     "compare_metrics": ["ssp", "prototype_margin", "knn_density"],
     "compare_x": "",  # set by the page to one of the compared metrics
@@ -123,6 +129,9 @@ _VALUE_DEFAULTS: dict[str, Any] = {
     "prune_stability_request": None,  # Prune & export: the settings of the last stability check
     "imported_scores": {},  # dataset key -> {"imported:<column>": Scores} imported this session
     "import_message": "",  # landing page: what the last score import did
+    "coords": {},  # dataset key -> core.io.store.StoredCoords opened for it (ui.coords)
+    "coords_message": "",  # landing page: what the last "Open 2-D coordinates" did
+    "url_projection": False,  # the link named a projection: the first dataset load keeps it
 }
 STATE_KEYS = tuple(_WIDGET_DEFAULTS) + tuple(_VALUE_DEFAULTS)
 #: Keys that only name an element (buttons, uploaders, charts, tables, downloads). Streamlit owns
@@ -164,6 +173,7 @@ ELEMENT_KEYS = (
     # ui/upload_panel.py
     "up_embeddings",
     "up_meta",
+    "up_coords",
     "local_open",
     "clear_cache",
     "download_embeddings",
@@ -184,6 +194,10 @@ ELEMENT_KEYS = (
     # Landing page: score file import (ui/imported.py)
     "import_file",
     "import_run",
+    # Landing page: 2-D coordinates for the current dataset (ui/coords.py)
+    "coords_file",
+    "coords_attach",
+    "coords_forget",
 )
 
 
@@ -241,12 +255,19 @@ def init_state() -> None:
             state[key] = _fresh(value)
     if not state["dataset_key"]:
         state["dataset_key"] = default_dataset_key()
-        env_projection = os.environ.get(ENV_PROJECTION, "").strip().lower()
-        if env_projection in PROJECTIONS:
-            state["projection"] = env_projection
+        state["projection"] = default_projection()
     if not state["url_read"]:
         links.read_query_params()
     links.sync_query_params()
+
+
+def default_projection() -> str:
+    """The Map's projection when no file's coordinates apply: ``$PRUNESCOPE_PROJECTION`` (umap or
+    pca) or the widget default, umap."""
+    env_projection = os.environ.get(ENV_PROJECTION, "").strip().lower()
+    if env_projection in PROJECTIONS and env_projection != PRECOMPUTED:
+        return env_projection
+    return str(_WIDGET_DEFAULTS["projection"])
 
 
 def add_note(message: str) -> None:
@@ -261,7 +282,9 @@ def show_notes() -> None:
     st.session_state["notes"] = []
 
 
-def on_dataset_loaded(dataset_key: str, default_k: int, *, n_examples: int = 0) -> None:
+def on_dataset_loaded(
+    dataset_key: str, default_k: int, *, n_examples: int = 0, has_coords: bool = False
+) -> None:
     """Reset what depends on the dataset when it changes; keep what does not.
 
     The session's first dataset keeps the link's k and keep fraction (``ui.links``). Switching
@@ -269,6 +292,10 @@ def on_dataset_loaded(dataset_key: str, default_k: int, *, n_examples: int = 0) 
     chosen cluster, and replaces the pins by those stored for the new dataset (usually none),
     with a note when the old dataset's pins are cleared. Metric, seed, strategy and the other
     settings stay. Pins stored for ``dataset_key`` (``core.io.store``) are restored.
+
+    ``has_coords``: 2-D coordinates were opened for the dataset (``ui.coords``), so the Map draws
+    them (``precomputed``) unless the link named a projection for the session's first dataset;
+    switching to a dataset without them goes back to :func:`default_projection`.
     """
     from core.io.store import load_pins
 
@@ -279,6 +306,10 @@ def on_dataset_loaded(dataset_key: str, default_k: int, *, n_examples: int = 0) 
     url_k, state["url_k"] = state["url_k"], None
     state["k"] = int(url_k) if url_k is not None and not previous else int(default_k)
     state["k_dataset"] = dataset_key
+    if has_coords and (previous or not state["url_projection"]):
+        state["projection"] = PRECOMPUTED
+    elif previous and state["projection"] == PRECOMPUTED:
+        state["projection"] = default_projection()
     if previous:
         state["keep_fraction"] = _WIDGET_DEFAULTS["keep_fraction"]
         state["cluster"] = 0

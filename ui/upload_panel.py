@@ -7,6 +7,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from ui import cache, state
+from ui.coords import COORDS_LABEL
 from ui.uploads import (
     data_dir,
     dataset_from_embedding_upload,
@@ -58,6 +59,13 @@ def render_upload_panel() -> None:
         with embeddings_tab:
             emb = st.file_uploader("Embeddings (.npy, .npz, .parquet, .csv)", key="up_embeddings")
             meta = st.file_uploader("Metadata, optional (.csv, .parquet: id, label)", key="up_meta")
+            xy = st.file_uploader(
+                f"{COORDS_LABEL}, optional",
+                type="npy",
+                key="up_coords",
+                help="The Map draws these (n, 2) coordinates instead of projecting: for very large "
+                "data, run `python -m core project EMB --method umap --seed 0 --out xy.npy` once.",
+            )
             if st.button("Load embeddings", disabled=emb is None) and emb is not None:
                 _finish(
                     dataset_from_embedding_upload,
@@ -66,6 +74,8 @@ def render_upload_panel() -> None:
                     embeddings_bytes=emb.getvalue(),
                     meta_name=meta.name if meta else None,
                     meta_bytes=meta.getvalue() if meta else None,
+                    coords_name=xy.name if xy else None,
+                    coords_bytes=xy.getvalue() if xy else None,
                 )
         with images_tab:
             st.caption(IMAGE_LABEL_RULE)
@@ -149,9 +159,9 @@ def render_cache_panel() -> None:
         except ValueError as exc:
             cap = f"the default (ignoring {exc})"
         st.caption(
-            f"Uploads, computed embeddings and pins are kept in {cache_dir() / 'store'} "
+            f"Uploads, computed embeddings, 2-D coordinates and pins are kept in {cache_dir() / 'store'} "
             f"(PRUNESCOPE_CACHE_DIR), so a reload or a restart picks up where you were: "
-            f"{n_entries} dataset(s), {n_bytes / 1024**2:,.1f} MB of at most {cap} "
+            f"{n_entries} stored item(s), {n_bytes / 1024**2:,.1f} MB of at most {cap} "
             "(PRUNESCOPE_CACHE_MAX_MB; the least recently used go first)."
         )
         if st.button("Clear cache", key="clear_cache", disabled=n_bytes == 0):
@@ -175,10 +185,16 @@ def _render_local_files_tab() -> None:
     )
     emb_path = st.text_input("Embeddings path", key="local_embeddings")
     meta_path = st.text_input("Metadata path, optional", key="local_meta")
+    coords_path = st.text_input(
+        "Coordinates path, optional: (n, 2) .npy from `python -m core project`",
+        key="local_coords",
+        help="The Map draws these coordinates instead of projecting the embeddings.",
+    )
     if st.button("Open files", disabled=not emb_path.strip(), key="local_open"):
         _finish(
             dataset_from_local_files,
             "Reading local files",
             embeddings_path=emb_path,
             meta_path=meta_path or None,
+            coords_path=coords_path or None,
         )

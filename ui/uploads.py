@@ -83,12 +83,17 @@ def dataset_from_embedding_upload(
     meta_name: str | None = None,
     meta_bytes: bytes | None = None,
     *,
+    coords_name: str | None = None,
+    coords_bytes: bytes | None = None,
     progress: ProgressFn | None = None,
 ) -> tuple[str, Dataset]:
     """Embeddings (.npy/.npz/.parquet/.csv) plus optional metadata (.csv/.parquet) -> dataset.
 
+    ``coords_*``: optional 2-D map coordinates (``python -m core project``'s (n, 2) .npy),
+    checked against the dataset's n and kept with it (``ui.coords``); they do not change the key.
     Returns ``(dataset_key, dataset)``; raises ``ValueError`` with core's message for a corrupt
-    file, NaN embeddings, duplicate ids, a length mismatch, or a file over the size limit.
+    file, NaN embeddings, duplicate ids, a length mismatch, coordinates of another shape, or a
+    file over the size limit. Nothing is registered when any file is refused.
     """
     from core._progress import report
     from core.io.data import load_dataset
@@ -109,11 +114,21 @@ def dataset_from_embedding_upload(
             dataset = load_dataset(embeddings_path, meta_path, name=Path(embeddings_name).stem)
         except (KeyError, TypeError, EOFError) as exc:  # parsers' own errors on corrupt files
             raise ValueError(f"could not read {embeddings_name}: {exc}") from exc
+    coords = None
+    if coords_bytes is not None and coords_name is not None:
+        from ui.coords import coords_from_bytes
+
+        report(progress, 0.9, f"reading {Path(coords_name).name}")
+        coords = coords_from_bytes(coords_name, coords_bytes, n_rows=dataset.n)
     register_upload(key, dataset)
     files = {"input-0": embeddings_bytes}
     if meta_bytes is not None and meta_name is not None:
         files["input-1"] = meta_bytes
     _remember(key, "embeddings", files, {"names": [embeddings_name, meta_name]})
+    if coords is not None:
+        from ui.coords import attach
+
+        attach(key, coords)
     return key, dataset
 
 
@@ -177,14 +192,18 @@ def dataset_from_local_files(
     embeddings_path: str,
     meta_path: str | None = None,
     *,
+    coords_path: str | None = None,
     progress: ProgressFn | None = None,
 ) -> tuple[str, Dataset]:
     """Embeddings (+ optional metadata) read from paths under the data folder: no size limit.
 
     Only files inside ``PRUNESCOPE_DATA_DIR`` open (:func:`resolve_in_data_dir`). The key hashes
     the files' SHA-256 (core records them in ``dataset.sources``), so the same files give the
-    same key and exports name the real files. Raises ``ValueError``: the one refusal for a path
-    outside the folder, or core's message for a bad file with any quoted contents left out.
+    same key and exports name the real files. ``coords_path``: optional 2-D map coordinates
+    (``python -m core project``'s (n, 2) .npy) in the same folder, checked against the dataset's
+    n and kept with it (``ui.coords``; copied into the local store). Raises ``ValueError``: the
+    one refusal for a path outside the folder, or core's message for a bad file with any quoted
+    contents left out. Nothing is registered when any file is refused.
     """
     from core._progress import report
     from core.io.data import load_dataset, redacted_message
@@ -200,10 +219,20 @@ def dataset_from_local_files(
         dataset = load_dataset(paths[0], paths[1] if len(paths) > 1 else None, name=paths[0].stem)
     except ValueError as exc:
         raise ValueError(redacted_message(exc)) from None
+    coords = None
+    if coords_path and coords_path.strip():
+        from ui.coords import coords_from_path
+
+        report(progress, 0.9, "reading the 2-D coordinates")
+        coords = coords_from_path(coords_path, n_rows=dataset.n)
     key = _upload_key(*(source.sha256 for source in dataset.sources))
     register_upload(key, dataset)
     # Large local files are not copied: the entry records the paths, opened again on restore.
     _remember(key, "local", {}, {"paths": [embeddings_path, meta_path]})
+    if coords is not None:
+        from ui.coords import attach
+
+        attach(key, coords)
     return key, dataset
 
 

@@ -1,11 +1,13 @@
-"""A local, size-capped store of uploads, computed embeddings and pins, keyed by content hash.
+"""A local, size-capped store of uploads, computed embeddings, map coordinates and pins, keyed by
+content hash.
 
 Layout under ``<core.cache_dir.cache_dir()>/store`` (``$PRUNESCOPE_CACHE_DIR``, default
 ``~/.cache/prunescope``)::
 
     entries/<sha256>/entry.json      kind, file names, small metadata; written last
-    entries/<sha256>/<file>          raw uploaded bytes, embeddings as .npy
+    entries/<sha256>/<file>          raw uploaded bytes, embeddings or 2-D coordinates as .npy
     pins/<sha256 of dataset key>.json
+    coords/<sha256 of dataset key>.json   names the entry holding the dataset's 2-D coordinates
 
 Only plain files: arrays go through ``np.save(..., allow_pickle=False)`` and are read back with
 ``allow_pickle=False``; metadata is JSON. Nothing is ever unpickled.
@@ -296,3 +298,68 @@ def load_pins(dataset_key: str, *, n_examples: int) -> tuple[tuple[int, ...], tu
     keep, drop = rows("always_keep"), rows("always_drop")
     both = keep & drop
     return tuple(sorted(keep - both)), tuple(sorted(drop - both))
+
+
+# ----------------------------------------------------------------------------- coordinates
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class StoredCoords:
+    """2-D map coordinates kept for a dataset: (n, 2) float32, the file's name, their digest."""
+
+    coords: np.ndarray
+    name: str
+    digest: str
+
+
+def _coords_pointer(dataset_key: str) -> Path:
+    name = hashlib.sha256(dataset_key.encode("utf-8")).hexdigest()
+    return store_dir() / "coords" / f"{name}.json"
+
+
+def save_coords(dataset_key: str, coords: np.ndarray, *, name: str, digest: str) -> bool:
+    """Keep checked (n, 2) coordinates as the ones of ``dataset_key`` (replacing any earlier).
+
+    The array is an entry like an upload's (counted in the cap, least recently used first out);
+    a small pointer per dataset key names it. ``digest`` is ``core.io.coords.coords_digest``.
+    Returns False when the entry does not fit in the cap. Raises ``OSError`` when the store
+    cannot be written.
+    """
+    from core.export import write_atomic
+
+    _check_digest(digest)
+    entry = hashlib.sha256(f"coords\0{dataset_key}\0{digest}".encode()).hexdigest()
+    meta = {"dataset_key": dataset_key, "name": str(name)[:200], "digest": digest}
+    if not put_entry(entry, kind="coords", files={"coords.npy": coords}, meta=meta):
+        return False
+    pointer = _coords_pointer(dataset_key)
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    record = {"dataset_key": dataset_key, "entry": entry}
+    write_atomic(pointer, json.dumps(record, sort_keys=True).encode("utf-8"))
+    return True
+
+
+def load_coords(dataset_key: str, *, n_examples: int) -> StoredCoords | None:
+    """The coordinates stored for ``dataset_key`` (checked again: shape (n_examples, 2), finite);
+    None when there are none, they were evicted, or they no longer pass the checks."""
+    from core.validate import check_coords
+
+    record = _read_json(_coords_pointer(dataset_key))
+    if not isinstance(record, dict) or record.get("dataset_key") != dataset_key:
+        return None
+    entry = get_entry(str(record.get("entry", "")))
+    if entry is None or entry.kind != "coords" or "coords.npy" not in entry.files:
+        return None
+    meta = entry.meta
+    if meta.get("dataset_key") != dataset_key or not isinstance(meta.get("digest"), str):
+        return None
+    try:
+        coords = check_coords(load_array(entry.files["coords.npy"]), n_examples)
+    except (OSError, ValueError):
+        return None
+    return StoredCoords(coords=coords, name=str(meta.get("name", "")), digest=meta["digest"])
+
+
+def forget_coords(dataset_key: str) -> None:
+    """Stop restoring coordinates for ``dataset_key`` (their entry is evicted in time)."""
+    _coords_pointer(dataset_key).unlink(missing_ok=True)
