@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import tempfile
 from dataclasses import replace
@@ -113,7 +114,49 @@ def import_upload(
         scores = import_scores(table, ids=dataset.ids, n=dataset.n, higher_is_easier=easier)
     store = st.session_state["imported_scores"]
     store[dataset_key] = {**store.get(dataset_key, {}), scores.metric: scores}
+    _keep(dataset_key, scores)
     return scores.metric
+
+
+def restore(dataset_key: str, n_examples: int) -> None:
+    """Once per session and dataset: bring back the scores an earlier session imported for it
+    (a reload, a restart, a shared link), from the local store (``core.io.store``)."""
+    from core.io.store import load_imported_scores
+    from core.scores.metrics import ScoreParams, Scores
+
+    store = st.session_state["imported_scores"]
+    if dataset_key in store:
+        return
+    found: dict[str, Scores] = {}
+    try:
+        stored = load_imported_scores(dataset_key, n_examples=n_examples)
+    except OSError:
+        stored = []
+    for item in stored:
+        provenance = item.meta
+        params = ScoreParams(
+            score_file=str(provenance.get("score_file", "")) or None,
+            column=str(provenance.get("column", "")) or None,
+            higher_is_easier=bool(provenance.get("higher_is_easier", False)),
+            aligned_by=str(provenance.get("aligned_by", "")) or None,
+        )
+        found[item.metric] = Scores(item.metric, item.values, None, None, params)
+    store[dataset_key] = found
+
+
+def _keep(dataset_key: str, scores: Scores) -> None:
+    """Store imported scores for later sessions (best effort: caching is optional)."""
+    from core.io.store import save_imported_scores
+
+    params = scores.params
+    meta = {
+        "score_file": params.score_file,
+        "column": params.column,
+        "higher_is_easier": params.higher_is_easier,
+        "aligned_by": params.aligned_by,
+    }
+    with contextlib.suppress(OSError, ValueError):
+        save_imported_scores(dataset_key, scores.metric, scores.values, meta=meta)
 
 
 def _write(folder: Path, name: str, data: bytes) -> Path:

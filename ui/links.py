@@ -48,6 +48,14 @@ def _choice(options: Iterable[str]) -> Callable[[str], str]:
     return parse
 
 
+def _metric(text: str) -> str:
+    """A registry metric, or ``imported:<column>`` (checked against the dataset's imported
+    scores once the dataset is loaded: ``ui.state.render_sidebar``)."""
+    if text.startswith("imported:") and 0 < len(text) - len("imported:") <= 200:
+        return text
+    return _choice(METRICS)(text)
+
+
 def _integer(low: int, high: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
@@ -131,7 +139,7 @@ def _boolean(text: str) -> bool:
 
 #: URL parameter -> (session-state key, parser). ``dataset`` is handled by :func:`_dataset`.
 URL_PARAMS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "metric": ("metric", _choice(METRICS)),
+    "metric": ("metric", _metric),
     "k": ("k", _integer(1, 100_000)),
     "seed": ("seed", _integer(0, 2**31 - 1)),
     "distance": ("distance", _choice(DISTANCES)),
@@ -163,7 +171,7 @@ URL_PARAMS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "t_keep": ("theory_keep", _fraction(0.05, 1.0, 0.05)),
     "t_alpha": ("theory_alpha", _number_choice(THEORY_ALPHAS)),
     "t_frontier": ("theory_frontier", _boolean),
-    # Compare (pages/7_Compare.py): registry metrics only (imported scores last one session)
+    # Compare (pages/7_Compare.py): registry metrics only
     "cmp": ("compare_metrics", _list(_choice(METRICS))),
 }
 #: Written on every run; the other parameters only when they differ from their defaults.

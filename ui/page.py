@@ -52,6 +52,7 @@ def load_current_dataset() -> Dataset:
         dataset = cache.get_dataset(dataset_key)
         default_k = cache.default_k(dataset_key)
     has_coords = coords.attached(dataset_key, dataset.n) is not None  # restored with the dataset
+    imported.restore(dataset_key, dataset.n)  # scores imported for it in an earlier session
     state.on_dataset_loaded(dataset_key, default_k, n_examples=dataset.n, has_coords=has_coords)
     state.show_notes()
     st.sidebar.caption(f"Dataset: **{dataset.name or dataset_key}** — {dataset.n:,} examples")

@@ -127,7 +127,7 @@ _VALUE_DEFAULTS: dict[str, Any] = {
     "embedded": [],  # dataset keys whose embeddings this session computed (image zip, texts)
     "stability_request": None,  # Compare page: the settings of the last stability run
     "prune_stability_request": None,  # Prune & export: the settings of the last stability check
-    "imported_scores": {},  # dataset key -> {"imported:<column>": Scores} imported this session
+    "imported_scores": {},  # dataset key -> {"imported:<column>": Scores}, imported or restored
     "import_message": "",  # landing page: what the last score import did
     "coords": {},  # dataset key -> core.io.store.StoredCoords opened for it (ui.coords)
     "coords_message": "",  # landing page: what the last "Open 2-D coordinates" did
@@ -394,6 +394,11 @@ def render_sidebar(
     metrics = [m for m in METRICS if has_labels or not get_metric(m).needs_labels]
     metrics += list(imported)
     if state["metric"] not in metrics:
+        if str(state["metric"]).startswith("imported:"):
+            st.info(
+                f"{state['metric']} is not imported for this dataset (import the score file "
+                "again on the start page); showing SSP."
+            )
         state["metric"] = "ssp"
     if not has_labels and state["balance_by"] == "label":
         state["balance_by"] = "none"  # the shared default balances classes; there are none

@@ -1,5 +1,5 @@
-"""A local, size-capped store of uploads, computed embeddings, map coordinates and pins, keyed by
-content hash.
+"""A local, size-capped store of uploads, computed embeddings, map coordinates, imported scores
+and pins, keyed by content hash.
 
 Layout under ``<core.cache_dir.cache_dir()>/store`` (``$PRUNESCOPE_CACHE_DIR``, default
 ``~/.cache/prunescope``)::
@@ -8,6 +8,7 @@ Layout under ``<core.cache_dir.cache_dir()>/store`` (``$PRUNESCOPE_CACHE_DIR``, 
     entries/<sha256>/<file>          raw uploaded bytes, embeddings or 2-D coordinates as .npy
     pins/<sha256 of dataset key>.json
     coords/<sha256 of dataset key>.json   names the entry holding the dataset's 2-D coordinates
+    imported/<sha256 of dataset key>.json names the entries holding its imported score columns
 
 Only plain files: arrays go through ``np.save(..., allow_pickle=False)`` and are read back with
 ``allow_pickle=False``; metadata is JSON. Nothing is ever unpickled.
@@ -363,3 +364,94 @@ def load_coords(dataset_key: str, *, n_examples: int) -> StoredCoords | None:
 def forget_coords(dataset_key: str) -> None:
     """Stop restoring coordinates for ``dataset_key`` (their entry is evicted in time)."""
     _coords_pointer(dataset_key).unlink(missing_ok=True)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredScores:
+    """A score column imported for a dataset: values (higher = harder) and how they came."""
+
+    metric: str
+    values: np.ndarray
+    meta: dict[str, Any]
+
+
+def _imported_pointer(dataset_key: str) -> Path:
+    name = hashlib.sha256(dataset_key.encode("utf-8")).hexdigest()
+    return store_dir() / "imported" / f"{name}.json"
+
+
+def _imported_record(dataset_key: str) -> dict[str, str]:
+    """metric -> entry digest of the scores imported for ``dataset_key`` ({} when none)."""
+    record = _read_json(_imported_pointer(dataset_key))
+    if not isinstance(record, dict) or record.get("dataset_key") != dataset_key:
+        return {}
+    entries = record.get("entries")
+    if not isinstance(entries, dict):
+        return {}
+    return {str(m): str(e) for m, e in entries.items() if isinstance(e, str)}
+
+
+def _write_imported_record(dataset_key: str, entries: Mapping[str, str]) -> None:
+    from core.export import write_atomic
+
+    pointer = _imported_pointer(dataset_key)
+    if not entries:
+        pointer.unlink(missing_ok=True)
+        return
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    record = {"dataset_key": dataset_key, "entries": dict(sorted(entries.items()))}
+    write_atomic(pointer, json.dumps(record, sort_keys=True).encode("utf-8"))
+
+
+def save_imported_scores(
+    dataset_key: str, metric: str, values: np.ndarray, *, meta: Mapping[str, Any]
+) -> bool:
+    """Keep imported scores (float64, higher = harder) as ``metric`` of ``dataset_key``.
+
+    The values are an entry like an upload's (counted in the cap, least recently used first
+    out); a small pointer per dataset key names one entry per metric, so importing the same
+    column again replaces it. ``meta``: JSON-serialisable provenance (file name, column,
+    orientation). Returns False when the entry does not fit in the cap. Raises ``OSError``
+    when the store cannot be written.
+    """
+    array = np.ascontiguousarray(values, dtype=np.float64)
+    hasher = hashlib.sha256(f"imported\0{dataset_key}\0{metric}\0".encode())
+    hasher.update(array.tobytes())
+    entry = hasher.hexdigest()
+    record = {"dataset_key": dataset_key, "metric": metric, "provenance": dict(meta)}
+    if not put_entry(entry, kind="imported_scores", files={"values.npy": array}, meta=record):
+        return False
+    _write_imported_record(dataset_key, {**_imported_record(dataset_key), metric: entry})
+    return True
+
+
+def load_imported_scores(dataset_key: str, *, n_examples: int) -> list[StoredScores]:
+    """The scores imported for ``dataset_key``, by metric name; scores that were evicted, do
+    not have ``n_examples`` finite float values, or are not this dataset's are left out."""
+    found = []
+    for metric, digest in sorted(_imported_record(dataset_key).items()):
+        entry = get_entry(digest)
+        if entry is None or entry.kind != "imported_scores" or "values.npy" not in entry.files:
+            continue
+        if entry.meta.get("dataset_key") != dataset_key or entry.meta.get("metric") != metric:
+            continue
+        try:
+            values = load_array(entry.files["values.npy"])
+        except (OSError, ValueError):
+            continue
+        if values.dtype != np.float64 or values.shape != (n_examples,):
+            continue
+        if not np.isfinite(values).all():
+            continue
+        provenance = entry.meta.get("provenance")
+        found.append(
+            StoredScores(metric, values, provenance if isinstance(provenance, dict) else {})
+        )
+    return found
+
+
+def forget_imported_scores(dataset_key: str, metric: str) -> None:
+    """Stop restoring ``metric`` for ``dataset_key`` (its entry is evicted in time)."""
+    entries = _imported_record(dataset_key)
+    if entries.pop(metric, None) is not None:
+        _write_imported_record(dataset_key, entries)

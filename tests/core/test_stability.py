@@ -63,7 +63,8 @@ def test_parallel_runs_equal_one_thread_and_report_from_the_caller() -> None:
     pd.testing.assert_frame_equal(one.pairs, many.pairs)
     assert {ident for _, _, ident in calls} == {threading.get_ident()}
     fractions = [fraction for fraction, _, _ in calls]
-    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert fractions == sorted(fractions)
+    assert fractions[-1] == 1.0
     assert sum("done (k=12" in message for _, message, _ in calls) == 6
 
 

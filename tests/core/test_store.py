@@ -111,3 +111,37 @@ def test_clear_store_removes_everything(empty_store: Path) -> None:
     assert store.clear_store() > 5
     assert store.store_usage() == (0, 0)
     assert store.get_entry(_digest("a")) is None
+
+
+def test_imported_scores_round_trip_replace_and_forget(empty_store: Path) -> None:
+    values = np.linspace(-1.0, 2.0, 50)
+    meta = {"score_file": "s.csv", "column": "loss", "higher_is_easier": True}
+    assert store.save_imported_scores("sample:a", "imported:loss", values, meta=meta)
+    assert store.save_imported_scores("sample:a", "imported:margin", values[::-1], meta=meta)
+    found = store.load_imported_scores("sample:a", n_examples=50)
+    assert [item.metric for item in found] == ["imported:loss", "imported:margin"]
+    np.testing.assert_array_equal(found[0].values, values)
+    np.testing.assert_array_equal(found[1].values, values[::-1])
+    assert found[0].meta == meta
+    # Another dataset, or another row count, gets none of them.
+    assert store.load_imported_scores("sample:b", n_examples=50) == []
+    assert store.load_imported_scores("sample:a", n_examples=49) == []
+    # Importing the same column again replaces it; forgetting one keeps the other.
+    assert store.save_imported_scores("sample:a", "imported:loss", values * 2, meta=meta)
+    store.forget_imported_scores("sample:a", "imported:margin")
+    (only,) = store.load_imported_scores("sample:a", n_examples=50)
+    np.testing.assert_array_equal(only.values, values * 2)
+
+
+def test_damaged_or_evicted_imported_scores_are_left_out(empty_store: Path) -> None:
+    meta = {"column": "loss"}
+    assert store.save_imported_scores("sample:a", "imported:loss", np.ones(10), meta=meta)
+    assert store.save_imported_scores("sample:a", "imported:nan", np.ones(10), meta=meta)
+    entries = json.loads(next((empty_store / "imported").glob("*.json")).read_text())["entries"]
+    # A stored array rewritten with a NaN, and one whose entry is gone, are both skipped.
+    np.save(empty_store / "entries" / entries["imported:nan"] / "values.npy", np.full(10, np.nan))
+    assert [item.metric for item in store.load_imported_scores("sample:a", n_examples=10)] == [
+        "imported:loss"
+    ]
+    store.clear_store()
+    assert store.load_imported_scores("sample:a", n_examples=10) == []

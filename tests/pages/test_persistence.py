@@ -277,3 +277,26 @@ def test_bad_page_control_values_are_ignored_with_a_note() -> None:
     for key in ("curve_seeds", "curve_fractions", "curve_strategies", "theory_n", "dedup_epsilon"):
         assert ss[key] == state.widget_default(key)
     assert ss["compare_metrics"] == state.widget_default("compare_metrics")
+
+
+def test_imported_scores_come_back_after_a_reload() -> None:
+    from core.io.store import save_imported_scores
+    from ui import cache
+
+    n = cache.get_dataset(DATASET_KEY).n
+    values = np.random.default_rng(5).normal(size=n)
+    meta = {"score_file": "s.csv", "column": "loss", "higher_is_easier": False}
+    # What an import in an earlier session left in the local store (ui.imported._keep).
+    assert save_imported_scores(DATASET_KEY, "imported:loss", values, meta=meta)
+    at = _run("3_Prune_and_export.py", dataset=DATASET_KEY, metric="imported:loss", keep="0.5")
+    assert not at.error
+    assert at.session_state["metric"] == "imported:loss"
+    assert "imported:loss" in at.sidebar.selectbox(key="metric").options
+    restored = at.session_state["imported_scores"][DATASET_KEY]["imported:loss"]
+    np.testing.assert_array_equal(restored.values, values)
+    assert restored.params.score_file == "s.csv"
+    assert at.query_params["metric"] == "imported:loss"
+    # Another dataset has no such scores: the link's metric falls back to SSP with a note.
+    other = _run(dataset=OTHER_KEY, metric="imported:loss")
+    assert other.session_state["metric"] == "ssp"
+    assert any("imported:loss is not imported for this dataset" in i.value for i in other.info)
