@@ -8,7 +8,7 @@ import streamlit as st
 from core.analysis.compare import disagreements
 from core.analysis.projection import stratified_subsample
 from core.analysis.stability import STABILITY_METRICS, stability_csv_bytes
-from ui import cache, charts, compare, gallery, state
+from ui import cache, charts, compare, gallery, imported, state
 from ui.errors import fail, user_errors
 from ui.page import SCORE_NOTE, start_page
 
@@ -104,11 +104,30 @@ if ss["stability_request"] == request:
     st.dataframe(table, hide_index=True)
     chosen = ks[len(ks) // 2] if settings.k not in runs else settings.k
     st.caption(compare.stability_sentence(runs[chosen]) + f" (k = {chosen})")
-    st.download_button(
+    consensus = stability_csv_bytes(runs[chosen], dataset.ids)
+    file_name = f"stability_{ss['stability_metric']}_k{chosen}.csv"
+    download, use = st.columns(2)
+    download.download_button(
         f"Consensus scores at k = {chosen} (CSV: mean and std over seeds)",
-        stability_csv_bytes(runs[chosen], dataset.ids),
-        "stability.csv",
+        consensus,
+        file_name,
         "text/csv",
         key="stability_csv",
         on_click="ignore",
     )
+
+    def _use_consensus() -> None:
+        ss["stability_adopted"] = imported.use_score_file(
+            settings.dataset_key, dataset, file_name, consensus, "score_mean"
+        )
+
+    use.button(
+        "Use the consensus as the score",
+        key="stability_adopt",
+        on_click=_use_consensus,
+        help="Imports this CSV's score_mean column as imported:score_mean, the sidebar's metric "
+        "on every page; `python -m core prune EMB --scores "
+        f"{file_name}:score_mean` keeps the same rows.",
+    )
+    if ss["stability_adopted"]:
+        (st.error if "rejected" in ss["stability_adopted"] else st.success)(ss["stability_adopted"])

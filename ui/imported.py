@@ -216,10 +216,21 @@ def _import_clicked(dataset_key: str, dataset: Dataset, name: str, data: bytes) 
     # A callback: it runs before the next script run, so the sidebar's metric can still be set.
     ss = st.session_state
     column, easier = str(ss["import_column"]), bool(ss["import_higher_is_easier"])
+    ss["import_message"] = use_score_file(dataset_key, dataset, name, data, column, easier)
+
+
+def use_score_file(
+    dataset_key: str, dataset: Dataset, name: str, data: bytes, column: str, easier: bool = False
+) -> str:
+    """Import a score file's column and make it the sidebar's metric (call from a widget
+    callback, before the sidebar is drawn); returns what happened, for a message box.
+
+    The Compare page uses it for the consensus (mean over seeds) of a stability run, with the
+    very bytes it offers as a download, so ``prune --scores FILE:score_mean`` keeps the same rows.
+    """
     try:
         metric = import_upload(dataset_key, dataset, name, data, column, easier)
     except (ValueError, OSError) as exc:
-        ss["import_message"] = f"Score file rejected: {exc}"
-        return
-    ss["metric"] = metric
-    ss["import_message"] = f"Imported {metric} for {dataset.n:,} examples; it is the metric now."
+        return f"Score file rejected: {exc}"
+    st.session_state["metric"] = metric
+    return f"Imported {metric} from {name} for {dataset.n:,} examples; it is the metric now."

@@ -126,6 +126,7 @@ _VALUE_DEFAULTS: dict[str, Any] = {
     "notes": [],  # one-time notes (values ignored from the link, pins cleared), shown once
     "embedded": [],  # dataset keys whose embeddings this session computed (image zip, texts)
     "stability_request": None,  # Compare page: the settings of the last stability run
+    "stability_adopted": "",  # Compare page: what "Use the consensus as the score" did
     "prune_stability_request": None,  # Prune & export: the settings of the last stability check
     "imported_scores": {},  # dataset key -> {"imported:<column>": Scores}, imported or restored
     "import_message": "",  # landing page: what the last score import did
@@ -187,6 +188,7 @@ ELEMENT_KEYS = (
     "stability_run",
     "stability_chart",
     "stability_csv",
+    "stability_adopt",
     # Prune & export: stability check and export verification (ui/verify_panel.py)
     "prune_stability_run",
     "verify_csv",

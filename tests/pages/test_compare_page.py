@@ -95,6 +95,29 @@ def test_stability_run_charts_jaccard_against_k() -> None:
     assert any("kept in all 5 seeds" in c.value for c in at.caption)
 
 
+def test_the_consensus_becomes_the_metric_as_the_cli_reads_it(tmp_path) -> None:
+    from core.analysis.stability import score_stability, stability_csv_bytes
+
+    at = _run()
+    at.text_input(key="stability_ks").set_value("3").run()
+    at.button(key="stability_run").click().run()
+    at.button(key="stability_adopt").click().run()
+    assert not at.exception
+    assert not at.error
+    assert at.session_state["metric"] == "imported:score_mean"
+    assert any("stability_ssp_k3.csv" in s.value for s in at.success)
+    adopted = at.session_state["imported_scores"][DATASET_KEY]["imported:score_mean"]
+    # The same bytes the download offers, read as `prune --scores FILE:score_mean` reads them.
+    dataset = _dataset()
+    expected = score_stability(dataset.embeddings, k=3, seeds=range(5), keep_fraction=0.8)
+    path = tmp_path / "stability_ssp_k3.csv"
+    path.write_bytes(stability_csv_bytes(expected, dataset.ids))
+    cli = import_scores(read_score_table(path, "score_mean"), ids=dataset.ids, n=dataset.n)
+    np.testing.assert_array_equal(adopted.values, cli.values)
+    assert adopted.params.score_file == "stability_ssp_k3.csv"
+    np.testing.assert_allclose(adopted.values, expected.score_mean, rtol=1e-8)
+
+
 def test_bad_k_list_is_an_error_box() -> None:
     at = _run()
     at.text_input(key="stability_ks").set_value("4, many").run()
