@@ -1,13 +1,21 @@
-"""Dask engine vs in memory for ``python -m core prune``, side by side in one run, and the peak
-memory of ``prune --dask`` on a memory-mapped ``.npy``.
+"""Dask engine vs in memory for ``python -m core prune``, side by side in one run, the start-up
+of ``--dask-scheduler local:N``, and the peak memory of ``prune --dask`` on a memory-mapped
+``.npy``.
 
     python bench/bench_dask.py                    # 200k x 64 timing, 2M x 64 (512 MB) memory
-    python bench/bench_dask.py --rows 1000000     # the 1M x 64 timing
-    python bench/bench_dask.py --rss-rows 0       # timing only
+    python bench/bench_dask.py --rows 200000 1000000 --rss-rows 0   # 200k and 1M timing only
 
-Every command runs in a fresh subprocess; its peak RSS is the largest ``ru_maxrss`` of any
-process in its tree (``resource.getrusage(RUSAGE_CHILDREN)`` read by a small wrapper), i.e.
-the most memory one process held: Dask workers are counted, the embeddings must fit in none.
+The start-up lines time, in a fresh interpreter each, ``dask_client("local:N")`` (yields once
+the scheduler is up; workers join in the background) against a plain
+``LocalCluster(n_workers=N)`` + ``Client`` (waits for the workers): until the client is
+usable, until the N workers have joined, until a first ``dask.array`` task is done, and the
+close.
+
+Every command runs in a fresh subprocess; its CPU seconds are those of every process in its
+tree and its peak RSS is the largest ``ru_maxrss`` of any of them
+(``resource.getrusage(RUSAGE_CHILDREN)`` read by a small wrapper that also waits for orphans,
+Linux), i.e. the most memory one process held: Dask workers are counted, the embeddings must
+fit in none. CPU seconds are the steadier figure on a busy machine.
 The kept CSVs of the engines are compared byte for byte. Ratios, not wall-clock limits.
 """
 
@@ -23,10 +31,21 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-WRAPPER = (
-    "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)"
-)
+WRAPPER = """
+import ctypes, os, resource, subprocess, sys
+# Linux: orphans (the workers' forkserver, once the command exits) are re-parented to this
+# process and waited for below, so their usage, and that of the workers they waited for, counts.
+ctypes.CDLL(None).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+returned = subprocess.run(sys.argv[1:])
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        break
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+sys.exit(returned.returncode)
+"""
 
 
 def write_blobs(path: Path, rows: int, dim: int, seed: int = 0) -> None:
@@ -43,15 +62,69 @@ def write_blobs(path: Path, rows: int, dim: int, seed: int = 0) -> None:
     del out
 
 
-def run(args: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB, largest single process) of ``python -m core ARGS``."""
+def run(args: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (all its processes) and peak RSS (MiB, largest single
+    process) of ``python -m core ARGS``."""
     command = [sys.executable, "-c", WRAPPER, sys.executable, "-m", "core", *args]
     start = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"failed: {' '.join(args)}\n{done.stderr[-2000:]}")
-    return seconds, int(done.stdout.strip().splitlines()[-1]) / 1024
+    cpu, rss = done.stdout.strip().splitlines()[-1].split()
+    return seconds, float(cpu), int(rss) / 1024
+
+
+STARTUP = """
+import sys, time
+from contextlib import contextmanager
+import dask, dask.array as da
+from distributed import Client, LocalCluster
+from core.scores.distributed import dask_client
+
+@contextmanager
+def plain(workers):
+    with LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+    ) as cluster, Client(cluster, set_as_default=True) as client:
+        yield client
+
+workers = int(sys.argv[2])
+start = time.perf_counter()
+with (dask_client(f"local:{workers}") if sys.argv[1] == "dask_client" else plain(workers)) as client:
+    usable = time.perf_counter() - start
+    client.wait_for_workers(workers)
+    joined = time.perf_counter() - start
+    dask.compute(da.ones((workers, 4), chunks=(1, 4)).sum())
+    first = time.perf_counter() - start
+    closing = time.perf_counter()
+print(usable, joined, first, time.perf_counter() - closing)
+"""
+
+
+def startup(workers: int, repeats: int = 2) -> list[str]:
+    """Seconds to a usable client, to N joined workers, to a first task, and to close."""
+    lines = [f"local:{workers} start-up, seconds (fresh interpreter each, best of {repeats})"]
+    lines.append(f"{'cluster':<24} {'client':>7} {'workers':>8} {'1st task':>9} {'close':>6}")
+    for name in ("LocalCluster (waits)", "dask_client"):
+        best = None
+        for _ in range(repeats):
+            done = subprocess.run(
+                [sys.executable, "-c", STARTUP, name.split()[0], str(workers)],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise SystemExit(f"start-up run failed:\n{done.stderr[-2000:]}")
+            times = [float(v) for v in done.stdout.split()]
+            best = times if best is None or times[2] < best[2] else best
+        assert best is not None
+        usable, joined, first, close = best
+        lines.append(f"{name:<24} {usable:7.2f} {joined:8.2f} {first:9.2f} {close:6.2f}")
+    return lines
 
 
 def timing(folder: Path, rows: int, dim: int, k: int | None, workers: int) -> list[str]:
@@ -70,10 +143,16 @@ def timing(folder: Path, rows: int, dim: int, k: int | None, workers: int) -> li
         results[name] = (*run([*base, *flags, "--out", str(out)]), out.read_bytes())
     memory = results["in memory"]
     lines = [f"prune --keep 0.5 at {rows:,} x {dim} (k={'default' if k is None else k})"]
-    lines.append(f"{'engine':<16} {'seconds':>8} {'x memory':>9} {'peak RSS MiB':>13} same CSV")
-    for name, (seconds, rss, data) in results.items():
-        same = "yes" if data == memory[2] else "NO"
-        lines.append(f"{name:<16} {seconds:8.1f} {seconds / memory[0]:9.2f} {rss:13.0f} {same}")
+    lines.append(
+        f"{'engine':<16} {'seconds':>8} {'x memory':>9} {'CPU s':>7} {'x memory':>9} "
+        f"{'peak RSS MiB':>13} same CSV"
+    )
+    for name, (seconds, cpu, rss, data) in results.items():
+        same = "yes" if data == memory[3] else "NO"
+        lines.append(
+            f"{name:<16} {seconds:8.1f} {seconds / memory[0]:9.2f} {cpu:7.1f} "
+            f"{cpu / memory[1]:9.2f} {rss:13.0f} {same}"
+        )
     return lines
 
 
@@ -89,14 +168,16 @@ def peak_memory(folder: Path, rows: int, dim: int, k: int, workers: int) -> list
         f"dask local:{workers}": ["--dask", "--dask-scheduler", f"local:{workers}"],
         "in memory": [],
     }.items():
-        seconds, rss = run([*base, *flags, "--out", str(folder / "rss.csv")])
+        seconds, _, rss = run([*base, *flags, "--out", str(folder / "rss.csv")])
         lines.append(f"{name:<16} {seconds:8.1f} {rss:13.0f} {rss / size:12.2f}")
     return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=200_000, help="timing rows (1000000: 1M)")
+    parser.add_argument(
+        "--rows", type=int, nargs="+", default=[200_000], help="timing rows, one table each"
+    )
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--k", type=int, default=None, help="default: prune's default k")
     parser.add_argument("--workers", type=int, default=2, help="local:N worker processes")
@@ -105,7 +186,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_dask_") as tmp:
         folder = Path(tmp)
-        lines = timing(folder, args.rows, args.dim, args.k, args.workers)
+        lines = startup(args.workers)
+        for rows in args.rows:
+            lines += ["", *timing(folder, rows, args.dim, args.k, args.workers)]
         if args.rss_rows:
             lines += ["", *peak_memory(folder, args.rss_rows, args.dim, args.rss_k, args.workers)]
     print("\n".join(lines))

@@ -170,13 +170,22 @@ def _write(folder: Path, name: str, data: bytes) -> Path:
 
 def render_import_panel(dataset_key: str, dataset: Dataset) -> None:
     """Upload a per-example score file, pick its column and orientation, import it."""
-    with st.expander("Import per-example scores (CSV, parquet, npy)"):
+    # Keyed, its open state in the session: an import changes the metric and so what the page
+    # draws above this panel, and an unkeyed expander moved down the page would fold again.
+    with st.expander(
+        "Import per-example scores (CSV, parquet, npy)", key="import_open", on_change="rerun"
+    ):
         st.caption(
             "One score per example; an `id` column is matched to the dataset's ids, an `index` "
             "column to row numbers, else row i is example i. Once imported, "
             "`imported:<column>` is a metric in the sidebar of every page."
         )
-        upload = st.file_uploader("Score file", type=["csv", "parquet", "npy"], key="import_file")
+        upload = st.file_uploader(
+            "Score file",
+            type=["csv", "parquet", "npy"],
+            key="import_file",
+            on_change=_forget_message,
+        )
         if upload is None:
             return
         data = upload.getvalue()
@@ -199,7 +208,7 @@ def render_import_panel(dataset_key: str, dataset: Dataset) -> None:
             "Import scores",
             key="import_run",
             on_click=_import_clicked,
-            args=(dataset_key, dataset, upload.name, data),
+            args=(dataset_key, dataset),
         )
         message = st.session_state["import_message"]
         if message:
@@ -212,9 +221,16 @@ def layout_settings(settings: state.Settings) -> state.Settings:
     return replace(settings, metric="random") if is_imported(settings.metric) else settings
 
 
-def _import_clicked(dataset_key: str, dataset: Dataset, name: str, data: bytes) -> None:
+def _forget_message() -> None:
+    st.session_state["import_message"] = ""  # it was about the previous file
+
+
+def _import_clicked(dataset_key: str, dataset: Dataset) -> None:
     # A callback: it runs before the next script run, so the sidebar's metric can still be set.
     ss = st.session_state
+    upload = ss["import_file"]  # the file now in the uploader, even if replaced since the last run
+    if upload is None:
+        return
     column, easier = str(ss["import_column"]), bool(ss["import_higher_is_easier"])
     ss["import_message"] = use_score_file(dataset_key, dataset, name, data, column, easier)
 
@@ -229,7 +245,7 @@ def use_score_file(
     very bytes it offers as a download, so ``prune --scores FILE:score_mean`` keeps the same rows.
     """
     try:
-        metric = import_upload(dataset_key, dataset, name, data, column, easier)
+        metric = import_upload(dataset_key, dataset, upload.name, upload.getvalue(), column, easier)
     except (ValueError, OSError) as exc:
         return f"Score file rejected: {exc}"
     st.session_state["metric"] = metric

@@ -108,7 +108,9 @@ _WIDGET_DEFAULTS: dict[str, Any] = {
     "stability_metric": "ssp",
     "stability_seeds": 5,
     "stability_ks": "",  # comma-separated k values; empty: k/2, k, 2k around the sidebar's k
-    # Landing page: an imported score file's column and orientation.
+    # Landing page: the score import panel's expander (open or folded), the file's column and
+    # orientation.
+    "import_open": False,
     "import_column": "",
     "import_higher_is_easier": False,
 }

@@ -216,7 +216,7 @@ def _load_dask(args: argparse.Namespace) -> Dataset:
 
 
 def _score_dask(args: argparse.Namespace, dataset: Dataset, progress: ProgressFn) -> Scores:
-    from core.scores.distributed import DEFAULT_CHUNK_ROWS, open_npy
+    from core.scores.distributed import DEFAULT_CHUNK_ROWS
 
     chunk_rows = args.dask_chunk_rows or DEFAULT_CHUNK_ROWS
     k = metrics.resolve_k(
@@ -225,8 +225,9 @@ def _score_dask(args: argparse.Namespace, dataset: Dataset, progress: ProgressFn
     score = get_metric(args.metric).dask_score
     if score is None:  # _load_dask checked runs_on_dask
         raise ValueError(f"--dask does not support --metric {args.metric}")
-    return score(
-        open_npy(args.embeddings, chunk_rows=chunk_rows),
+    return score(  # by path: the client reads the k-means sample from the file itself
+        args.embeddings,
+        chunk_rows=chunk_rows,
         k=k,
         distance=args.distance,
         backend=args.backend,

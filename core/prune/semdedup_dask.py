@@ -92,7 +92,7 @@ def semdedup_dask(
     FileNotFoundError
         When the path does not exist.
     """
-    from core.scores.distributed import DEFAULT_CHUNK_ROWS, _NpyRows, open_npy, score_ssp_dask
+    from core.scores.distributed import DEFAULT_CHUNK_ROWS, _NpyRows, score_ssp_dask
 
     epsilon = check_epsilon(epsilon)
     order = check_choice("order", order, ORDERS)
@@ -103,7 +103,7 @@ def semdedup_dask(
     rows_per_chunk = check_int("chunk_rows", rows_per_chunk, low=1)
     if isinstance(embeddings, str | Path):
         source: Any = _NpyRows(Path(embeddings))
-        x: Any = open_npy(embeddings, chunk_rows=rows_per_chunk)
+        x: Any = Path(embeddings)  # score_ssp_dask reads its k-means sample on the client
     else:
         source = x = check_embeddings(embeddings)
     k = check_k(k, int(source.shape[0]))
@@ -113,7 +113,7 @@ def semdedup_dask(
         distance="cosine",
         backend=backend,
         seed=seed,
-        chunk_rows=None if isinstance(source, _NpyRows) else rows_per_chunk,
+        chunk_rows=rows_per_chunk,
         progress=sub_progress(progress, 0.0, 0.4),
     )
     return _dedup_clusters(source, scores, epsilon, order, seed, block_size, progress)

@@ -73,13 +73,16 @@ DISTRIBUTED_PIN = "distributed==2026.8.0"
 _POINTS_PER_CENTROID = 256  # same fitting-sample rule as core.scores.kmeans.fit_kmeans / score_ssp
 _KMEANS_ITER = 20  # same as core.scores.metrics
 _ASSIGN_ROWS = 65536  # row blocks inside one chunk, as in the in-memory path
+# What the tasks of this module and core.prune.semdedup_dask need in a worker (light: no
+# torch, scikit-learn or faiss at module level).
+_WORKER_PRELOAD = ("dask.array", "core.scores.distributed", "core.prune.semdedup_dask")
 
 
 # ----------------------------------------------------------------------------- public functions
 
 
 def score_ssp_dask(
-    embeddings: dask.array.Array | np.ndarray,
+    embeddings: str | Path | dask.array.Array | np.ndarray,
     *,
     k: int,
     distance: str = "cosine",
@@ -101,9 +104,14 @@ def score_ssp_dask(
 
     Parameters
     ----------
-    embeddings : dask.array.Array or array_like of shape (n, d)
+    embeddings : str, Path, dask.array.Array or array_like of shape (n, d)
         Real-valued; each chunk is used as float32. NaN/inf are found chunk by chunk.
-        A NumPy array is wrapped with ``dask.array.from_array``.
+        A path to a ``.npy`` file is opened with :func:`open_npy` (every worker must read it
+        at the same path); a NumPy array is wrapped with ``dask.array.from_array``. For
+        these two the client reads the fitting sample itself (from the memory map, block by
+        block), so no task runs before the assignment pass and a cluster's workers can
+        still be starting while the client fits k-means; any other Dask array's sample is
+        computed by the scheduler.
     k : int
         Number of clusters, ``1 <= k <= n``.
     distance : {"cosine", "euclidean"}
@@ -117,7 +125,7 @@ def score_ssp_dask(
         ``sample_size == min(n, m * k)``.
     chunk_rows : int or None
         Rows per chunk of the assignment pass. None keeps a Dask array's row chunks and uses
-        65536 for a NumPy array. The column axis is always one chunk.
+        65536 for a path or a NumPy array. The column axis is always one chunk.
     progress : callable (fraction, message) or None
         Reported while sampling, fitting and (on the local schedulers) assigning.
 
@@ -131,17 +139,19 @@ def score_ssp_dask(
     ------
     ValueError
         Not 2-D, empty, non-numeric, unknown chunk sizes, k not in [1, n], bad distance /
-        backend / seed / sample_size / chunk_rows, or NaN/inf in any row (the message gives
-        the count and the first row numbers).
+        backend / seed / sample_size / chunk_rows, NaN/inf in any row (the message gives
+        the count and the first row numbers), or a path that is not a 2-D numeric ``.npy``.
+    FileNotFoundError
+        When a path does not exist.
     """
-    x, k, distance, backend, seed, n_fit = _check_args(
+    x, local, k, distance, backend, seed, n_fit = _check_args(
         embeddings, k, distance, backend, seed, sample_size, chunk_rows
     )
-    return _score_dask(x, "ssp", k, distance, backend, seed, n_fit, progress)
+    return _score_dask(x, local, "ssp", k, distance, backend, seed, n_fit, progress)
 
 
 def score_prototype_margin_dask(
-    embeddings: dask.array.Array | np.ndarray,
+    embeddings: str | Path | dask.array.Array | np.ndarray,
     *,
     k: int,
     distance: str = "cosine",
@@ -159,7 +169,7 @@ def score_prototype_margin_dask(
 
     Parameters
     ----------
-    embeddings : dask.array.Array or array_like of shape (n, d)
+    embeddings : str, Path, dask.array.Array or array_like of shape (n, d)
     k : int
         Number of clusters, ``2 <= k <= n``.
     distance, backend, seed, sample_size, chunk_rows, progress
@@ -176,12 +186,12 @@ def score_prototype_margin_dask(
     ValueError
         As :func:`score_ssp_dask`, and when ``k < 2``.
     """
-    x, k, distance, backend, seed, n_fit = _check_args(
+    x, local, k, distance, backend, seed, n_fit = _check_args(
         embeddings, k, distance, backend, seed, sample_size, chunk_rows
     )
     if k < 2:
         raise ValueError(f"prototype_margin needs k >= 2 (two nearest centroids), got k={k}")
-    return _score_dask(x, "prototype_margin", k, distance, backend, seed, n_fit, progress)
+    return _score_dask(x, local, "prototype_margin", k, distance, backend, seed, n_fit, progress)
 
 
 def open_npy(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> dask.array.Array:
@@ -210,11 +220,8 @@ def open_npy(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> dask.
     ValueError
         Not a ``.npy`` file, a pickled/object array, not 2-D, or not real-valued.
     """
-    import dask.array as da
-
     chunk_rows = check_int("chunk_rows", chunk_rows, low=1)
-    rows = _NpyRows(Path(path))
-    return da.from_array(rows, chunks=(chunk_rows, rows.shape[1]), name=f"npy-{rows.token()}")
+    return _npy_array(_NpyRows(Path(path)), chunk_rows)
 
 
 def load_npy_dataset(
@@ -284,8 +291,10 @@ def dask_client(address: str) -> Iterator[Any]:
 
     ``"local"`` or ``"local:N"`` starts a ``LocalCluster`` of N worker processes (default 2)
     with one thread each, on loopback only (``127.0.0.1``, no dashboard: nothing else
-    listens), and closes it on exit, also when the block raises. Any other address joins a
-    running scheduler, which is left running.
+    listens), and closes it on exit, also when the block raises. It yields once the
+    scheduler is up; the workers join in the background (``client.wait_for_workers(N)``
+    waits for them), so the caller's own work overlaps their start-up. Any other address
+    joins a running scheduler, which is left running.
 
     Parameters
     ----------
@@ -321,8 +330,9 @@ def dask_client(address: str) -> Iterator[Any]:
             yield client
         return
     with (
+        _forked_workers(),
         LocalCluster(
-            n_workers=n_workers,
+            n_workers=0,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
@@ -330,10 +340,42 @@ def dask_client(address: str) -> Iterator[Any]:
             # No dashboard; the scheduler's small HTTP server (health checks) on a free
             # loopback port rather than 8787, which a user's own cluster may hold.
             scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            # Imported as a worker starts, not at its first task (already there when forked).
+            preload=list(_WORKER_PRELOAD),
         ) as cluster,
-        Client(cluster, set_as_default=True) as client,
     ):
-        yield client
+        # Workers start in the background while the caller goes on; tasks wait on the
+        # scheduler until they join. Scoring reads and fits its k-means sample on the
+        # client meanwhile (see _score_dask).
+        cluster.scale(n_workers)
+        # By address: a Client given the cluster object would wait for the workers.
+        with Client(cluster.scheduler_address, set_as_default=True) as client:
+            yield client
+
+
+@contextmanager
+def _forked_workers() -> Iterator[None]:
+    """While open, ``distributed`` starts worker processes from a forkserver.
+
+    A spawned worker is a fresh interpreter that imports distributed and dask.array itself
+    (about a CPU-second each); a forkserver imports them once, with our task modules, and
+    forks every worker from that (the forkserver lives until this process exits). Where
+    there is no forkserver (Windows) workers are spawned.
+    """
+    import multiprocessing
+
+    import dask
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        yield
+        return
+    from distributed.utils import get_mp_context
+
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        # After get_mp_context's own first set-up, which lists pandas and lz4 but not
+        # dask.array; no effect once the forkserver runs (it has these modules then).
+        get_mp_context().set_forkserver_preload(["distributed", *_WORKER_PRELOAD])
+        yield
 
 
 def _local_workers(address: str) -> int | None:
@@ -408,6 +450,12 @@ class _NpyRows:
         self._map = None
 
 
+def _npy_array(rows: _NpyRows, chunk_rows: int) -> dask.array.Array:
+    import dask.array as da
+
+    return da.from_array(rows, chunks=(chunk_rows, rows.shape[1]), name=f"npy-{rows.token()}")
+
+
 def _open_npy(path: Path) -> np.ndarray:
     from core.io.guards import MAX_DIMENSIONS, checked_regular_file, read_npy_header
 
@@ -447,20 +495,29 @@ def _check_args(
     seed: object,
     sample_size: object,
     chunk_rows: object,
-) -> tuple[dask.array.Array, int, str, str, int, int]:
-    """Validate everything that can be checked without reading the data."""
+) -> tuple[dask.array.Array, _NpyRows | np.ndarray | None, int, str, str, int, int]:
+    """Validate everything that can be checked without reading the data.
+
+    Also returns what the client can read the fitting sample from without running a task:
+    the ``.npy`` file or the NumPy array given, None for a Dask array.
+    """
     import dask.array as da
 
     if chunk_rows is not None:
         chunk_rows = check_int("chunk_rows", chunk_rows, low=1)
-    if isinstance(embeddings, da.Array):
-        x = embeddings
+    local: _NpyRows | np.ndarray | None
+    if isinstance(embeddings, str | Path):
+        local = _NpyRows(Path(embeddings))
+        x = _npy_array(local, DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows)
+        chunk_rows = None  # chunked as asked
+    elif isinstance(embeddings, da.Array):
+        x, local = embeddings, None
     else:
-        array = np.asarray(embeddings)
-        if array.ndim != 2:
-            raise ValueError(f"embeddings should be 2-D (n, d), got shape {array.shape}")
+        local = np.asarray(embeddings)
+        if local.ndim != 2:
+            raise ValueError(f"embeddings should be 2-D (n, d), got shape {local.shape}")
         rows = DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows
-        x = da.from_array(array, chunks=(max(1, min(rows, array.shape[0])), -1))
+        x = da.from_array(local, chunks=(max(1, min(rows, local.shape[0])), -1))
     if x.ndim != 2:
         raise ValueError(f"embeddings should be 2-D (n, d), got shape {x.shape}")
     if any(math.isnan(size) for size in x.shape):
@@ -484,11 +541,12 @@ def _check_args(
     row_chunks: int | tuple[int, ...] = x.chunks[0] if chunk_rows is None else int(chunk_rows)
     if x.numblocks[1] != 1 or chunk_rows is not None:
         x = x.rechunk((row_chunks, -1))
-    return x, k_, distance_, backend_, seed_, n_fit
+    return x, local, k_, distance_, backend_, seed_, n_fit
 
 
 def _score_dask(
     x: dask.array.Array,
+    local: _NpyRows | np.ndarray | None,
     metric: str,
     k: int,
     distance: str,
@@ -506,14 +564,17 @@ def _score_dask(
     n_nearest = 2 if metric == "prototype_margin" else 1
 
     report(progress, 0.0, f"gathering {n_fit} of {n} examples for k-means (k={k})")
+    # Exactly core.scores.kmeans._fit_kmeans's sample, so the centroids match the in-memory path.
+    rows = None
     if n_fit < n:
-        # Exactly core.scores.kmeans._fit_kmeans's sample, so the centroids match the in-memory path.
         rows = np.sort(np.random.default_rng(seed).choice(n, size=n_fit, replace=False))
-        sample_graph = x[rows]
+    if local is not None:
+        # Read here rather than by tasks: nothing waits for a cluster's workers (still
+        # starting, with dask_client("local:N")) before the assignment pass.
+        sample = _read_rows(local, np.arange(n) if rows is None else rows)
     else:
-        sample_graph = x
-    with _dask_progress(sub_progress(progress, 0.0, 0.1)):
-        (sample,) = dask.compute(sample_graph)
+        with _dask_progress(sub_progress(progress, 0.0, 0.1)):
+            (sample,) = dask.compute(x if rows is None else x[rows])
     with np.errstate(over="ignore"):  # beyond float32 becomes inf, reported below
         sample = np.ascontiguousarray(sample, dtype=np.float32)
     if not np.isfinite(sample).all():
@@ -598,6 +659,22 @@ def _fit_centroids(
     if spherical:
         _normalize_rows(centroids)
     return centroids, n_iter
+
+
+def _read_rows(source: _NpyRows | np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """A copy of the sorted ``rows`` of ``source``, in its dtype.
+
+    A ``.npy`` is read one block of ``DEFAULT_CHUNK_ROWS`` file rows at a time (each read
+    maps and unmaps the file), so no more than one block's pages are resident at once.
+    """
+    if isinstance(source, np.ndarray):
+        return np.array(source[rows])
+    out = np.empty((rows.size, source.shape[1]), dtype=source.dtype)
+    edges = np.searchsorted(rows, np.arange(0, source.shape[0], DEFAULT_CHUNK_ROWS))
+    for lo, hi in zip(edges, [*edges[1:], rows.size], strict=True):
+        if hi > lo:
+            out[lo:hi] = source[rows[lo:hi]]
+    return out
 
 
 def _assign_block(

@@ -125,6 +125,7 @@ def test_local_cluster_is_closed_on_exit_and_on_error(
     me = psutil.Process()
     before = _worker_processes(me)
     with dask_client("local:2") as client:
+        client.wait_for_workers(2, timeout=120)  # they start in the background
         workers = client.scheduler_info()["workers"]
         assert len(workers) == 2
         assert len(_worker_processes(me) - before) == 2  # the test can see them
@@ -150,11 +151,14 @@ def test_local_cluster_is_closed_on_exit_and_on_error(
 
 
 def _worker_processes(me: psutil.Process) -> set[int]:
-    """Running children started by multiprocessing's spawn (workers; not its resource tracker)."""
+    """Running worker processes below ``me``: spawned ones, or ones forked by a forkserver
+    (not the forkserver itself, a child of ``me``, nor the resource tracker)."""
     found = set()
     for child in me.children(recursive=True):
         try:
-            if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(child.cmdline()):
+            command = " ".join(child.cmdline())
+            forked = "forkserver" in command and child.ppid() != me.pid
+            if child.status() != psutil.STATUS_ZOMBIE and ("spawn_main" in command or forked):
                 found.add(child.pid)
         except psutil.NoSuchProcess:
             continue

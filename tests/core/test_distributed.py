@@ -155,6 +155,34 @@ def test_open_npy_reads_lazily_and_pickles_as_path(tmp_path: Path, embeddings: n
     _assert_same_scores(score_ssp(embeddings, k=5), score_ssp_dask(x, k=5))
 
 
+def test_npy_path_sample_is_read_on_the_client(tmp_path: Path) -> None:
+    # 70000 rows: the client reads the 51200-row sample (k=200) in two blocks of the file.
+    rng = np.random.default_rng(5)
+    centers = 4 * rng.standard_normal((20, 8))
+    rows = (centers[rng.integers(0, 20, 70_000)] + rng.standard_normal((70_000, 8))).astype(
+        np.float32
+    )
+    path = tmp_path / "emb.npy"
+    np.save(path, rows)
+    computed: list[int] = []
+
+    def recording_get(graph: object, keys: object, **kwargs: object) -> object:
+        computed.append(1)
+        return dask.get(graph, keys, **kwargs)  # type: ignore[arg-type]
+
+    expected = score_ssp(rows, k=200, seed=4)
+    with dask.config.set(scheduler=recording_get):
+        by_path = score_ssp_dask(path, k=200, seed=4, chunk_rows=30_000)
+        assert len(computed) == 1  # the assignment pass only: no task gathers the sample
+        by_array = score_ssp_dask(open_npy(path, chunk_rows=30_000), k=200, seed=4)
+        assert len(computed) == 3  # a Dask array's sample is computed by the scheduler
+    _assert_same_scores(expected, by_path)
+    _assert_same_scores(expected, by_array)
+    assert by_path.params.n_fit == 51_200
+    with pytest.raises(FileNotFoundError):
+        score_ssp_dask(tmp_path / "missing.npy", k=2)
+
+
 def test_open_npy_rejects_bad_files(tmp_path: Path) -> None:
     np.save(
         tmp_path / "obj.npy", np.array([{"a": 1}, None], dtype=object)

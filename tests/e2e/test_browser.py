@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from tests.e2e.serving import CHROMIUM_ARGS, IDLE, ROOT, streamlit_server
 from tests.e2e.serving import chromium as _chromium
@@ -379,4 +379,92 @@ def test_compare_page_renders_without_an_exception(server: str) -> None:
         page.get_by_text("Rank correlation", exact=True).wait_for()
         assert not page.get_by_test_id("stException").count()
         assert not page.get_by_test_id("stAlertContentError").count()
+        browser.close()
+
+
+def _score_files(folder: Path) -> tuple[Path, Path, Path, dict[str, float]]:
+    """A scores CSV for the default sample (ids in reverse order, columns loss and margin), the
+    same with a repeated id (rows 0 and 1) and with a NaN margin (row 5); and margin by id."""
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    from ui.cache import get_dataset
+    from ui.state import default_dataset_key
+
+    ids = [str(i) for i in get_dataset(default_dataset_key()).ids][::-1]
+    rng = np.random.default_rng(0)
+    margin = np.round(rng.uniform(0.0, 1.0, len(ids)), 6)
+    loss = np.round(rng.uniform(0.0, 5.0, len(ids)), 6)
+    rows = [f"{i},{a},{b}" for i, a, b in zip(ids, loss, margin, strict=True)]
+    good, repeated, missing = (folder / f"{n}.csv" for n in ("scores", "repeated", "missing"))
+    good.write_text("\n".join(["id,loss,margin", *rows]) + "\n")
+    repeated.write_text("\n".join(["id,loss,margin", rows[0], rows[0], *rows[2:]]) + "\n")
+    nan_row = f"{ids[5]},{loss[5]},nan"
+    missing.write_text("\n".join(["id,loss,margin", *rows[:5], nan_row, *rows[6:]]) + "\n")
+    return good, repeated, missing, dict(zip(ids, margin.tolist(), strict=True))
+
+
+def _import_panel(page):
+    return page.get_by_test_id("stExpander").filter(has_text="Import per-example scores")
+
+
+def _import_file(page, path: Path, column: str, *, easier: bool) -> None:
+    """Upload a score file in the landing page's import panel, pick column and orientation,
+    press Import scores."""
+    panel = _import_panel(page)
+    panel.locator('input[type="file"]').set_input_files(str(path))
+    panel.get_by_text(path.name, exact=True).wait_for()
+    # The server has run with the new file once the last import's message is gone.
+    expect(panel.get_by_test_id("stAlert")).to_have_count(0, timeout=60_000)
+    _wait_idle(page)
+    column_select = panel.get_by_test_id("stSelectbox").filter(has_text="Score column")
+    combobox = column_select.get_by_role("combobox")
+    combobox.click()  # focuses it; the arrow key opens the list (a click alone may not)
+    combobox.press("ArrowDown")
+    page.get_by_role("listbox").get_by_text(column, exact=True).click()
+    _wait_idle(page)
+    expect(combobox).to_have_value(column)
+    orientation = "higher = easier (flipped on import)" if easier else "higher = harder"
+    panel.get_by_text(orientation, exact=True).click()
+    _wait_idle(page)
+    panel.get_by_role("button", name="Import scores").click()
+    _wait_idle(page)
+
+
+def test_score_file_import_adds_a_metric_and_names_bad_rows(server: str, tmp_path: Path) -> None:
+    executable = _chromium()
+    good, repeated, missing, margin = _score_files(tmp_path)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1200}, accept_downloads=True)
+        _open(page, server, "", 'text="Examples (N)"')
+        page.get_by_text("Import per-example scores").click()
+        panel = _import_panel(page)
+        panel.get_by_text("Score file", exact=True).wait_for()
+
+        _import_file(page, good, "margin", easier=True)
+        done = f"Imported imported:margin for {len(margin):,} examples; it is the metric now."
+        panel.get_by_text(done).wait_for(timeout=60_000)  # the panel stayed open
+        sidebar_metric = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Metric")
+        expect(sidebar_metric).to_have_value("imported:margin")
+
+        # A bad file keeps the imported metric and names the offending rows.
+        _import_file(page, repeated, "margin", easier=True)
+        panel.get_by_text("id repeats in rows 0 (").wait_for(timeout=60_000)
+        assert panel.get_by_test_id("stAlertContentError").count() == 1
+        _import_file(page, missing, "margin", easier=True)
+        panel.get_by_text("1 missing/NaN values in rows 5").wait_for(timeout=60_000)
+        assert not page.get_by_test_id("stException").count()
+
+        _sidebar_link(page, "Prune and export", 'text="Kept indices (CSV)"')
+        expect(sidebar_metric).to_have_value("imported:margin")
+        manifest = json.loads(_download(page, "Manifest (JSON)", tmp_path / "m.json").read_text())
+        assert manifest["metric"] == "imported:margin"
+        assert manifest["score_params"]["higher_is_easier"] is True
+        lines = _download(page, "Kept indices (CSV)", tmp_path / "kept.csv").read_text()
+        header, *rows = [line.split(",") for line in lines.splitlines()]
+        assert len(rows) == manifest["n_kept"] > 0
+        id_at, score_at = header.index("id"), header.index("score")
+        for row in rows:  # flipped on import: higher = harder
+            assert float(row[score_at]) == pytest.approx(-margin[row[id_at]], abs=1e-9)
         browser.close()
