@@ -232,7 +232,9 @@ def _import_clicked(dataset_key: str, dataset: Dataset) -> None:
     if upload is None:
         return
     column, easier = str(ss["import_column"]), bool(ss["import_higher_is_easier"])
-    ss["import_message"] = use_score_file(dataset_key, dataset, name, data, column, easier)
+    ss["import_message"] = use_score_file(
+        dataset_key, dataset, upload.name, upload.getvalue(), column, easier
+    )
 
 
 def use_score_file(
@@ -245,7 +247,7 @@ def use_score_file(
     very bytes it offers as a download, so ``prune --scores FILE:score_mean`` keeps the same rows.
     """
     try:
-        metric = import_upload(dataset_key, dataset, upload.name, upload.getvalue(), column, easier)
+        metric = import_upload(dataset_key, dataset, name, data, column, easier)
     except (ValueError, OSError) as exc:
         return f"Score file rejected: {exc}"
     st.session_state["metric"] = metric
