@@ -443,7 +443,10 @@ def test_score_file_import_adds_a_metric_and_names_bad_rows(server: str, tmp_pat
         panel.get_by_text("Score file", exact=True).wait_for()
 
         _import_file(page, good, "margin", easier=True)
-        done = f"Imported imported:margin for {len(margin):,} examples; it is the metric now."
+        done = (
+            f"Imported imported:margin from {good.name} for {len(margin):,} examples; "
+            "it is the metric now."
+        )
         panel.get_by_text(done).wait_for(timeout=60_000)  # the panel stayed open
         sidebar_metric = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Metric")
         expect(sidebar_metric).to_have_value("imported:margin")
@@ -467,4 +470,12 @@ def test_score_file_import_adds_a_metric_and_names_bad_rows(server: str, tmp_pat
         id_at, score_at = header.index("id"), header.index("score")
         for row in rows:  # flipped on import: higher = harder
             assert float(row[score_at]) == pytest.approx(-margin[row[id_at]], abs=1e-9)
+
+        # A reload is a new session: the imported scores come back from the local store.
+        page.reload()
+        _wait_idle(page)
+        expect(sidebar_metric).to_have_value("imported:margin")
+        page.locator('text="Kept indices (CSV)"').first.wait_for(timeout=180_000)
+        again = _download(page, "Kept indices (CSV)", tmp_path / "kept-again.csv").read_text()
+        assert again == lines
         browser.close()
