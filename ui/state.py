@@ -52,7 +52,9 @@ PROJECTIONS = ("umap", "pca", PRECOMPUTED)
 
 #: Map page: every point is a WebGL marker up to this many; above it a density raster of all
 #: points is drawn under a stratified sample of MAP_OVERLAY_POINTS markers (extremes included).
-MAX_SCATTER_POINTS = 200_000
+#: 50,000, not more: at 100,000 markers every rerun of the Map sends a 6 MB figure and the
+#: browser redraws it (bench/bench_map_server.py); the raster and 20,000 markers are 2.4 MB.
+MAX_SCATTER_POINTS = 50_000
 MAP_OVERLAY_POINTS = 20_000
 #: Map page: the density raster is DENSITY_BINS x DENSITY_BINS cells.
 DENSITY_BINS = 300
