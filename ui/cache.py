@@ -229,9 +229,65 @@ def projection_cached(
     project`` computes them; shared by every metric setting."""
     from core.analysis.projection import project_sampled
 
-    return project_sampled(
-        get_dataset(dataset_key).embeddings, method=method, seed=seed, progress=_progress
-    )
+    embeddings = get_dataset(dataset_key).embeddings
+    if method != "umap":  # PCA takes a second: not worth the disk
+        return project_sampled(embeddings, method=method, seed=seed, progress=_progress)
+    digest = _projection_digest(embeddings, method, seed)
+    stored = _stored_projection(digest, embeddings.shape[0])
+    if stored is not None:
+        return stored
+    projection = project_sampled(embeddings, method=method, seed=seed, progress=_progress)
+    _store_projection(digest, projection)
+    return projection
+
+
+def _projection_digest(embeddings: np.ndarray, method: str, seed: int) -> str:
+    """What a stored projection is keyed by: the embeddings' bytes, the method, the seed, the
+    sampling constants and the versions of the libraries that compute it."""
+    import hashlib
+    from importlib.metadata import version
+
+    from core.analysis.projection import DEFAULT_K_PLACE, DEFAULT_MAX_FIT
+
+    hasher = hashlib.sha256()
+    settings = (method, seed, DEFAULT_MAX_FIT, DEFAULT_K_PLACE, embeddings.shape, embeddings.dtype)
+    versions = tuple(version(name) for name in ("umap-learn", "pynndescent", "numba", "numpy"))
+    hasher.update(repr(("projection", settings, versions)).encode())
+    hasher.update(np.ascontiguousarray(embeddings).data)
+    return hasher.hexdigest()
+
+
+def _stored_projection(digest: str, n_rows: int) -> Projection | None:
+    """A projection an earlier process computed for the same embeddings, or None."""
+    from core.analysis.projection import Projection, ProjectionParams
+    from core.io.store import drop_entry, get_entry, load_array
+
+    entry = get_entry(digest)
+    if entry is None:
+        return None
+    try:
+        coords = load_array(entry.files["coords.npy"])
+        params = ProjectionParams(**entry.meta["params"])
+        if entry.kind != "projection" or coords.dtype != np.float32:
+            raise ValueError("not a stored projection")
+        if coords.shape != (n_rows, 2) or not np.isfinite(coords).all():
+            raise ValueError("damaged")
+    except (OSError, ValueError, TypeError, KeyError):
+        drop_entry(digest)  # so that the map computed now is stored in its place
+        return None
+    return Projection(coords, str(entry.meta.get("method", "umap")), params)
+
+
+def _store_projection(digest: str, projection: Projection) -> None:
+    """Keep a computed UMAP map for later processes (best effort: caching is optional)."""
+    import contextlib
+    import dataclasses
+
+    from core.io.store import put_entry
+
+    meta = {"method": projection.method, "params": dataclasses.asdict(projection.params)}
+    with contextlib.suppress(OSError, ValueError):
+        put_entry(digest, kind="projection", files={"coords.npy": projection.coords}, meta=meta)
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=CACHE_TTL_S)

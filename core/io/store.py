@@ -199,6 +199,12 @@ def has_entry(digest: str) -> bool:
     return bool(_DIGEST.fullmatch(digest)) and (_entries_dir() / digest / _ENTRY_FILE).is_file()
 
 
+def drop_entry(digest: str) -> None:
+    """Remove one entry (e.g. one found damaged, so that it can be stored again)."""
+    if isinstance(digest, str) and _DIGEST.fullmatch(digest):
+        shutil.rmtree(_entries_dir() / digest, ignore_errors=True)
+
+
 def load_array(path: Path) -> np.ndarray:
     """A stored ``.npy`` array (``allow_pickle=False``: object arrays are refused)."""
     return np.load(path, allow_pickle=False)

@@ -300,3 +300,45 @@ def test_imported_scores_come_back_after_a_reload() -> None:
     other = _run(dataset=OTHER_KEY, metric="imported:loss")
     assert other.session_state["metric"] == "ssp"
     assert any("imported:loss is not imported for this dataset" in i.value for i in other.info)
+
+
+def test_a_umap_map_is_computed_once_per_machine(monkeypatch) -> None:
+    """A new server process (in-memory caches empty) reads the UMAP map an earlier one stored;
+    another seed, or a damaged stored file, computes it again."""
+    import dataclasses
+
+    import streamlit as st
+
+    import core.analysis.projection as projection
+    from ui import cache
+
+    calls: list[int] = []
+
+    def counted(embeddings, *, method, seed, progress=None):  # stands in for the UMAP fit
+        calls.append(seed)
+        coords = np.random.default_rng(seed).normal(size=(embeddings.shape[0], 2))
+        params = projection.ProjectionParams(seed=seed, n_neighbors=15, min_dist=0.1, n_jobs=1)
+        return projection.Projection(coords.astype(np.float32), method, params)
+
+    monkeypatch.setattr(projection, "project_sampled", counted)
+    first = cache.projection_cached(DATASET_KEY, "umap", 3)
+    st.cache_data.clear()  # as a restart does
+    again = cache.projection_cached(DATASET_KEY, "umap", 3)
+    assert calls == [3]
+    np.testing.assert_array_equal(again.coords, first.coords)
+    assert dataclasses.asdict(again.params) == dataclasses.asdict(first.params)
+    cache.projection_cached(DATASET_KEY, "umap", 4)
+    assert calls == [3, 4]
+    # A stored map that no longer has the dataset's shape is ignored and recomputed.
+    digest = cache._projection_digest(cache.get_dataset(DATASET_KEY).embeddings, "umap", 3)
+    from core.io.store import get_entry
+
+    np.save(get_entry(digest).files["coords.npy"], np.zeros((5, 2), dtype=np.float32))
+    st.cache_data.clear()
+    cache.projection_cached(DATASET_KEY, "umap", 3)
+    assert calls == [3, 4, 3]
+    st.cache_data.clear()  # ... and stored again in its place
+    np.testing.assert_array_equal(
+        cache.projection_cached(DATASET_KEY, "umap", 3).coords, first.coords
+    )
+    assert calls == [3, 4, 3]
