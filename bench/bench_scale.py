@@ -3,7 +3,7 @@
 Usage: ``python bench/bench_scale.py [--n 100000 --d 64] [--million] [--plain-n 50000]``.
 
 Both routes run warm (numba kernels compiled first, not timed) on the same Gaussian mixture:
-``core.analysis.projection.project_sampled`` (UMAP on a stratified sample of at most 20,000 rows,
+``core.analysis.projection.project_sampled`` (UMAP on a stratified sample of at most ``DEFAULT_MAX_FIT`` (15,000) rows,
 the rest placed by their nearest fitted neighbours; what the Map and ``python -m core project``
 run) against ``umap.UMAP(random_state=0, n_jobs=1).fit_transform`` of every row (the same
 single-threaded, seeded settings). Trustworthiness (sklearn, 10 neighbours, cosine) of both

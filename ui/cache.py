@@ -225,7 +225,7 @@ def projection_cached(
     dataset_key: str, method: str, seed: int, _progress: LiveProgress | None = None
 ) -> Projection:
     """The Map's 2-D coordinates of every row: ``core.analysis.projection.project_sampled``
-    (UMAP fitted on a sample of at most 20,000 rows, the rest placed), as ``python -m core
+    (UMAP fitted on a sample of at most ``DEFAULT_MAX_FIT`` rows, the rest placed), as ``python -m core
     project`` computes them; shared by every metric setting."""
     from core.analysis.projection import project_sampled
 

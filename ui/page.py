@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from core.analysis.projection import DEFAULT_MAX_FIT
 from ui import cache, coords, imported, state
 from ui.errors import fail, user_errors
 
@@ -155,8 +156,9 @@ def load_projection(
     work starts: the Map draws its PCA preview there while UMAP runs.
     """
     note = (
-        "UMAP is fitted on a sample of at most 20,000 points and the others are placed by their "
-        "nearest fitted neighbours. Its numba kernels compile once per machine (cached on disk)."
+        f"UMAP is fitted on a sample of at most {DEFAULT_MAX_FIT:,} points and the others are "
+        "placed by their nearest fitted neighbours. Its numba kernels compile once per machine "
+        "(cached on disk)."
         if method == "umap"
         else ""
     )

@@ -25,7 +25,9 @@ from core._progress import ProgressFn, report, sub_progress
 
 METHODS = ("umap", "pca")
 #: :func:`project_sampled`: UMAP is fitted on at most this many rows; the rest are placed.
-DEFAULT_MAX_FIT = 20_000
+#: 15,000 rather than 20,000: a quarter less fitting time at the same trustworthiness (100k x 64
+#: mixture, 3k-row check: 0.9894 vs 0.9892; 7.7-8.1 s vs 10.8 s warm on 2 cores).
+DEFAULT_MAX_FIT = 15_000
 #: :func:`project_sampled`: a placed row sits at the weighted mean of this many fitted neighbours.
 DEFAULT_K_PLACE = 10
 _PLACE_CHUNK = 65_536
