@@ -50,7 +50,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.serving import CHROMIUM_ARGS, IDLE, chromium, streamlit_server  # noqa: E402
+from tests.e2e.serving import (  # noqa: E402
+    CHROMIUM_ARGS,
+    IDLE,
+    KEPT_TEXT,
+    chromium,
+    streamlit_server,
+)
 
 #: Generous: a first UMAP map on two busy cores, and plenty of slack for a loaded machine.
 LOAD_TIMEOUT_MS = 600_000
@@ -76,15 +82,6 @@ MAP_SHOWS = """(title) => {
   return !!(document.querySelector('[data-test-script-state="notRunning"]') && gd
     && gd._fullLayout && gd._fullLayout.title
     && String(gd._fullLayout.title.text).includes(title));  // the theme adds <b> tags
-}"""
-#: The "Kept" metric's text on Prune & export (as in tests/e2e/test_load.py).
-KEPT_TEXT = """() => {
-  for (const metric of document.querySelectorAll('[data-testid="stMetric"]')) {
-    if (metric.innerText.startsWith('Kept')) {
-      return metric.querySelector('[data-testid="stMetricValue"]').innerText;
-    }
-  }
-  return null;
 }"""
 KEPT_CHANGED = (
     "(before) => !!document.querySelector('[data-test-script-state=\"notRunning\"]') && ("

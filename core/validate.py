@@ -9,7 +9,7 @@ n_examples=1797"``. ``name`` may be a CLI flag (``"--keep"``): the message then 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from numbers import Integral, Real
 from typing import Any
 
@@ -199,15 +199,29 @@ def check_coords(coords: object, n_rows: int, *, name: str = "coordinates") -> n
             f"{name} should have shape {expected} (one x, y row per example, n={n_rows}), "
             f"got shape {array.shape}"
         )
-    with np.errstate(over="ignore"):  # values beyond float32 become inf, reported below
-        array = np.ascontiguousarray(array, dtype=np.float32)
-    rows = np.flatnonzero(~np.isfinite(array).all(axis=1))
-    if rows.size:
-        raise ValueError(
+    return finite_float32_rows(
+        array,
+        lambda rows: (
             f"{name} has {rows.size} row(s) with NaN or inf values (after casting to float32); "
             f"first rows: {name_some(rows.tolist())}"
-        )
-    return array
+        ),
+    )
+
+
+def finite_float32_rows(array: np.ndarray, describe: Callable[[np.ndarray], str]) -> np.ndarray:
+    """``array`` (2-D) as C-contiguous float32, values beyond float32's range becoming inf.
+
+    Raises
+    ------
+    ValueError
+        ``describe(rows)`` when rows (their indices, ascending) hold NaN or inf.
+    """
+    with np.errstate(over="ignore"):  # values beyond float32 become inf, reported below
+        matrix = np.ascontiguousarray(array, dtype=np.float32)
+    rows = np.flatnonzero(~np.isfinite(matrix).all(axis=1))
+    if rows.size:
+        raise ValueError(describe(rows))
+    return matrix
 
 
 def check_scores(scores: object) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.io.guards import MAX_DIMENSIONS
-from core.validate import name_some
+from core.validate import finite_float32_rows, name_some
 
 EMBEDDING_SUFFIXES = (".npy", ".npz", ".parquet", ".csv")
 METADATA_SUFFIXES = (".csv", ".parquet")
@@ -189,15 +189,13 @@ def _validated_embeddings(embeddings: Any, *, what: str) -> np.ndarray:
         raise ValueError(f"{what} should have at least 2 rows, got n_examples={n}")
     if d < 1:
         raise ValueError(f"{what} should have at least 1 column, got shape {array.shape}")
-    with np.errstate(over="ignore"):  # float64 beyond float32 range becomes inf, reported below
-        matrix = np.ascontiguousarray(array, dtype=np.float32)
-    bad_rows = np.flatnonzero(~np.isfinite(matrix).all(axis=1))
-    if bad_rows.size:
-        raise ValueError(
-            f"{what}: {bad_rows.size} of {n} rows contain NaN or inf values "
-            f"(rows {name_some(bad_rows.tolist())}; values beyond the float32 range count as inf)"
-        )
-    return matrix
+    return finite_float32_rows(
+        array,
+        lambda rows: (
+            f"{what}: {rows.size} of {n} rows contain NaN or inf values "
+            f"(rows {name_some(rows.tolist())}; values beyond the float32 range count as inf)"
+        ),
+    )
 
 
 def _one_dimensional(values: Any, n: int, what: str) -> np.ndarray:

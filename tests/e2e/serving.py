@@ -27,6 +27,15 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 IDLE = '[data-test-script-state="notRunning"]'
+#: JS: the "Kept" metric's text on Prune & export (the count kept at the slider's position).
+KEPT_TEXT = """() => {
+  for (const metric of document.querySelectorAll('[data-testid="stMetric"]')) {
+    if (metric.innerText.startsWith('Kept')) {
+      return metric.querySelector('[data-testid="stMetricValue"]').innerText;
+    }
+  }
+  return null;
+}"""
 
 
 def chromium() -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.serving import CHROMIUM_ARGS, IDLE, streamlit_server
+from tests.e2e.serving import CHROMIUM_ARGS, IDLE, KEPT_TEXT, streamlit_server
 from tests.e2e.serving import chromium as _chromium
 
 N_SESSIONS = 10
@@ -43,15 +43,6 @@ SETTLE_S = 5
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-#: The "Kept" metric's text (the count kept at the slider's position).
-KEPT_TEXT = """() => {
-  for (const metric of document.querySelectorAll('[data-testid="stMetric"]')) {
-    if (metric.innerText.startsWith('Kept')) {
-      return metric.querySelector('[data-testid="stMetricValue"]').innerText;
-    }
-  }
-  return null;
-}"""
 #: The page's clock (ms) once the kept count differs from ``before`` and the rerun has finished.
 MOVE_DONE = (
     """(before) => {
