@@ -17,7 +17,7 @@ from core.validate import check_coords
 
 
 def _save(path: Path, array: np.ndarray) -> Path:
-    np.save(path, array, allow_pickle=True)  # np.save's default: object arrays are pickled
+    np.save(path, array)  # np.save pickles object arrays by default: the reader must refuse them
     return path
 
 
