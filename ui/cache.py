@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -232,13 +233,97 @@ def projection_cached(
     embeddings = get_dataset(dataset_key).embeddings
     if method != "umap":  # PCA takes a second: not worth the disk
         return project_sampled(embeddings, method=method, seed=seed, progress=_progress)
-    digest = _projection_digest(embeddings, method, seed)
+    digest = umap_digest_cached(dataset_key, seed)
     stored = _stored_projection(digest, embeddings.shape[0])
     if stored is not None:
         return stored
+    background = _background_umap(digest, _progress)
+    if background is not None:
+        return background
     projection = project_sampled(embeddings, method=method, seed=seed, progress=_progress)
     _store_projection(digest, projection)
     return projection
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=CACHE_TTL_S)
+def umap_digest_cached(dataset_key: str, seed: int) -> str:
+    """:func:`_projection_digest` of the dataset's UMAP map (hashing 1M rows takes a second)."""
+    return _projection_digest(get_dataset(dataset_key).embeddings, "umap", seed)
+
+
+# One background UMAP at a time; each entry is the job's future and a one-slot list holding its
+# latest (fraction, message), which the script thread waiting for it relays to its LiveProgress.
+_PREFETCH_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prunescope-umap-prefetch")
+_PREFETCH: dict[str, tuple[Future[Projection], list[tuple[float, str]]]] = {}
+_PREFETCH_LOCK = threading.Lock()
+
+
+def prefetch_umap(dataset_key: str, seed: int) -> bool:
+    """Start the Map's UMAP for ``dataset_key`` and ``seed`` in a background thread, so that it
+    is ready (or under way) when the user opens the Map; the result goes to the local store.
+
+    Nothing starts when the map is stored already, when it is being computed, or where the
+    numba warm-up is off (``PRUNESCOPE_WARMUP=0``, or PCA as the default projection: tests).
+    Returns True when a computation was started.
+    """
+    from core.io.store import has_entry
+
+    if start_umap_warmup() is None:
+        return False
+    digest = umap_digest_cached(dataset_key, seed)
+    with _PREFETCH_LOCK:
+        if digest in _PREFETCH or has_entry(digest):
+            return False
+        embeddings = get_dataset(dataset_key).embeddings
+        latest: list[tuple[float, str]] = [(0.0, "waiting for the numba warm-up")]
+        future = _PREFETCH_POOL.submit(
+            _prefetch_job, embeddings, seed, digest, start_umap_warmup(), latest
+        )
+        _PREFETCH[digest] = (future, latest)
+    return True
+
+
+def _prefetch_job(
+    embeddings: np.ndarray,
+    seed: int,
+    digest: str,
+    warmup: threading.Thread | None,
+    latest: list[tuple[float, str]],
+) -> Projection:
+    from core.analysis.projection import project_sampled
+
+    if warmup is not None:
+        warmup.join()  # the kernels compile once, in the warm-up thread
+    try:
+        projection = project_sampled(
+            embeddings,
+            method="umap",
+            seed=seed,
+            progress=lambda fraction, message: latest.__setitem__(0, (fraction, message)),
+        )
+        _store_projection(digest, projection)
+        return projection
+    finally:
+        with _PREFETCH_LOCK:  # stored (or failed): later requests read the store or recompute
+            _PREFETCH.pop(digest, None)
+
+
+def _background_umap(digest: str, progress: LiveProgress | None) -> Projection | None:
+    """Wait for the background computation of ``digest`` (relaying its progress), if one runs."""
+    with _PREFETCH_LOCK:
+        running = _PREFETCH.get(digest)
+    if running is None:
+        return None
+    future, latest = running
+    while not future.done():
+        if progress is not None:
+            fraction, message = latest[0]
+            progress(fraction, f"{message} (started in the background when the data opened)")
+        wait([future], timeout=0.25)
+    try:
+        return future.result()
+    except Exception:  # the background run failed: compute in the foreground, with its error
+        return None
 
 
 def _projection_digest(embeddings: np.ndarray, method: str, seed: int) -> str:

@@ -54,6 +54,7 @@ def load_current_dataset() -> Dataset:
         default_k = cache.default_k(dataset_key)
     has_coords = coords.attached(dataset_key, dataset.n) is not None  # restored with the dataset
     imported.restore(dataset_key, dataset.n)  # scores imported for it in an earlier session
+    cache.prefetch_umap(dataset_key, int(st.session_state["seed"]))  # the Map, before it is asked
     state.on_dataset_loaded(dataset_key, default_k, n_examples=dataset.n, has_coords=has_coords)
     state.show_notes()
     st.sidebar.caption(f"Dataset: **{dataset.name or dataset_key}** — {dataset.n:,} examples")

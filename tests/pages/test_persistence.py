@@ -342,3 +342,44 @@ def test_a_umap_map_is_computed_once_per_machine(monkeypatch) -> None:
         cache.projection_cached(DATASET_KEY, "umap", 3).coords, first.coords
     )
     assert calls == [3, 4, 3]
+
+
+def test_the_map_is_computed_in_the_background_once(monkeypatch) -> None:
+    """prefetch_umap starts the fit when a dataset opens; the Map then waits for that run (its
+    progress relayed) instead of fitting again, and later requests read the stored map."""
+    import threading
+
+    import streamlit as st
+
+    import core.analysis.projection as projection
+    from ui import cache
+
+    release = threading.Event()
+    calls: list[int] = []
+
+    def slow(embeddings, *, method, seed, progress=None):
+        calls.append(seed)
+        progress(0.5, "optimising the layout")
+        release.wait(timeout=30)
+        coords = np.random.default_rng(seed).normal(size=(embeddings.shape[0], 2))
+        params = projection.ProjectionParams(seed=seed, n_neighbors=15, min_dist=0.1, n_jobs=1)
+        return projection.Projection(coords.astype(np.float32), method, params)
+
+    monkeypatch.setattr(projection, "project_sampled", slow)
+    monkeypatch.setattr(projection, "warm_up_umap", lambda: None)
+    monkeypatch.setenv("PRUNESCOPE_PROJECTION", "umap")  # the warm-up (and so the prefetch) is on
+    st.cache_resource.clear()
+    relayed: list[str] = []
+    assert cache.prefetch_umap(DATASET_KEY, 2)
+    assert not cache.prefetch_umap(DATASET_KEY, 2)  # already running: not started twice
+    threading.Timer(1.0, release.set).start()
+    result = cache.projection_cached(
+        DATASET_KEY, "umap", 2, _progress=lambda fraction, message: relayed.append(message)
+    )
+    assert calls == [2]
+    assert any("optimising the layout (started in the background" in m for m in relayed)
+    st.cache_data.clear()
+    again = cache.projection_cached(DATASET_KEY, "umap", 2)
+    np.testing.assert_array_equal(again.coords, result.coords)
+    assert calls == [2]
+    assert not cache.prefetch_umap(DATASET_KEY, 2)  # stored: nothing to do
