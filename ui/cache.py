@@ -240,6 +240,9 @@ def projection_cached(
     background = _background_umap(digest, _progress)
     if background is not None:
         return background
+    stored = _stored_projection(digest, embeddings.shape[0])  # one may have finished meanwhile
+    if stored is not None:
+        return stored
     projection = project_sampled(embeddings, method=method, seed=seed, progress=_progress)
     _store_projection(digest, projection)
     return projection
@@ -274,6 +277,9 @@ def prefetch_umap(dataset_key: str, seed: int) -> bool:
     with _PREFETCH_LOCK:
         if digest in _PREFETCH or has_entry(digest):
             return False
+        for other, (queued, _) in list(_PREFETCH.items()):
+            if queued.cancel():  # not started yet: the user has moved on to this dataset
+                del _PREFETCH[other]
         embeddings = get_dataset(dataset_key).embeddings
         latest: list[tuple[float, str]] = [(0.0, "waiting for the numba warm-up")]
         future = _PREFETCH_POOL.submit(
@@ -315,6 +321,10 @@ def _background_umap(digest: str, progress: LiveProgress | None) -> Projection |
     if running is None:
         return None
     future, latest = running
+    if future.cancel():  # still queued behind another map: faster to fit it here and now
+        with _PREFETCH_LOCK:
+            _PREFETCH.pop(digest, None)
+        return None
     while not future.done():
         if progress is not None:
             fraction, message = latest[0]

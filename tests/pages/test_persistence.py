@@ -359,7 +359,8 @@ def test_the_map_is_computed_in_the_background_once(monkeypatch) -> None:
 
     def slow(embeddings, *, method, seed, progress=None):
         calls.append(seed)
-        progress(0.5, "optimising the layout")
+        if progress is not None:  # None in the foreground without a progress box
+            progress(0.5, "optimising the layout")
         release.wait(timeout=30)
         coords = np.random.default_rng(seed).normal(size=(embeddings.shape[0], 2))
         params = projection.ProjectionParams(seed=seed, n_neighbors=15, min_dist=0.1, n_jobs=1)
@@ -383,3 +384,21 @@ def test_the_map_is_computed_in_the_background_once(monkeypatch) -> None:
     np.testing.assert_array_equal(again.coords, result.coords)
     assert calls == [2]
     assert not cache.prefetch_umap(DATASET_KEY, 2)  # stored: nothing to do
+
+    # A run still queued behind another is cancelled by a newer request, or fitted in the
+    # foreground when the Map asks for it first; neither waits for the run ahead of it.
+    release.clear()
+    calls.clear()
+    assert cache.prefetch_umap(DATASET_KEY, 5)  # runs (blocked until released)
+    for _ in range(200):  # until the pool's thread has picked it up
+        if 5 in calls:
+            break
+        threading.Event().wait(0.05)
+    assert cache.prefetch_umap(DATASET_KEY, 6)  # queued
+    assert cache.prefetch_umap(DATASET_KEY, 7)  # queued; cancels seed 6's run
+    release.set()
+    foreground = cache.projection_cached(DATASET_KEY, "umap", 7)  # may still be queued: fitted here
+    assert foreground.params.seed == 7
+    cache.projection_cached(DATASET_KEY, "umap", 5)
+    assert 6 not in calls
+    assert calls.count(7) == 1
