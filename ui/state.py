@@ -113,6 +113,7 @@ _WIDGET_DEFAULTS: dict[str, Any] = {
     # Landing page: the score import panel's expander (open or folded), the file's column and
     # orientation.
     "import_open": False,
+    "upload_open": False,  # the landing page's upload expander (ui/upload_panel.py)
     "import_column": "",
     "import_higher_is_easier": False,
 }

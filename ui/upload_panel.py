@@ -50,7 +50,13 @@ def _finish(
 
 def render_upload_panel() -> None:
     """Three upload tabs; a bad file shows core's message as an error box (no traceback)."""
-    with st.expander(f"Upload your own data (up to {state.MAX_UPLOAD_MB} MB per file)"):
+    # Keyed, its open state in the session: an upload's rerun can change what is drawn above the
+    # panel, and an unkeyed expander would then fold under the user's hands.
+    with st.expander(
+        f"Upload your own data (up to {state.MAX_UPLOAD_MB} MB per file)",
+        key="upload_open",
+        on_change="rerun",
+    ):
         names = ["Embeddings", "Image zip", "Text CSV"]
         if local_files_enabled():
             names.append("Files on this machine")

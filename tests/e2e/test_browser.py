@@ -303,6 +303,14 @@ def _set_keep_fraction(page, target: float) -> None:
     for _ in range(100):  # each key press moves 0.01 and reruns the page
         value = float(thumb.input_value())
         if abs(value - target) < 1e-6:
+            # The slider shows a value before it sends it (debounced): wait until the app has
+            # run with it, i.e. the link carries it, before anyone reloads or copies the link.
+            page.wait_for_function(
+                "(keep) => new URL(location.href).searchParams.get('keep') === keep",
+                arg=f"{target:g}",
+                timeout=60_000,
+            )
+            _wait_idle(page)
             return
         thumb.press("ArrowLeft" if value > target else "ArrowRight")
         _wait_idle(page)
