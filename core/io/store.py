@@ -263,9 +263,31 @@ def clear_store() -> int:
     return freed
 
 
-def _pins_path(dataset_key: str) -> Path:
+def _record_path(folder: str, dataset_key: str) -> Path:
+    """``<store>/<folder>/<sha256 of the dataset key>.json``: one small record per dataset."""
     name = hashlib.sha256(dataset_key.encode("utf-8")).hexdigest()
-    return store_dir() / "pins" / f"{name}.json"
+    return store_dir() / folder / f"{name}.json"
+
+
+def _read_record(folder: str, dataset_key: str) -> dict[str, Any] | None:
+    """The record of ``dataset_key`` in ``folder``; None when absent, unreadable or another's."""
+    record = _read_json(_record_path(folder, dataset_key))
+    if not isinstance(record, dict) or record.get("dataset_key") != dataset_key:
+        return None
+    return record
+
+
+def _write_record(folder: str, dataset_key: str, fields: Mapping[str, Any] | None) -> None:
+    """Write (atomically) the record of ``dataset_key`` in ``folder``; None removes it."""
+    from core.export import write_atomic
+
+    path = _record_path(folder, dataset_key)
+    if fields is None:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"dataset_key": dataset_key, **fields}
+    write_atomic(path, json.dumps(record, sort_keys=True).encode("utf-8"))
 
 
 def save_pins(dataset_key: str, always_keep: Sequence[int], always_drop: Sequence[int]) -> None:
@@ -273,17 +295,10 @@ def save_pins(dataset_key: str, always_keep: Sequence[int], always_drop: Sequenc
 
     Raises ``OSError`` when the store cannot be written.
     """
-    from core.export import write_atomic
-
-    path = _pins_path(dataset_key)
     keep = sorted({int(i) for i in always_keep})
     drop = sorted({int(i) for i in always_drop})
-    if not keep and not drop:
-        path.unlink(missing_ok=True)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    record = {"dataset_key": dataset_key, "always_keep": keep, "always_drop": drop}
-    write_atomic(path, json.dumps(record, sort_keys=True).encode("utf-8"))
+    fields = {"always_keep": keep, "always_drop": drop} if keep or drop else None
+    _write_record("pins", dataset_key, fields)
 
 
 def load_pins(dataset_key: str, *, n_examples: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -292,8 +307,8 @@ def load_pins(dataset_key: str, *, n_examples: int) -> tuple[tuple[int, ...], tu
     Indices outside ``[0, n_examples)``, non-integers and rows pinned both ways are dropped, so a
     damaged file never breaks a selection.
     """
-    record = _read_json(_pins_path(dataset_key))
-    if not isinstance(record, dict) or record.get("dataset_key") != dataset_key:
+    record = _read_record("pins", dataset_key)
+    if record is None:
         return (), ()
 
     def rows(name: str) -> set[int]:
@@ -319,11 +334,6 @@ class StoredCoords:
     digest: str
 
 
-def _coords_pointer(dataset_key: str) -> Path:
-    name = hashlib.sha256(dataset_key.encode("utf-8")).hexdigest()
-    return store_dir() / "coords" / f"{name}.json"
-
-
 def save_coords(dataset_key: str, coords: np.ndarray, *, name: str, digest: str) -> bool:
     """Keep checked (n, 2) coordinates as the ones of ``dataset_key`` (replacing any earlier).
 
@@ -332,17 +342,12 @@ def save_coords(dataset_key: str, coords: np.ndarray, *, name: str, digest: str)
     Returns False when the entry does not fit in the cap. Raises ``OSError`` when the store
     cannot be written.
     """
-    from core.export import write_atomic
-
     _check_digest(digest)
     entry = hashlib.sha256(f"coords\0{dataset_key}\0{digest}".encode()).hexdigest()
     meta = {"dataset_key": dataset_key, "name": str(name)[:200], "digest": digest}
     if not put_entry(entry, kind="coords", files={"coords.npy": coords}, meta=meta):
         return False
-    pointer = _coords_pointer(dataset_key)
-    pointer.parent.mkdir(parents=True, exist_ok=True)
-    record = {"dataset_key": dataset_key, "entry": entry}
-    write_atomic(pointer, json.dumps(record, sort_keys=True).encode("utf-8"))
+    _write_record("coords", dataset_key, {"entry": entry})
     return True
 
 
@@ -351,8 +356,8 @@ def load_coords(dataset_key: str, *, n_examples: int) -> StoredCoords | None:
     None when there are none, they were evicted, or they no longer pass the checks."""
     from core.validate import check_coords
 
-    record = _read_json(_coords_pointer(dataset_key))
-    if not isinstance(record, dict) or record.get("dataset_key") != dataset_key:
+    record = _read_record("coords", dataset_key)
+    if record is None:
         return None
     entry = get_entry(str(record.get("entry", "")))
     if entry is None or entry.kind != "coords" or "coords.npy" not in entry.files:
@@ -369,7 +374,7 @@ def load_coords(dataset_key: str, *, n_examples: int) -> StoredCoords | None:
 
 def forget_coords(dataset_key: str) -> None:
     """Stop restoring coordinates for ``dataset_key`` (their entry is evicted in time)."""
-    _coords_pointer(dataset_key).unlink(missing_ok=True)
+    _write_record("coords", dataset_key, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,32 +386,17 @@ class StoredScores:
     meta: dict[str, Any]
 
 
-def _imported_pointer(dataset_key: str) -> Path:
-    name = hashlib.sha256(dataset_key.encode("utf-8")).hexdigest()
-    return store_dir() / "imported" / f"{name}.json"
-
-
 def _imported_record(dataset_key: str) -> dict[str, str]:
     """metric -> entry digest of the scores imported for ``dataset_key`` ({} when none)."""
-    record = _read_json(_imported_pointer(dataset_key))
-    if not isinstance(record, dict) or record.get("dataset_key") != dataset_key:
-        return {}
-    entries = record.get("entries")
+    entries = (_read_record("imported", dataset_key) or {}).get("entries")
     if not isinstance(entries, dict):
         return {}
     return {str(m): str(e) for m, e in entries.items() if isinstance(e, str)}
 
 
 def _write_imported_record(dataset_key: str, entries: Mapping[str, str]) -> None:
-    from core.export import write_atomic
-
-    pointer = _imported_pointer(dataset_key)
-    if not entries:
-        pointer.unlink(missing_ok=True)
-        return
-    pointer.parent.mkdir(parents=True, exist_ok=True)
-    record = {"dataset_key": dataset_key, "entries": dict(sorted(entries.items()))}
-    write_atomic(pointer, json.dumps(record, sort_keys=True).encode("utf-8"))
+    fields = {"entries": dict(sorted(entries.items()))} if entries else None
+    _write_record("imported", dataset_key, fields)
 
 
 def save_imported_scores(
