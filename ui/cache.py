@@ -37,6 +37,8 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.script_run_context import in_cached_function
 
+from core.io.coords import PRECOMPUTED  # the Map's projection of coordinates from a file
+
 if TYPE_CHECKING:
     from core.analysis.compare import Comparison
     from core.analysis.curve import CurveResult
@@ -400,10 +402,6 @@ def map_points_cached(
 
     scores = scores_cached(dataset_key, metric, k, distance, backend, seed)
     return stratified_subsample(scores.values, max_points, seed=seed)
-
-
-#: The Map's projection that draws coordinates opened from a file (``ui.state.PRECOMPUTED``).
-PRECOMPUTED = "precomputed"
 
 
 def _map_coords(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import tempfile
 from dataclasses import replace
@@ -132,14 +133,9 @@ def restore(dataset_key: str, n_examples: int) -> None:
         stored = load_imported_scores(dataset_key, n_examples=n_examples)
     except OSError:
         stored = []
-    for item in stored:
-        provenance = item.meta
-        params = ScoreParams(
-            score_file=str(provenance.get("score_file", "")) or None,
-            column=str(provenance.get("column", "")) or None,
-            higher_is_easier=bool(provenance.get("higher_is_easier", False)),
-            aligned_by=str(provenance.get("aligned_by", "")) or None,
-        )
+    fields = {field.name for field in dataclasses.fields(ScoreParams)}
+    for item in stored:  # the params _keep stored, JSON scalars only; unknown names are dropped
+        params = ScoreParams(**{name: v for name, v in item.meta.items() if name in fields})
         found[item.metric] = Scores(item.metric, item.values, None, None, params)
     store[dataset_key] = found
 
@@ -148,13 +144,7 @@ def _keep(dataset_key: str, scores: Scores) -> None:
     """Store imported scores for later sessions (best effort: caching is optional)."""
     from core.io.store import save_imported_scores
 
-    params = scores.params
-    meta = {
-        "score_file": params.score_file,
-        "column": params.column,
-        "higher_is_easier": params.higher_is_easier,
-        "aligned_by": params.aligned_by,
-    }
+    meta = {k: v for k, v in dataclasses.asdict(scores.params).items() if v is not None}
     with contextlib.suppress(OSError, ValueError):
         save_imported_scores(dataset_key, scores.metric, scores.values, meta=meta)
 

@@ -16,10 +16,10 @@ from typing import Any
 import streamlit as st
 
 from core.analysis.curve import DEFAULT_FRACTIONS
+from core.io.coords import PRECOMPUTED
 from core.scores.kmeans import BACKENDS
 from core.scores.metrics import DISTANCES
 from core.scores.registry import METRICS, get_metric
-from ui import cache
 
 #: Environment variables read once per session for the defaults (tests and benchmarks use them).
 ENV_DATASET = "PRUNESCOPE_SAMPLE"  # a dataset key ("synthetic:2000:16:5:0") or a sample name
@@ -47,7 +47,6 @@ COLOR_LABELS = {
 }
 #: Map projections. ``precomputed``: the coordinates opened for the dataset from a file
 #: (``python -m core project``, ``ui.coords``); offered only where a dataset has them.
-PRECOMPUTED = cache.PRECOMPUTED
 PROJECTIONS = ("umap", "pca", PRECOMPUTED)
 
 #: Map page: every point is a WebGL marker up to this many; above it a density raster of all

@@ -16,6 +16,8 @@ from core.validate import check_coords
 
 #: The one file format read here: what ``python -m core project`` writes.
 COORDS_SUFFIXES = (".npy",)
+#: The Map's name for coordinates read from such a file (beside ``umap`` and ``pca``).
+PRECOMPUTED = "precomputed"
 
 
 def read_coords(path: str | Path, *, n_rows: int) -> np.ndarray:
