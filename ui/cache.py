@@ -273,7 +273,8 @@ def prefetch_umap(dataset_key: str, seed: int) -> bool:
     """
     from core.io.store import has_entry
 
-    if start_umap_warmup() is None:
+    warmup = start_umap_warmup()
+    if warmup is None:
         return False
     digest = umap_digest_cached(dataset_key, seed)
     with _PREFETCH_LOCK:
@@ -284,9 +285,7 @@ def prefetch_umap(dataset_key: str, seed: int) -> bool:
                 del _PREFETCH[other]
         embeddings = get_dataset(dataset_key).embeddings
         latest: list[tuple[float, str]] = [(0.0, "waiting for the numba warm-up")]
-        future = _PREFETCH_POOL.submit(
-            _prefetch_job, embeddings, seed, digest, start_umap_warmup(), latest
-        )
+        future = _PREFETCH_POOL.submit(_prefetch_job, embeddings, seed, digest, warmup, latest)
         _PREFETCH[digest] = (future, latest)
     return True
 
@@ -295,13 +294,12 @@ def _prefetch_job(
     embeddings: np.ndarray,
     seed: int,
     digest: str,
-    warmup: threading.Thread | None,
+    warmup: threading.Thread,
     latest: list[tuple[float, str]],
 ) -> Projection:
     from core.analysis.projection import project_sampled
 
-    if warmup is not None:
-        warmup.join()  # the kernels compile once, in the warm-up thread
+    warmup.join()  # the kernels compile once, in the warm-up thread
     try:
         projection = project_sampled(
             embeddings,
