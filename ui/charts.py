@@ -1,10 +1,15 @@
-"""Plotly figures built from arrays: no ``st.*`` calls, no state, every score axis says "higher = harder".
+"""Charts built from arrays: no ``st.*`` calls, no state, every score axis says "higher = harder".
 
-Histograms are binned here with ``numpy.histogram`` and drawn as bars, so a figure carries a few
-hundred numbers instead of every score (that keeps slider moves fast on 100,000 examples).
+Plotly figures, except the two charts that follow the keep-fraction slider (score histogram,
+per-group counts), which are Vega-Lite (:class:`VegaLiteChart`). Histograms are binned here with
+``numpy.histogram`` and drawn as bars, so a chart carries a few hundred numbers instead of every
+score (that keeps slider moves fast on 100,000 examples).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -251,6 +256,25 @@ def selected_rows(event: object) -> list[int]:
 # --- scores -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, eq=False)
+class VegaLiteChart:
+    """A Vega-Lite chart for ``st.vega_lite_chart(chart.data, chart.spec)``.
+
+    The spec holds no data: it depends only on the chart's kind and titles, so a slider move
+    re-sends a small table and the browser updates the drawn chart in place. Plotly redraws the
+    whole figure (axes, margins, legend) instead, about 130 ms per chart per move in Chromium on
+    two shared cores (``bench/bench_map_server.py``), which is why the charts that follow the
+    keep-fraction slider are Vega-Lite.
+    """
+
+    data: pd.DataFrame
+    spec: dict[str, Any]
+
+
+def _legend(orient: str) -> dict[str, Any]:
+    return {"orient": orient, "title": None}
+
+
 def score_histogram(
     scores: np.ndarray,
     *,
@@ -258,43 +282,112 @@ def score_histogram(
     threshold: float | None = None,
     bins: int = 60,
     title: str = "Score distribution (higher = harder), kept vs pruned",
-) -> go.Figure:
-    """Histogram of the scores, split into kept and pruned, with the cut drawn as a line."""
+) -> VegaLiteChart:
+    """Histogram of the scores, split into kept and pruned (stacked), with the cut as a line.
+
+    ``data`` has one row per bin and part: ``start``, ``end``, ``examples``, ``part`` ("kept",
+    "pruned", or "examples" without a mask) and ``cut`` (the threshold on every row, NaN for
+    none).
+    """
     edges = _bin_edges(scores, bins)
-    centers = (edges[:-1] + edges[1:]) / 2
-    width = float(edges[1] - edges[0])
-    fig = go.Figure()
     if kept_mask is None:
-        counts, _ = np.histogram(scores, bins=edges)
-        fig.add_bar(x=centers, y=counts, width=width, name="examples", marker_color=KEPT_COLOR)
+        parts = {"examples": np.histogram(scores, bins=edges)[0]}
     else:
-        kept_counts, _ = np.histogram(scores[kept_mask], bins=edges)
-        pruned_counts, _ = np.histogram(scores[~kept_mask], bins=edges)
-        fig.add_bar(x=centers, y=kept_counts, width=width, name="kept", marker_color=KEPT_COLOR)
-        fig.add_bar(
-            x=centers, y=pruned_counts, width=width, name="pruned", marker_color=PRUNED_COLOR
-        )
-    if threshold is not None:
-        fig.add_vline(x=threshold, line_color=CUT_COLOR, line_dash="dash")
-    fig.update_xaxes(title=SCORE_AXIS)
-    fig.update_yaxes(title="examples")
-    return _layout(fig, title=title, barmode="stack", legend={"orientation": "h", "y": -0.25})
+        parts = {
+            "kept": np.histogram(scores[kept_mask], bins=edges)[0],
+            "pruned": np.histogram(scores[~kept_mask], bins=edges)[0],
+        }
+    data = pd.DataFrame(
+        {
+            "start": np.tile(edges[:-1], len(parts)),
+            "end": np.tile(edges[1:], len(parts)),
+            "examples": np.concatenate(list(parts.values())).astype(np.int64),
+            "part": np.repeat(list(parts), bins),
+            "cut": np.nan if threshold is None else float(threshold),
+        }
+    )
+    colours = {"kept": KEPT_COLOR, "pruned": PRUNED_COLOR, "examples": KEPT_COLOR}
+    bars = {
+        "mark": {"type": "bar", "binSpacing": 0},
+        "encoding": {
+            "x": {
+                "field": "start",
+                "type": "quantitative",
+                "bin": {"binned": True},
+                "title": SCORE_AXIS,
+            },
+            "x2": {"field": "end"},
+            "y": {"field": "examples", "type": "quantitative", "stack": "zero"},
+            "color": {
+                "field": "part",
+                "type": "nominal",
+                "scale": {"domain": list(parts), "range": [colours[p] for p in parts]},
+                "legend": _legend("bottom") if kept_mask is not None else None,
+            },
+            "order": {"field": "part", "sort": "ascending"},  # kept at the bottom
+            "tooltip": [
+                {"field": "start", "title": "from score", "format": ".4g"},
+                {"field": "end", "title": "to score", "format": ".4g"},
+                {"field": "part", "title": "part"},
+                {"field": "examples", "title": "examples", "format": ","},
+            ],
+        },
+    }
+    cut_line = {
+        "transform": [
+            {"filter": "isValid(datum.cut)"},
+            {"aggregate": [{"op": "max", "field": "cut", "as": "cut"}]},
+        ],
+        "mark": {"type": "rule", "color": CUT_COLOR, "strokeDash": [6, 4], "size": 2},
+        "encoding": {
+            "x": {"field": "cut", "type": "quantitative"},
+            "tooltip": [{"field": "cut", "title": "cut at score", "format": ".4g"}],
+        },
+    }
+    spec = {"height": 300, "title": title, "layer": [bars, cut_line]}
+    return VegaLiteChart(data, spec)
 
 
-def class_counts_figure(
+def group_counts_chart(
     groups: np.ndarray, group_names: list[str], kept_mask: np.ndarray, *, group_title: str
-) -> go.Figure:
-    """Per-group example counts before and after pruning (grouped bars)."""
+) -> VegaLiteChart:
+    """Per-group example counts before and after pruning (grouped bars).
+
+    ``data`` has one row per group and stage: the group name under ``group_title``,
+    ``examples`` and ``stage`` ("before" or "kept").
+    """
     n_groups = len(group_names)
     before = np.bincount(groups, minlength=n_groups)
     after = np.bincount(groups[kept_mask], minlength=n_groups)
-    fig = go.Figure()
-    fig.add_bar(x=group_names, y=before, name="before", marker_color=PRUNED_COLOR)
-    fig.add_bar(x=group_names, y=after, name="kept", marker_color=KEPT_COLOR)
-    fig.update_xaxes(title=group_title, type="category")
-    fig.update_yaxes(title="examples")
-    legend = {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"}
-    return _layout(fig, title=f"Examples per {group_title}", barmode="group", legend=legend)
+    data = pd.DataFrame(
+        {
+            group_title: list(group_names) * 2,
+            "examples": np.concatenate([before, after]).astype(np.int64),
+            "stage": ["before"] * n_groups + ["kept"] * n_groups,
+        }
+    )
+    spec = {
+        "height": 300,
+        "title": f"Examples per {group_title}",
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": {"field": group_title, "type": "nominal", "sort": list(group_names)},
+            "xOffset": {"field": "stage", "sort": ["before", "kept"]},
+            "y": {"field": "examples", "type": "quantitative"},
+            "color": {
+                "field": "stage",
+                "type": "nominal",
+                "scale": {"domain": ["before", "kept"], "range": [PRUNED_COLOR, KEPT_COLOR]},
+                "legend": _legend("top"),
+            },
+            "tooltip": [
+                {"field": group_title},
+                {"field": "stage"},
+                {"field": "examples", "format": ","},
+            ],
+        },
+    }
+    return VegaLiteChart(data, spec)
 
 
 # --- clusters -----------------------------------------------------------------------------

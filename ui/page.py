@@ -194,8 +194,8 @@ def render_findings(dataset: Dataset, scores: Scores) -> None:
         gallery.render_gallery(dataset, hardest, scores.values, width=64)
         st.markdown(f"**Easiest {len(easiest)}** (lowest scores: prototypical)")
         gallery.render_gallery(dataset, easiest, scores.values, width=64)
-    figure = charts.score_histogram(
+    chart = charts.score_histogram(
         scores.values, title=f"Scores of all {dataset.n:,} examples (higher = harder)"
     )
-    histogram.plotly_chart(figure, key="home_histogram")
+    histogram.vega_lite_chart(chart.data, chart.spec, key="home_histogram", width="stretch")
     st.caption(f"Metric {scores.metric} with the sidebar's settings; {SCORE_NOTE}")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -98,9 +100,13 @@ def test_landing_page_shows_hardest_easiest_and_histogram_above_the_picker() -> 
     assert headings.index("What prunescope finds here") < headings.index("Dataset")
     assert any(m.value.startswith("**Hardest 8**") for m in at.markdown)
     assert any(m.value.startswith("**Easiest 8**") for m in at.markdown)
-    charts = at.get("plotly_chart")
+    charts = at.get("vega_lite_chart")
     assert charts
-    assert "Scores of all 600 examples" in charts[0].proto.spec
+    assert (
+        json.loads(charts[0].proto.spec)["title"] == "Scores of all 600 examples (higher = harder)"
+    )
+    histogram = pa.ipc.open_stream(charts[0].proto.data.data).read_all().to_pandas()
+    assert histogram.examples.sum() == 600
     tables = [t.value for t in at.dataframe]  # synthetic data has no images: tables
     assert tables[0]["score (higher = harder)"].is_monotonic_decreasing
     assert tables[1]["score (higher = harder)"].is_monotonic_increasing

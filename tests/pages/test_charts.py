@@ -84,3 +84,64 @@ def test_quantile_colours_spread_skewed_scores() -> None:
         charts.map_figure(
             coords, rows, color_by="score", scores=scores, ids=ids, score_scale="log2"
         )
+
+
+def _skewed(n: int = 5000, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.normal(0.02, 0.005, n - n // 10), rng.normal(0.3, 0.04, n // 10)])
+
+
+@pytest.mark.parametrize("fraction", [0.01, 0.37, 0.8, 1.0])
+def test_histogram_bins_split_into_kept_and_pruned_exactly(fraction: float) -> None:
+    scores = _skewed()
+    order = np.argsort(-scores, kind="stable")
+    kept = np.zeros(scores.size, dtype=bool)
+    kept[order[: int(np.floor(fraction * scores.size + 0.5))]] = True
+    threshold = float(scores[kept].min())
+    chart = charts.score_histogram(scores, kept_mask=kept, threshold=threshold, bins=40)
+    table = chart.data
+    kept_rows, pruned_rows = table[table.part == "kept"], table[table.part == "pruned"]
+    everything, edges = np.histogram(scores, bins=40)
+    assert kept_rows.examples.sum() == kept.sum()
+    assert pruned_rows.examples.sum() == (~kept).sum()
+    np.testing.assert_array_equal(kept_rows.examples.to_numpy() + pruned_rows.examples, everything)
+    np.testing.assert_allclose(kept_rows.start, edges[:-1])
+    np.testing.assert_allclose(kept_rows.end, edges[1:])
+    assert (table.cut == threshold).all()
+    # No kept example lies in a bin that ends before the cut (keep hard: above it).
+    assert kept_rows[kept_rows.end < threshold].examples.sum() == 0
+
+
+def test_a_slider_move_changes_the_histogram_data_not_its_spec() -> None:
+    scores = _skewed()
+    first = charts.score_histogram(scores, kept_mask=scores > 0.02, threshold=0.02)
+    second = charts.score_histogram(scores, kept_mask=scores > 0.1, threshold=0.1)
+    assert first.spec == second.spec  # the browser keeps the chart, updates its table
+    assert "data" not in first.spec
+    assert not first.data.equals(second.data)
+
+
+def test_histogram_without_a_mask_or_a_cut() -> None:
+    scores = _skewed()
+    chart = charts.score_histogram(scores, title="all")
+    assert set(chart.data.part) == {"examples"}
+    assert chart.data.examples.sum() == scores.size
+    assert chart.data.cut.isna().all()  # the cut layer filters NaN: no line drawn
+    assert chart.spec["title"] == "all"
+
+
+def test_histogram_of_equal_scores_has_one_visible_bin() -> None:
+    chart = charts.score_histogram(np.full(10, 0.5), kept_mask=np.arange(10) < 4, bins=5)
+    assert (chart.data.end > chart.data.start).all()
+    assert chart.data.examples.sum() == 10
+
+
+def test_group_counts_before_and_after_pruning() -> None:
+    groups = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
+    kept = np.array([1, 0, 1, 1, 0, 0, 0, 0, 1], dtype=bool)
+    chart = charts.group_counts_chart(groups, ["a", "b", "c"], kept, group_title="class")
+    table = chart.data.set_index(["stage", "class"]).examples
+    assert table["before"].to_dict() == {"a": 3, "b": 2, "c": 4}
+    assert table["kept"].to_dict() == {"a": 2, "b": 1, "c": 1}
+    assert chart.spec["encoding"]["x"]["field"] == "class"
+    assert chart.spec["encoding"]["x"]["sort"] == ["a", "b", "c"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
+import pyarrow as pa
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
@@ -52,6 +54,32 @@ def test_moving_the_slider_changes_the_kept_count_exactly() -> None:
         at.slider(key="keep_fraction").set_value(fraction).run()
         assert not at.exception
         assert _kept_metric(at) == f"{kept_count(N, fraction):,}"
+
+
+def _chart_tables(at: AppTest) -> list[tuple[dict, pd.DataFrame]]:
+    """(spec, data) of each Vega-Lite chart on the page, in page order."""
+    charts = at.get("vega_lite_chart")
+    return [
+        (json.loads(c.proto.spec), pa.ipc.open_stream(c.proto.data.data).read_all().to_pandas())
+        for c in charts
+    ]
+
+
+def test_the_charts_follow_the_slider_with_the_same_spec() -> None:
+    at = _run()
+    specs = [spec for spec, _ in _chart_tables(at)]
+    for fraction in (0.37, 0.05):
+        at.slider(key="keep_fraction").set_value(fraction).run()
+        (hist_spec, hist), (counts_spec, counts) = _chart_tables(at)
+        assert [hist_spec, counts_spec] == specs  # only the tables change on a move
+        n_kept = kept_count(N, fraction)
+        assert hist[hist.part == "kept"].examples.sum() == n_kept
+        assert hist[hist.part == "pruned"].examples.sum() == N - n_kept
+        assert counts[counts.stage == "before"].examples.sum() == N
+        assert counts[counts.stage == "kept"].examples.sum() == n_kept
+        # One cut line, inside the scores' range (the bins span exactly that range).
+        assert hist.cut.nunique() == 1
+        assert hist.start.min() <= hist.cut.iloc[0] <= hist.end.max()
 
 
 def test_k_larger_than_n_shows_an_error_not_a_traceback() -> None:
