@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from core.analysis.inspection import count_groups, cut_neighbours
-from ui import charts, gallery, links, state
+from ui import charts, gallery, state
 from ui.compare import render_stability_check
 from ui.page import SCORE_NOTE, current_selection, deferred_exports, load_scores, start_page
 from ui.verify_panel import render_verify_panel
@@ -30,12 +30,11 @@ st.caption(SCORE_NOTE)
 scores = load_scores(settings)
 
 
-@st.fragment
+@state.fragment
 def selection_and_exports(dataset: Dataset, scores: Scores, settings: state.Settings) -> None:
     """Everything the pruning controls change. A fragment: moving the keep-fraction slider
     reruns only this part (not the sidebar, the dataset or the scores), which keeps a move fast
-    on large datasets; the link is updated here, as a full run does in the sidebar."""
-    links.sync_query_params()
+    on large datasets."""
     controls, readouts = st.columns([1, 2], gap="large")
     with controls:
         state.render_prune_controls()

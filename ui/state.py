@@ -9,17 +9,22 @@ back into session state on each run (Streamlit's documented way to keep widget v
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec
 
 import streamlit as st
+from streamlit.errors import StreamlitWidgetAlreadyInstantiatedError
 
 from core.analysis.curve import DEFAULT_FRACTIONS
 from core.io.coords import PRECOMPUTED
 from core.scores.kmeans import BACKENDS
 from core.scores.metrics import DISTANCES
 from core.scores.registry import METRICS, get_metric
+
+P = ParamSpec("P")
 
 #: Environment variables read once per session for the defaults (tests and benchmarks use them).
 ENV_DATASET = "PRUNESCOPE_SAMPLE"  # a dataset key ("synthetic:2000:16:5:0") or a sample name
@@ -254,8 +259,7 @@ def init_state() -> None:
     from ui import links
 
     state = st.session_state
-    for key, value in _WIDGET_DEFAULTS.items():
-        state[key] = state[key] if key in state else _fresh(value)
+    keep_widget_values()
     for key, value in _VALUE_DEFAULTS.items():
         if key not in state:
             state[key] = _fresh(value)
@@ -265,6 +269,39 @@ def init_state() -> None:
     if not state["url_read"]:
         links.read_query_params()
     links.sync_query_params()
+
+
+def keep_widget_values() -> None:
+    """Store every widget's value under its key, or its default when it has none yet.
+
+    Streamlit forgets the value of a widget that a run does not draw (another page's). Written
+    back as a plain session value at the start of every run, it outlives the page switch and the
+    widget picks it up when it is drawn again. Fragment runs must do it too (:func:`fragment`).
+    """
+    state = st.session_state
+    for key, value in _WIDGET_DEFAULTS.items():
+        with contextlib.suppress(StreamlitWidgetAlreadyInstantiatedError):
+            # Raised for a widget drawn earlier in this run (a fragment inside a full run):
+            # that run's start stored it already.
+            state[key] = state[key] if key in state else _fresh(value)
+
+
+def fragment(body: Callable[P, None]) -> Callable[P, None]:
+    """``st.fragment`` for page parts that hold widgets: a widget there reruns only the part.
+
+    Each run of the part starts as a full run does: widget values are stored under their keys
+    (:func:`keep_widget_values`; without it a fragment run loses the values of other pages'
+    widgets and of its own, and the next page shows defaults) and the link is synced.
+    """
+    from ui import links
+
+    @functools.wraps(body)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        keep_widget_values()
+        links.sync_query_params()
+        body(*args, **kwargs)
+
+    return st.fragment(run)
 
 
 def default_projection() -> str:

@@ -487,3 +487,48 @@ def test_score_file_import_adds_a_metric_and_names_bad_rows(server: str, tmp_pat
         again = _download(page, "Kept indices (CSV)", tmp_path / "kept-again.csv").read_text()
         assert again == lines
         browser.close()
+
+
+MAP_TITLE = """() => {
+  const gd = document.querySelector('.js-plotly-plot');
+  return gd && gd._fullLayout && gd._fullLayout.title ? String(gd._fullLayout.title.text) : null;
+}"""
+
+
+def test_slider_moves_rerun_a_fragment_and_every_page_keeps_its_settings(server: str) -> None:
+    """The keep slider reruns only a fragment of Prune & export; its value and the settings of
+    pages it does not draw (the Map's colouring) must survive the next page switch."""
+    executable = _chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _open(page, server, "Map", '[data-testid="stPlotlyChart"] .js-plotly-plot')
+        page.get_by_test_id("stRadio").get_by_text("Cluster", exact=True).click()
+        page.wait_for_function(f"() => ({MAP_TITLE})().includes('coloured by cluster')")
+        _wait_idle(page)
+
+        _sidebar_link(page, "Prune and export", 'text="Kept indices (CSV)"')
+        charts = page.get_by_test_id("stVegaLiteChart")
+        expect(charts).to_have_count(2)  # histogram and per-class counts
+        thumb = page.get_by_role("slider", name="Keep fraction")
+        start = float(thumb.input_value())
+        for _ in range(2):
+            thumb.press("ArrowLeft")
+            _wait_idle(page)
+        moved = f"{start - 0.02:.2f}"
+        page.wait_for_function(
+            "(keep) => new URL(location.href).searchParams.get('keep') === keep", arg=moved
+        )
+        assert not page.get_by_test_id("stException").count()
+
+        _sidebar_link(page, "Map", '[data-testid="stPlotlyChart"] .js-plotly-plot')
+        page.wait_for_function(f"() => ({MAP_TITLE})() !== null")
+        assert "coloured by cluster" in page.evaluate(MAP_TITLE)
+        params = page.evaluate("() => Object.fromEntries(new URL(location.href).searchParams)")
+        assert params["keep"] == moved
+        assert params["color"] == "cluster"
+
+        _sidebar_link(page, "Prune and export", 'text="Kept indices (CSV)"')
+        assert page.get_by_role("slider", name="Keep fraction").input_value() == moved
+        assert not page.get_by_test_id("stException").count()
+        browser.close()
