@@ -537,7 +537,9 @@ def _select(
         quota = {int(g): int(q) for g, q in zip(group_ids, kept_pinned + extra, strict=True)}
         if extra.any():
             cand_codes = codes[candidates]
-            by_group = np.argsort(cand_codes, kind="stable")
+            # Same order as sorting the int64 codes; the narrowest type lets numpy radix-sort.
+            narrow = cand_codes.astype(np.min_scalar_type(max(n_groups - 1, 0)), copy=False)
+            by_group = np.argsort(narrow, kind="stable")
             sorted_codes = cand_codes[by_group]
             first = np.searchsorted(sorted_codes, np.arange(n_groups))
             rank = np.empty(candidates.shape[0], dtype=np.int64)

@@ -171,3 +171,25 @@ def test_upscale_nearest_repeats_pixels() -> None:
         upscale_nearest(images, min_size=0)
     with pytest.raises(ValueError, match="images should have shape"):
         upscale_nearest(np.zeros((4, 4)), min_size=8)
+
+
+@pytest.mark.parametrize("strategy", ["keep_hard", "keep_easy"])
+@pytest.mark.parametrize("n_shown", [0, 1, 3, 8, 500])
+def test_cut_neighbours_equal_a_full_stable_sort_with_many_ties(
+    strategy: str, n_shown: int
+) -> None:
+    """The partial selection returns exactly what sorting everything would, ties by row."""
+    rng = np.random.default_rng(n_shown)
+    for trial in range(20):
+        values = rng.integers(0, 4 + trial, size=200).astype(np.float64)  # heavy ties
+        kept = rng.random(200) < rng.uniform(0.05, 0.95)
+        if kept.all() or not kept.any():
+            continue
+        cut = cut_neighbours(values, kept, strategy=strategy, n=n_shown)
+        sign = 1.0 if strategy == "keep_hard" else -1.0
+        kept_rows, pruned_rows = np.flatnonzero(kept), np.flatnonzero(~kept)
+        kept_order = kept_rows[np.argsort(sign * values[kept_rows], kind="stable")]
+        pruned_order = pruned_rows[np.argsort(-sign * values[pruned_rows], kind="stable")]
+        np.testing.assert_array_equal(cut.just_kept, kept_order[:n_shown])
+        np.testing.assert_array_equal(cut.just_pruned, pruned_order[:n_shown])
+        assert cut.threshold == (values[kept_order[0]] + values[pruned_order[0]]) / 2
