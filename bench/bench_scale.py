@@ -3,7 +3,9 @@
 Usage: ``python bench/bench_scale.py [--n 100000 --d 64] [--million] [--plain-n 50000]
 [--max-fit 15000 20000]``.
 
-Both routes run warm (numba kernels compiled first, not timed) on the same Gaussian mixture:
+Both routes run warm (numba kernels compiled first, not timed: ``warm_up_umap()`` for ours, a
+5,000-row plain fit for pynndescent's, which the plain route uses and ours does not) on the
+same Gaussian mixture:
 ``core.analysis.projection.project_sampled`` (UMAP on a stratified sample of at most
 ``--max-fit`` rows, default ``DEFAULT_MAX_FIT`` = 15,000, the rest placed by their nearest
 fitted neighbours; what the Map and ``python -m core project`` run; several values: a row each) against ``umap.UMAP(random_state=0, n_jobs=1).fit_transform`` of every row (the same
@@ -78,6 +80,10 @@ def main() -> None:
     started = time.perf_counter()
     warm_up_umap()
     print(f"warm-up (compile or load numba kernels, not timed below): "
+          f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+    started = time.perf_counter()
+    plain_umap(make_mixture(5000, 8, 3, args.seed), args.seed)  # pynndescent's kernels too
+    print(f"warm-up of the plain route (pynndescent, above 4,096 rows): "
           f"{time.perf_counter() - started:.1f} s")  # fmt: skip
 
     x = make_mixture(args.n, args.d, args.components, args.seed)

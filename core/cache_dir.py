@@ -6,6 +6,9 @@ process (minutes on a busy machine). numba can keep compiled kernels on disk, in
 kernels so, umap-learn 0.5 few of its own. :func:`import_umap` points numba at
 ``<cache_dir()>/numba`` and imports umap-learn with ``cache=True`` as the default of
 ``numba.njit``, so the kernels compile once per machine instead of once per process.
+pynndescent's ``nn_descent`` cannot be cached (it takes a numba function as an argument), so
+prunescope gives UMAP exact neighbours instead (``core.analysis.projection.exact_knn``) and never
+runs it: a new process then loads every kernel it needs from disk in about 3.5 s.
 """
 
 from __future__ import annotations

@@ -342,10 +342,11 @@ def _projection_digest(embeddings: np.ndarray, method: str, seed: int) -> str:
     import hashlib
     from importlib.metadata import version
 
-    from core.analysis.projection import DEFAULT_K_PLACE, DEFAULT_MAX_FIT
+    from core.analysis.projection import DEFAULT_K_PLACE, DEFAULT_MAX_FIT, UMAP_NEIGHBOURS
 
     hasher = hashlib.sha256()
-    settings = (method, seed, DEFAULT_MAX_FIT, DEFAULT_K_PLACE, embeddings.shape, embeddings.dtype)
+    constants = (DEFAULT_MAX_FIT, DEFAULT_K_PLACE, UMAP_NEIGHBOURS)
+    settings = (method, seed, *constants, embeddings.shape, embeddings.dtype)
     versions = tuple(version(name) for name in ("umap-learn", "pynndescent", "numba", "numpy"))
     hasher.update(repr(("projection", settings, versions)).encode())
     hasher.update(np.ascontiguousarray(embeddings).data)

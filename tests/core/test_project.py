@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.analysis.projection import project_2d, stratified_subsample
+from core.analysis.projection import exact_knn, project_2d, stratified_subsample
 
 
 @pytest.mark.parametrize(("n", "max_points"), [(1000, 10), (1000, 2), (5000, 777), (101, 100)])
@@ -97,3 +97,38 @@ def test_umap_is_deterministic_with_a_seed() -> None:
     assert first.coords.shape == (200, 2)
     assert first.params.n_jobs == 1
     assert np.array_equal(first.coords, second.coords)
+
+
+def test_exact_knn_equals_brute_force_on_normalised_rows() -> None:
+    rng = np.random.default_rng(3)
+    rows = rng.normal(size=(400, 12)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    indices, distances = exact_knn(rows, 15)
+    assert indices.shape == distances.shape == (400, 15)
+    assert indices.dtype == np.int64
+    assert distances.dtype == np.float32
+    full = np.linalg.norm(rows[:, None].astype(np.float64) - rows[None], axis=2)
+    expected = np.argsort(full, axis=1, kind="stable")[:, :15]
+    np.testing.assert_array_equal(indices[:, 0], np.arange(400))  # each row first: itself
+    np.testing.assert_array_equal(np.sort(indices, axis=1), np.sort(expected, axis=1))
+    np.testing.assert_allclose(
+        distances, np.take_along_axis(full, indices, axis=1), rtol=0, atol=1e-3
+    )
+    assert (np.diff(distances, axis=1) >= 0).all()
+
+
+@pytest.mark.slow
+def test_umap_builds_no_approximate_neighbour_graph(monkeypatch) -> None:
+    """UMAP gets exact neighbours: pynndescent (whose nn_descent numba recompiles in every
+    process) and the small-data pairwise path are never used, at any size."""
+    import umap.umap_ as umap_module
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("UMAP computed its own neighbours")
+
+    monkeypatch.setattr(umap_module, "nearest_neighbors", refuse)
+    monkeypatch.setattr(umap_module, "pairwise_distances", refuse)
+    embeddings = np.random.default_rng(0).normal(size=(300, 8))
+    out = project_2d(embeddings, method="umap", seed=0)
+    assert out.coords.shape == (300, 2)
+    assert np.isfinite(out.coords).all()
