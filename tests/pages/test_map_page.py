@@ -152,6 +152,9 @@ def test_umap_shows_the_pca_preview_while_it_computes(monkeypatch) -> None:
         return real_figure(view, coords, **kwargs)
 
     monkeypatch.setenv("PRUNESCOPE_PROJECTION", "umap")
+    # No background start: a map fitted in the background before the page asks for it is
+    # drawn at once without a preview (test_persistence covers that path).
+    monkeypatch.setenv("PRUNESCOPE_WARMUP", "0")
     monkeypatch.setattr(projection, "project_sampled", fake_umap)
     monkeypatch.setattr(map_view, "map_figure", spy_figure)
     at = _run()
