@@ -338,7 +338,7 @@ def on_dataset_loaded(
 
     ``has_coords``: 2-D coordinates were opened for the dataset (``ui.coords``), so the Map draws
     them (``precomputed``) unless the link named a projection for the session's first dataset;
-    switching to a dataset without them goes back to :func:`default_projection`.
+    switching to a dataset without them goes back to :func:`default_projection`, with a note.
     """
     from core.io.store import load_pins
 
@@ -353,6 +353,11 @@ def on_dataset_loaded(
         state["projection"] = PRECOMPUTED
     elif previous and state["projection"] == PRECOMPUTED:
         state["projection"] = default_projection()
+        add_note(
+            "the Map shows a "
+            + state["projection"].upper()
+            + " map: the 2-D coordinates from a file belonged to the previous dataset"
+        )
     if previous:
         state["keep_fraction"] = _WIDGET_DEFAULTS["keep_fraction"]
         state["cluster"] = 0

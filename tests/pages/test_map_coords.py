@@ -270,3 +270,18 @@ def test_uploaded_coordinates_are_checked_and_kept_with_the_upload() -> None:
     page.run()
     assert not page.exception
     np.testing.assert_array_equal(_drawn_xy(page), expected)
+
+
+def test_switching_to_a_dataset_without_coordinates_says_the_map_changed(folder: Path) -> None:
+    at = _map_of(_open_local(_app(), "emb.npy", "xy.npy"))
+    assert at.session_state["projection"] == "precomputed"
+    at.session_state["dataset_key"] = DATASET_KEY  # what the landing page's picker sets
+    at.run()
+    assert not at.exception
+    assert at.session_state["projection"] == "pca"  # the conftest's default projection
+    notes = [i.value for i in at.info if "coordinates from a file" in i.value]
+    assert notes == [
+        "the Map shows a PCA map: the 2-D coordinates from a file belonged to the previous dataset"
+    ]
+    at.run()  # a note is shown once
+    assert not [i.value for i in at.info if "coordinates from a file" in i.value]
