@@ -532,3 +532,79 @@ def test_slider_moves_rerun_a_fragment_and_every_page_keeps_its_settings(server:
         assert page.get_by_role("slider", name="Keep fraction").input_value() == moved
         assert not page.get_by_test_id("stException").count()
         browser.close()
+
+
+#: Each drawn example's [row, x, y] from the Map's markers (cluster centres carry row -1).
+DRAWN_POINTS = """() => {
+  const gd = document.querySelector('.js-plotly-plot');
+  const points = [];
+  for (const trace of gd._fullData) {
+    if (!trace.customdata) continue;
+    for (let i = 0; i < trace.x.length; i++) {
+      const row = trace.customdata[i][0];
+      if (row >= 0) points.push([row, trace.x[i], trace.y[i]]);
+    }
+  }
+  return points;
+}"""
+
+
+def test_uploaded_coordinates_are_checked_then_drawn_by_the_map(
+    server: str, tmp_path: Path
+) -> None:
+    """The Embeddings tab's coordinates uploader: a file of the wrong length is one error naming
+    both shapes; the right one makes the Map draw exactly its coordinates, "from file"."""
+    import numpy as np
+
+    executable = _chromium()
+    embeddings, meta = _blobs(tmp_path)
+    n = int(np.load(embeddings).shape[0])
+    xy = np.column_stack([100.0 * np.arange(n), np.sin(np.arange(n))]).astype(np.float32)
+    np.save(tmp_path / "xy.npy", xy)
+    np.save(tmp_path / "short.npy", xy[:-1])
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        _open(page, server, "", 'text="Examples (N)"')
+        panel = page.get_by_role("tabpanel", name="Embeddings")
+        for label, path in (
+            ("Embeddings (", embeddings),
+            ("Metadata, optional", meta),
+            ("2-D coordinates", tmp_path / "short.npy"),
+        ):
+            _unfold_upload_panel(page, panel)
+            uploader = panel.get_by_test_id("stFileUploader").filter(has_text=label)
+            uploader.locator('input[type="file"]').set_input_files(str(path))
+            _wait_idle(page)
+            _unfold_upload_panel(page, panel)
+            uploader.get_by_text(path.name, exact=True).wait_for()
+        page.get_by_role("button", name="Load embeddings", disabled=False).click()
+        error = page.get_by_test_id("stAlertContentError")
+        error.wait_for(timeout=120_000)
+        assert error.inner_text() == (
+            f"Upload rejected: coordinates short.npy has shape ({n - 1}, 2) but the dataset has "
+            f"n={n} rows: expected shape ({n}, 2)"
+        )
+
+        _unfold_upload_panel(page, panel)
+        coords = panel.get_by_test_id("stFileUploader").filter(has_text="2-D coordinates")
+        coords.locator('input[type="file"]').set_input_files(str(tmp_path / "xy.npy"))
+        _wait_idle(page)
+        _unfold_upload_panel(page, panel)
+        coords.get_by_text("xy.npy", exact=True).wait_for()
+        page.get_by_role("button", name="Load embeddings", disabled=False).click()
+        page.get_by_role("heading", name="vectors").wait_for(timeout=120_000)
+        _wait_idle(page)
+        assert not page.get_by_test_id("stAlertContentError").count()
+
+        _sidebar_link(page, "Map", '[data-testid="stPlotlyChart"] .js-plotly-plot')
+        chosen = page.get_by_test_id("stRadio").filter(has_text="from file: xy.npy")
+        expect(chosen.locator("input:checked")).to_have_count(1)
+        expect(chosen.get_by_role("radio", name="from file: xy.npy")).to_be_checked()
+        points = np.array(page.evaluate(DRAWN_POINTS))
+        drawn = np.full((n, 2), np.nan)
+        drawn[points[:, 0].astype(int)] = points[:, 1:]
+        np.testing.assert_allclose(drawn, xy, rtol=1e-6)  # every example, at its file position
+        assert "projection=precomputed" in page.url
+        assert not page.get_by_test_id("stException").count()
+        browser.close()
