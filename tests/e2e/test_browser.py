@@ -271,6 +271,19 @@ def _unfold_upload_panel(page, panel) -> None:
         panel.wait_for()
 
 
+def _upload_embedding_files(page, files: tuple[tuple[str, Path], ...]) -> None:
+    """Put each file in the Embeddings tab's uploader whose label starts with its label, waiting
+    until the uploader shows the file (an upload's rerun may fold the panel: unfolded again)."""
+    panel = page.get_by_role("tabpanel", name="Embeddings")
+    for label, path in files:
+        _unfold_upload_panel(page, panel)
+        uploader = panel.get_by_test_id("stFileUploader").filter(has_text=label)
+        uploader.locator('input[type="file"]').set_input_files(str(path))
+        _wait_idle(page)
+        _unfold_upload_panel(page, panel)
+        uploader.get_by_text(path.name, exact=True).wait_for()
+
+
 def _box_select(page) -> list[int]:
     """Drag a box around the first plotted point on the Map (its default drag mode is "select");
     the rows inside, once the page lists them."""
@@ -336,14 +349,7 @@ def test_reload_and_a_copied_link_restore_dataset_pins_and_settings(
         # Tall enough that the whole map is on screen for the mouse to box-select in.
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
         _open(page, server, "", 'text="Examples (N)"')
-        panel = page.get_by_role("tabpanel", name="Embeddings")
-        for label, path in (("Embeddings (", embeddings), ("Metadata, optional", meta)):
-            _unfold_upload_panel(page, panel)
-            uploader = panel.get_by_test_id("stFileUploader").filter(has_text=label)
-            uploader.locator('input[type="file"]').set_input_files(str(path))
-            _wait_idle(page)
-            _unfold_upload_panel(page, panel)
-            uploader.get_by_text(path.name, exact=True).wait_for()
+        _upload_embedding_files(page, (("Embeddings (", embeddings), ("Metadata, optional", meta)))
         page.get_by_role("button", name="Load embeddings", disabled=False).click()
         page.get_by_role("heading", name="vectors").wait_for(timeout=120_000)
         _wait_idle(page)
@@ -566,18 +572,8 @@ def test_uploaded_coordinates_are_checked_then_drawn_by_the_map(
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
         _open(page, server, "", 'text="Examples (N)"')
-        panel = page.get_by_role("tabpanel", name="Embeddings")
-        for label, path in (
-            ("Embeddings (", embeddings),
-            ("Metadata, optional", meta),
-            ("2-D coordinates", tmp_path / "short.npy"),
-        ):
-            _unfold_upload_panel(page, panel)
-            uploader = panel.get_by_test_id("stFileUploader").filter(has_text=label)
-            uploader.locator('input[type="file"]').set_input_files(str(path))
-            _wait_idle(page)
-            _unfold_upload_panel(page, panel)
-            uploader.get_by_text(path.name, exact=True).wait_for()
+        files = (("Embeddings (", embeddings), ("Metadata, optional", meta))
+        _upload_embedding_files(page, (*files, ("2-D coordinates", tmp_path / "short.npy")))
         page.get_by_role("button", name="Load embeddings", disabled=False).click()
         error = page.get_by_test_id("stAlertContentError")
         error.wait_for(timeout=120_000)
@@ -586,12 +582,7 @@ def test_uploaded_coordinates_are_checked_then_drawn_by_the_map(
             f"n={n} rows: expected shape ({n}, 2)"
         )
 
-        _unfold_upload_panel(page, panel)
-        coords = panel.get_by_test_id("stFileUploader").filter(has_text="2-D coordinates")
-        coords.locator('input[type="file"]').set_input_files(str(tmp_path / "xy.npy"))
-        _wait_idle(page)
-        _unfold_upload_panel(page, panel)
-        coords.get_by_text("xy.npy", exact=True).wait_for()
+        _upload_embedding_files(page, (("2-D coordinates", tmp_path / "xy.npy"),))
         page.get_by_role("button", name="Load embeddings", disabled=False).click()
         page.get_by_role("heading", name="vectors").wait_for(timeout=120_000)
         _wait_idle(page)
