@@ -234,6 +234,22 @@ def wait_server_idle(pid: int, *, quiet_s: float = 2.0, limit_s: float = 300.0) 
     return time.perf_counter() - started - quiet
 
 
+def _time_moves(page, received: Received, moves: int, move, result: Result, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Run ``move(page, before)`` ``moves`` times; record each one's milliseconds (browser clock,
+    from just before the action until its wait returned) and the bytes the browser received for
+    it. ``before`` is the "Kept" count read ahead of the clock (the slider waits for a change)."""
+    received.take()
+    times, sizes = [], []
+    for _ in range(moves):
+        before = page.evaluate(KEPT_TEXT)
+        pressed = page.evaluate("() => performance.now()")
+        move(page, before)
+        times.append(page.evaluate("() => performance.now()") - pressed)
+        sizes.append(received.take())
+    result.moves[name] = times
+    result.sizes[name] = sizes
+
+
 def _sidebar_link(page, label: str) -> None:  # type: ignore[no-untyped-def]
     page.get_by_test_id("stSidebarNav").get_by_text(label, exact=True).click()
 
@@ -274,18 +290,16 @@ def session_after_landing(browser, url: str, pid: int, n: int, moves: int, resul
         _wait_umap_map(page, n)
         result.steps["Map first render after landing (UMAP)"] = time.perf_counter() - started
 
-        received.take()
-        times, sizes = [], []
-        choice = ""  # no move: any title (the Map opens coloured by score)
-        for move in range(moves):
-            choice = "Kept / pruned" if move % 2 == 0 else "Cluster"
-            pressed = page.evaluate("() => performance.now()")
+        choices = ["Kept / pruned" if move % 2 == 0 else "Cluster" for move in range(moves)]
+        pending = iter(choices)
+
+        def colour(page, _before) -> None:  # type: ignore[no-untyped-def]
+            choice = next(pending)
             page.get_by_test_id("stRadio").get_by_text(choice, exact=True).click()
             page.wait_for_function(MAP_SHOWS, arg=TITLES[choice], timeout=MOVE_TIMEOUT_MS)
-            times.append(page.evaluate("() => performance.now()") - pressed)
-            sizes.append(received.take())
-        result.moves["Map rerun (colour by kept <-> cluster)"] = times
-        result.sizes["Map rerun (colour by kept <-> cluster)"] = sizes
+
+        _time_moves(page, received, moves, colour, result, "Map rerun (colour by kept <-> cluster)")
+        choice = choices[-1] if choices else ""  # no move: any title (coloured by score)
 
         started = time.perf_counter()
         _sidebar_link(page, "Prune and export")
@@ -293,17 +307,12 @@ def session_after_landing(browser, url: str, pid: int, n: int, moves: int, resul
         _idle(page)
         result.steps["Prune & export first render"] = time.perf_counter() - started
         thumb = page.get_by_role("slider", name="Keep fraction")
-        received.take()
-        times, sizes = [], []
-        for _ in range(moves):
-            before = page.evaluate(KEPT_TEXT)
-            pressed = page.evaluate("() => performance.now()")
+
+        def slide(page, before) -> None:  # type: ignore[no-untyped-def]
             thumb.press("ArrowLeft")
             page.wait_for_function(KEPT_CHANGED, arg=before, timeout=MOVE_TIMEOUT_MS)
-            times.append(page.evaluate("() => performance.now()") - pressed)
-            sizes.append(received.take())
-        result.moves["Prune & export slider move"] = times
-        result.sizes["Prune & export slider move"] = sizes
+
+        _time_moves(page, received, moves, slide, result, "Prune & export slider move")
 
         # The same slider's effect on the Map: the kept colours at the new fraction.
         started = time.perf_counter()
