@@ -155,26 +155,23 @@ def cut_neighbours(
             band=(low, high),
         )
     sign = 1.0 if strategy == "keep_hard" else -1.0  # keep_easy: mirror the score axis
-    just_kept = kept_rows[_smallest(sign * values[kept_rows], n)]
-    just_pruned = pruned_rows[_smallest(-sign * values[pruned_rows], n)]
-    edge_kept = kept_rows[_smallest(sign * values[kept_rows], 1)][0]
-    edge_pruned = pruned_rows[_smallest(-sign * values[pruned_rows], 1)][0]
-    threshold = (float(values[edge_kept]) + float(values[edge_pruned])) / 2
+    # Nearest the cut first; at least one each side, whose scores place the threshold.
+    nearest_kept = kept_rows[_smallest(sign * values[kept_rows], max(n, 1))]
+    nearest_pruned = pruned_rows[_smallest(-sign * values[pruned_rows], max(n, 1))]
+    threshold = (float(values[nearest_kept[0]]) + float(values[nearest_pruned[0]])) / 2
     return CutNeighbours(
-        just_kept=just_kept.astype(np.int64),
-        just_pruned=just_pruned.astype(np.int64),
+        just_kept=nearest_kept[:n].astype(np.int64),
+        just_pruned=nearest_pruned[:n].astype(np.int64),
         threshold=threshold,
     )
 
 
 def _smallest(keys: np.ndarray, n: int) -> np.ndarray:
     """Positions of the ``n`` smallest ``keys``, smallest first, ties by position: exactly
-    ``np.argsort(keys, kind="stable")[:n]``, in O(len) instead of a full sort (a slider move on
-    a million examples calls this four times)."""
+    ``np.argsort(keys, kind="stable")[:n]`` for ``n >= 1``, in O(len) instead of a full sort (a
+    slider move on a million examples calls this twice)."""
     if n >= keys.shape[0]:
         return np.argsort(keys, kind="stable")
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
     nth = keys[np.argpartition(keys, n - 1)[n - 1]]  # the n-th smallest value
     candidates = np.flatnonzero(keys <= nth)  # every tie of it included, in position order
     return candidates[np.argsort(keys[candidates], kind="stable")[:n]]
