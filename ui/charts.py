@@ -263,8 +263,8 @@ class VegaLiteChart:
     The spec holds no data: it depends only on the chart's kind and titles, so a slider move
     re-sends a small table and the browser updates the drawn chart in place. Plotly redraws the
     whole figure (axes, margins, legend) instead, about 130 ms per chart per move in Chromium on
-    two shared cores (``bench/bench_map_server.py``), which is why the charts that follow the
-    keep-fraction slider are Vega-Lite.
+    two shared cores (its CPU profiler, during ``bench/bench_map_server.py``-style slider moves),
+    which is why the charts that follow the keep-fraction slider are Vega-Lite.
     """
 
     data: pd.DataFrame
