@@ -132,7 +132,7 @@ def add_dask_options(parser: argparse.ArgumentParser, *, what: str) -> None:
         type=int,
         default=None,
         metavar="ROWS",
-        help="with --dask: rows per chunk (default 65536)",
+        help="with --dask: rows per chunk (default: ceil(n / 65536) chunks of equal size)",
     )
     parser.add_argument(
         "--dask-scheduler",

@@ -216,9 +216,6 @@ def _load_dask(args: argparse.Namespace) -> Dataset:
 
 
 def _score_dask(args: argparse.Namespace, dataset: Dataset, progress: ProgressFn) -> Scores:
-    from core.scores.distributed import DEFAULT_CHUNK_ROWS
-
-    chunk_rows = args.dask_chunk_rows or DEFAULT_CHUNK_ROWS
     k = metrics.resolve_k(
         args.k, dataset.n, dataset.n_classes if dataset.labels is not None else None
     )
@@ -227,7 +224,7 @@ def _score_dask(args: argparse.Namespace, dataset: Dataset, progress: ProgressFn
         raise ValueError(f"--dask does not support --metric {args.metric}")
     return score(  # by path: the client reads the k-means sample from the file itself
         args.embeddings,
-        chunk_rows=chunk_rows,
+        chunk_rows=args.dask_chunk_rows,  # None: equal chunks of at most 65536 rows
         k=k,
         distance=args.distance,
         backend=args.backend,

@@ -77,7 +77,8 @@ def semdedup_dask(
     k, epsilon, order, seed, backend, block_size
         As for :func:`core.prune.semdedup.semdedup`.
     chunk_rows : int or None
-        Rows per chunk of the k-means assignment pass; None -> 65536.
+        Rows per chunk of the k-means assignment pass; None -> ``ceil(n / 65536)`` chunks
+        of equal size.
     progress : callable (fraction, message) or None
 
     Returns
@@ -92,15 +93,15 @@ def semdedup_dask(
     FileNotFoundError
         When the path does not exist.
     """
-    from core.scores.distributed import DEFAULT_CHUNK_ROWS, _NpyRows, score_ssp_dask
+    from core.scores.distributed import _NpyRows, score_ssp_dask
 
     epsilon = check_epsilon(epsilon)
     order = check_choice("order", order, ORDERS)
     seed = check_seed(seed)
     check_choice("backend", backend, BACKENDS)
     block_size = check_int("block_size", block_size, low=1)
-    rows_per_chunk = DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows
-    rows_per_chunk = check_int("chunk_rows", rows_per_chunk, low=1)
+    if chunk_rows is not None:
+        chunk_rows = check_int("chunk_rows", chunk_rows, low=1)
     if isinstance(embeddings, str | Path):
         source: Any = _NpyRows(Path(embeddings))
         x: Any = Path(embeddings)  # score_ssp_dask reads its k-means sample on the client
@@ -113,7 +114,7 @@ def semdedup_dask(
         distance="cosine",
         backend=backend,
         seed=seed,
-        chunk_rows=rows_per_chunk,
+        chunk_rows=chunk_rows,
         progress=sub_progress(progress, 0.0, 0.4),
     )
     return _dedup_clusters(source, scores, epsilon, order, seed, block_size, progress)

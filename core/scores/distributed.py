@@ -36,12 +36,15 @@ Progress is reported for the local schedulers (threads, processes, synchronous) 
 
 from __future__ import annotations
 
+import itertools
 import math
+import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -64,8 +67,9 @@ if TYPE_CHECKING:
 
     from core.io.data import Dataset
 
-#: Metrics that can run on Dask (one k-means fit, then a nearest-centroid pass).
-#: Rows per chunk when a NumPy array or a ``.npy`` file is turned into a Dask array.
+#: At most this many rows per chunk when a NumPy array or a ``.npy`` file is split into chunks
+#: (and ``chunk_rows`` is not given): ``ceil(n / 65536)`` chunks of equal size, so the last
+#: chunk is not a small remainder that leaves workers idle.
 DEFAULT_CHUNK_ROWS = 65536
 #: Version of ``distributed`` to install alongside dask for cluster runs.
 DISTRIBUTED_PIN = "distributed==2026.8.0"
@@ -74,8 +78,9 @@ _POINTS_PER_CENTROID = 256  # same fitting-sample rule as core.scores.kmeans.fit
 _KMEANS_ITER = 20  # same as core.scores.metrics
 _ASSIGN_ROWS = 65536  # row blocks inside one chunk, as in the in-memory path
 # What the tasks of this module and core.prune.semdedup_dask need in a worker (light: no
-# torch, scikit-learn or faiss at module level).
-_WORKER_PRELOAD = ("dask.array", "core.scores.distributed", "core.prune.semdedup_dask")
+# torch, scikit-learn or faiss at module level; not dask.array either: the tasks are plain
+# functions on NumPy blocks, built with dask.delayed).
+_WORKER_PRELOAD = ("core.scores.distributed", "core.prune.semdedup_dask")
 
 
 # ----------------------------------------------------------------------------- public functions
@@ -107,11 +112,11 @@ def score_ssp_dask(
     embeddings : str, Path, dask.array.Array or array_like of shape (n, d)
         Real-valued; each chunk is used as float32. NaN/inf are found chunk by chunk.
         A path to a ``.npy`` file is opened with :func:`open_npy` (every worker must read it
-        at the same path); a NumPy array is wrapped with ``dask.array.from_array``. For
-        these two the client reads the fitting sample itself (from the memory map, block by
-        block), so no task runs before the assignment pass and a cluster's workers can
-        still be starting while the client fits k-means; any other Dask array's sample is
-        computed by the scheduler.
+        at the same path), and chunks read their rows in the task; a NumPy array's chunks
+        are slices of it. For these two the client reads the fitting sample itself (from
+        the memory map, block by block), so no task runs before the assignment pass and a
+        cluster's workers can still be starting while the client fits k-means; a Dask
+        array's sample is computed by the scheduler. Neither imports ``dask.array``.
     k : int
         Number of clusters, ``1 <= k <= n``.
     distance : {"cosine", "euclidean"}
@@ -124,8 +129,9 @@ def score_ssp_dask(
         rule). Equal to ``fit_kmeans(..., max_points_per_centroid=m)`` when
         ``sample_size == min(n, m * k)``.
     chunk_rows : int or None
-        Rows per chunk of the assignment pass. None keeps a Dask array's row chunks and uses
-        65536 for a path or a NumPy array. The column axis is always one chunk.
+        Rows per chunk of the assignment pass. None keeps a Dask array's row chunks and
+        splits a path or a NumPy array into ``ceil(n / 65536)`` chunks of equal size. The
+        column axis is always one chunk.
     progress : callable (fraction, message) or None
         Reported while sampling, fitting and (on the local schedulers) assigning.
 
@@ -144,10 +150,10 @@ def score_ssp_dask(
     FileNotFoundError
         When a path does not exist.
     """
-    x, local, k, distance, backend, seed, n_fit = _check_args(
+    data, k, distance, backend, seed, n_fit = _check_args(
         embeddings, k, distance, backend, seed, sample_size, chunk_rows
     )
-    return _score_dask(x, local, "ssp", k, distance, backend, seed, n_fit, progress)
+    return _score_dask(data, "ssp", k, distance, backend, seed, n_fit, progress)
 
 
 def score_prototype_margin_dask(
@@ -186,12 +192,12 @@ def score_prototype_margin_dask(
     ValueError
         As :func:`score_ssp_dask`, and when ``k < 2``.
     """
-    x, local, k, distance, backend, seed, n_fit = _check_args(
+    data, k, distance, backend, seed, n_fit = _check_args(
         embeddings, k, distance, backend, seed, sample_size, chunk_rows
     )
     if k < 2:
         raise ValueError(f"prototype_margin needs k >= 2 (two nearest centroids), got k={k}")
-    return _score_dask(x, local, "prototype_margin", k, distance, backend, seed, n_fit, progress)
+    return _score_dask(data, "prototype_margin", k, distance, backend, seed, n_fit, progress)
 
 
 def open_npy(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> dask.array.Array:
@@ -357,8 +363,8 @@ def dask_client(address: str) -> Iterator[Any]:
 def _forked_workers() -> Iterator[None]:
     """While open, ``distributed`` starts worker processes from a forkserver.
 
-    A spawned worker is a fresh interpreter that imports distributed and dask.array itself
-    (about a CPU-second each); a forkserver imports them once, with our task modules, and
+    A spawned worker is a fresh interpreter that imports distributed itself (about half a
+    CPU-second each); a forkserver imports it once, with our task modules, and
     forks every worker from that (the forkserver lives until this process exits). Where
     there is no forkserver (Windows) workers are spawned.
     """
@@ -372,8 +378,8 @@ def _forked_workers() -> Iterator[None]:
     from distributed.utils import get_mp_context
 
     with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
-        # After get_mp_context's own first set-up, which lists pandas and lz4 but not
-        # dask.array; no effect once the forkserver runs (it has these modules then).
+        # Replaces get_mp_context's own list (pandas, lz4, ...: imports no task here needs);
+        # no effect once the forkserver runs (it has its modules then).
         get_mp_context().set_forkserver_preload(["distributed", *_WORKER_PRELOAD])
         yield
 
@@ -495,41 +501,30 @@ def _check_args(
     seed: object,
     sample_size: object,
     chunk_rows: object,
-) -> tuple[dask.array.Array, _NpyRows | np.ndarray | None, int, str, str, int, int]:
-    """Validate everything that can be checked without reading the data.
-
-    Also returns what the client can read the fitting sample from without running a task:
-    the ``.npy`` file or the NumPy array given, None for a Dask array.
-    """
-    import dask.array as da
-
+) -> tuple[_Chunked, int, str, str, int, int]:
+    """Validate everything that can be checked without reading the data; split it in chunks."""
     if chunk_rows is not None:
         chunk_rows = check_int("chunk_rows", chunk_rows, low=1)
-    local: _NpyRows | np.ndarray | None
-    if isinstance(embeddings, str | Path):
-        local = _NpyRows(Path(embeddings))
-        x = _npy_array(local, DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows)
-        chunk_rows = None  # chunked as asked
-    elif isinstance(embeddings, da.Array):
-        x, local = embeddings, None
+    # A Dask array can only come from a caller that imported dask.array: the other inputs
+    # never import it (about 0.25 s here, and again in every worker process).
+    array_module = sys.modules.get("dask.array")
+    if array_module is not None and isinstance(embeddings, array_module.Array):
+        data = _dask_array_chunks(embeddings, chunk_rows)
     else:
-        local = np.asarray(embeddings)
-        if local.ndim != 2:
-            raise ValueError(f"embeddings should be 2-D (n, d), got shape {local.shape}")
-        rows = DEFAULT_CHUNK_ROWS if chunk_rows is None else chunk_rows
-        x = da.from_array(local, chunks=(max(1, min(rows, local.shape[0])), -1))
-    if x.ndim != 2:
-        raise ValueError(f"embeddings should be 2-D (n, d), got shape {x.shape}")
-    if any(math.isnan(size) for size in x.shape):
-        raise ValueError(
-            f"embeddings have unknown chunk sizes (shape {x.shape}); call "
-            "compute_chunk_sizes() on the Dask array first"
-        )
-    n, d = (int(size) for size in x.shape)
+        if isinstance(embeddings, str | Path):
+            source: _NpyRows | np.ndarray = _NpyRows(Path(embeddings))
+        else:
+            source = np.asarray(embeddings)
+        if source.ndim != 2:
+            raise ValueError(f"embeddings should be 2-D (n, d), got shape {source.shape}")
+        data = _Chunked(source, _row_bounds(int(source.shape[0]), chunk_rows))
+    n, d = data.shape
     if n < 1 or d < 1:
         raise ValueError(f"embeddings should have at least one row and column, got {(n, d)}")
-    if x.dtype == np.bool_ or x.dtype.kind not in "fiu":
-        raise ValueError(f"embeddings should be a real-valued numeric array, got dtype {x.dtype}")
+    if data.dtype == np.bool_ or data.dtype.kind not in "fiu":
+        raise ValueError(
+            f"embeddings should be a real-valued numeric array, got dtype {data.dtype}"
+        )
     k_ = check_k(k, n)
     distance_ = check_choice("distance", distance, DISTANCES)
     backend_ = _resolve_backend(check_choice("backend", backend, BACKENDS))
@@ -538,15 +533,90 @@ def _check_args(
         n_fit = min(n, _POINTS_PER_CENTROID * k_)
     else:
         n_fit = check_int("sample_size", sample_size, low=k_, high=n)
+    return data, k_, distance_, backend_, seed_, n_fit
+
+
+class _Chunked(NamedTuple):
+    """The embeddings and the row ranges of their chunks.
+
+    ``source`` is a ``.npy`` file (:class:`_NpyRows`) or a NumPy array, which the client can
+    read its k-means sample from without running a task, or a Dask array with one column
+    chunk (``bounds`` are then its row chunks).
+    """
+
+    source: Any
+    bounds: tuple[tuple[int, int], ...]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        n, d = self.source.shape
+        return int(n), int(d)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.source.dtype)
+
+    @property
+    def local(self) -> bool:
+        """True when the client reads the rows itself (a file or a NumPy array)."""
+        return isinstance(self.source, _NpyRows | np.ndarray)
+
+    def nodes(self) -> list[Any]:
+        """One ``dask.delayed`` node per chunk, evaluating to its rows (a NumPy array).
+
+        A file's chunk is a task that reads its rows (only the path travels); a NumPy
+        array's chunk is the slice itself; a Dask array's are its blocks.
+        """
+        import dask
+
+        if not self.local:
+            return list(self.source.to_delayed().ravel())
+        if isinstance(self.source, _NpyRows):
+            name = f"npy-rows-{self.source.token()}"
+            return [
+                dask.delayed(_read_block, pure=True)(self.source, lo, hi, dask_key_name=(name, i))
+                for i, (lo, hi) in enumerate(self.bounds)
+            ]
+        name = f"array-rows-{uuid.uuid4().hex}"  # not a hash of the whole array
+        return [
+            dask.delayed(self.source[lo:hi], name=f"{name}-{i}")
+            for i, (lo, hi) in enumerate(self.bounds)
+        ]
+
+
+def _row_bounds(n: int, chunk_rows: int | None) -> tuple[tuple[int, int], ...]:
+    """``[lo, hi)`` row ranges: ``chunk_rows`` each (the last may be shorter), or for None
+    ``ceil(n / DEFAULT_CHUNK_ROWS)`` ranges whose sizes differ by at most one row."""
+    if chunk_rows is None:
+        count = max(1, -(-n // DEFAULT_CHUNK_ROWS))
+        edges = [n * i // count for i in range(count + 1)]
+    else:
+        edges = [*range(0, n, chunk_rows), n]
+    return tuple((lo, hi) for lo, hi in itertools.pairwise(edges) if hi > lo)
+
+
+def _dask_array_chunks(x: dask.array.Array, chunk_rows: int | None) -> _Chunked:
+    """A Dask array with one column chunk (rows rechunked to ``chunk_rows`` if given)."""
+    if x.ndim != 2:
+        raise ValueError(f"embeddings should be 2-D (n, d), got shape {x.shape}")
+    if any(math.isnan(size) for size in x.shape):
+        raise ValueError(
+            f"embeddings have unknown chunk sizes (shape {x.shape}); call "
+            "compute_chunk_sizes() on the Dask array first"
+        )
     row_chunks: int | tuple[int, ...] = x.chunks[0] if chunk_rows is None else int(chunk_rows)
     if x.numblocks[1] != 1 or chunk_rows is not None:
         x = x.rechunk((row_chunks, -1))
-    return x, local, k_, distance_, backend_, seed_, n_fit
+    edges = np.concatenate([[0], np.cumsum(x.chunks[0])]).tolist()
+    return _Chunked(x, tuple(itertools.pairwise(edges)))
+
+
+def _read_block(source: _NpyRows, lo: int, hi: int) -> np.ndarray:
+    return source[lo:hi]
 
 
 def _score_dask(
-    x: dask.array.Array,
-    local: _NpyRows | np.ndarray | None,
+    data: _Chunked,
     metric: str,
     k: int,
     distance: str,
@@ -555,11 +625,10 @@ def _score_dask(
     n_fit: int,
     progress: ProgressFn | None,
 ) -> Scores:
-    """ssp / prototype_margin on a validated Dask array with one column chunk."""
+    """ssp / prototype_margin on validated, chunked embeddings."""
     import dask
-    import dask.array as da
 
-    n = int(x.shape[0])
+    n = data.shape[0]
     spherical = distance == "cosine"
     n_nearest = 2 if metric == "prototype_margin" else 1
 
@@ -568,39 +637,30 @@ def _score_dask(
     rows = None
     if n_fit < n:
         rows = np.sort(np.random.default_rng(seed).choice(n, size=n_fit, replace=False))
-    if local is not None:
+    if data.local:
         # Read here rather than by tasks: nothing waits for a cluster's workers (still
         # starting, with dask_client("local:N")) before the assignment pass.
-        sample = _read_rows(local, np.arange(n) if rows is None else rows)
+        sample = _read_rows(data.source, np.arange(n) if rows is None else rows)
     else:
         with _dask_progress(sub_progress(progress, 0.0, 0.1)):
-            (sample,) = dask.compute(x if rows is None else x[rows])
+            (sample,) = dask.compute(data.source if rows is None else data.source[rows])
     with np.errstate(over="ignore"):  # beyond float32 becomes inf, reported below
         sample = np.ascontiguousarray(sample, dtype=np.float32)
     if not np.isfinite(sample).all():
-        _raise_non_finite(x, progress)
+        _raise_non_finite(data, progress)
 
     centroids_np, n_iter = _fit_centroids(sample, k, backend, spherical, seed, progress)
     del sample
-    centroids = da.from_array(centroids_np, chunks=centroids_np.shape)
-    width = 2 * n_nearest + 1  # distances, indices, non-finite flag
-    table = da.blockwise(
-        _assign_block,
-        "ic",
-        x,
-        "ij",
-        centroids,
-        "kj",
-        new_axes={"c": width},
-        concatenate=True,
-        dtype=np.float64,
-        meta=np.empty((0, 0), dtype=np.float64),
-        distance=distance,
-        n_nearest=n_nearest,
-    )
-    report(progress, 0.3, f"assigning {n} examples in {x.numblocks[0]} chunks")
+    # One node: a cluster ships the centroids to each worker once, not with every task.
+    centroids = dask.delayed(centroids_np, name=f"centroids-{uuid.uuid4().hex}")
+    assign = dask.delayed(_assign_block, pure=True)
+    tasks = [
+        assign(block, centroids, distance=distance, n_nearest=n_nearest) for block in data.nodes()
+    ]
+    report(progress, 0.3, f"assigning {n} examples in {len(tasks)} chunks")
     with _dask_progress(sub_progress(progress, 0.3, 0.98)):
-        (result,) = dask.compute(table)
+        blocks = dask.compute(*tasks)
+    result = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
     bad = np.flatnonzero(result[:, -1])
     if bad.size:
         raise _non_finite_error(bad)
@@ -707,15 +767,14 @@ def _bad_rows_block(block: np.ndarray) -> np.ndarray:
     return np.asarray(~np.isfinite(x).all(axis=1))
 
 
-def _raise_non_finite(x: dask.array.Array, progress: ProgressFn | None) -> None:
+def _raise_non_finite(data: _Chunked, progress: ProgressFn | None) -> None:
     """Scan every chunk for NaN/inf rows and raise the ValueError naming them."""
     import dask
-    import dask.array as da
 
-    flags = da.map_blocks(_bad_rows_block, x, drop_axis=1, dtype=bool)
+    scan = dask.delayed(_bad_rows_block, pure=True)
     report(progress, 0.1, "NaN/inf found in the sample: scanning all rows")
-    (bad,) = dask.compute(flags)
-    raise _non_finite_error(np.flatnonzero(bad))
+    flags = dask.compute(*[scan(block) for block in data.nodes()])
+    raise _non_finite_error(np.flatnonzero(np.concatenate(flags)))
 
 
 def _non_finite_error(rows: np.ndarray) -> ValueError:

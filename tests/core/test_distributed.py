@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,9 +12,13 @@ import dask.array as da
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.cli import main
 from core.scores.distributed import (
+    DEFAULT_CHUNK_ROWS,
+    _row_bounds,
     dask_client,
     load_npy_dataset,
     open_npy,
@@ -181,6 +186,62 @@ def test_npy_path_sample_is_read_on_the_client(tmp_path: Path) -> None:
     assert by_path.params.n_fit == 51_200
     with pytest.raises(FileNotFoundError):
         score_ssp_dask(tmp_path / "missing.npy", k=2)
+
+
+@st.composite
+def _rows_and_chunk_rows(draw: st.DrawFn) -> tuple[int, int | None]:
+    """n up to 10**9 rows; chunk_rows None or up to 10**6, at most 10**5 chunks (a list)."""
+    n = draw(st.integers(1, 10**9))
+    chunk_rows = draw(st.one_of(st.none(), st.integers(max(1, -(-n // 10**5)), 10**6)))
+    return n, chunk_rows
+
+
+@settings(max_examples=300, deadline=None)
+@given(_rows_and_chunk_rows())
+def test_chunks_cover_every_row_once_in_equal_sizes(case: tuple[int, int | None]) -> None:
+    n, chunk_rows = case
+    bounds = _row_bounds(n, chunk_rows)
+    starts = [lo for lo, _ in bounds]
+    stops = [hi for _, hi in bounds]
+    assert starts[0] == 0
+    assert stops[-1] == n
+    assert starts[1:] == stops[:-1]
+    sizes = np.diff([0, *stops])
+    if chunk_rows is None:  # ceil(n / 65536) chunks, no small remainder
+        assert len(bounds) == -(-n // DEFAULT_CHUNK_ROWS)
+        assert sizes.max() <= DEFAULT_CHUNK_ROWS
+        assert sizes.max() - sizes.min() <= 1
+    else:
+        assert (sizes[:-1] == chunk_rows).all()
+        assert 1 <= sizes[-1] <= chunk_rows
+
+
+def test_a_file_or_array_is_scored_without_dask_array(npy_inputs: tuple[Path, Path]) -> None:
+    # dask.array costs about 0.25 s to import, in the client and in every worker process; the
+    # tasks are plain functions on NumPy blocks. A fresh interpreter: this one imported it.
+    emb, meta = npy_inputs
+    out = emb.parent / "out.csv"
+    script = f"""
+import sys
+import numpy as np
+from core.cli import main
+from core.scores.distributed import _WORKER_PRELOAD, score_ssp_dask
+common = ["--meta", {str(meta)!r}, "--keep", "0.5", "--dask", "--out", {str(out)!r}]
+assert main(["prune", {str(emb)!r}, *common]) == 0
+assert main(["prune", {str(emb)!r}, *common, "--dedup-epsilon", "0.01"]) == 0
+score_ssp_dask(np.load({str(emb)!r}), k=3)
+print(sorted(name for name in [*sys.modules, *_WORKER_PRELOAD] if name.startswith("dask.array")))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_open_npy_rejects_bad_files(tmp_path: Path) -> None:
