@@ -10,6 +10,7 @@ Ctrl-C (exit 130, temporary files removed).
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import signal
 import sys
@@ -135,4 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(argv: Sequence[str] | None = None) -> NoReturn:
     """Run the CLI and exit with its code: ``python -m core`` and the ``prunescope`` script."""
-    sys.exit(main(argv))
+    code = main(argv)
+    # The process ends here: exit handlers still run and files are closed as usual, but the
+    # interpreter's last garbage collection skips every object alive now (the OS frees the
+    # memory anyway). With dask and distributed loaded that collection took 0.2-0.4 s, about
+    # a tenth of a 200k-row prune (bench/bench_dask.py).
+    gc.freeze()
+    sys.exit(code)
