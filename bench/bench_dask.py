@@ -5,6 +5,9 @@ of ``--dask-scheduler local:N``, and the peak memory of ``prune --dask`` on a me
     python bench/bench_dask.py                    # 200k x 64 timing, 2M x 64 (512 MB) memory
     python bench/bench_dask.py --rows 200000 1000000 --rss-rows 0   # 200k and 1M timing only
 
+Each engine runs ``--repeats`` times (default 5), the engines taking turns, and the table
+gives medians: on a shared machine one run can be 30 % off.
+
 The start-up lines time, in a fresh interpreter each, ``dask_client("local:N")`` (yields once
 the scheduler is up; workers join in the background) against a plain
 ``LocalCluster(n_workers=N)`` + ``Client`` (waits for the workers): until the client is
@@ -22,6 +25,7 @@ The kept CSVs of the engines are compared byte for byte. Ratios, not wall-clock 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import subprocess
 import sys
 import tempfile
@@ -127,7 +131,11 @@ def startup(workers: int, repeats: int = 2) -> list[str]:
     return lines
 
 
-def timing(folder: Path, rows: int, dim: int, k: int | None, workers: int) -> list[str]:
+def timing(
+    folder: Path, rows: int, dim: int, k: int | None, workers: int, repeats: int
+) -> list[str]:
+    """Each engine ``repeats`` times, interleaved (a noisy stretch hits every engine alike);
+    medians, and the ratio of medians to in memory."""
     emb = folder / "time.npy"
     write_blobs(emb, rows, dim)
     base = ["prune", str(emb), "--keep", "0.5", "--seed", "0"]
@@ -137,20 +145,29 @@ def timing(folder: Path, rows: int, dim: int, k: int | None, workers: int) -> li
         "dask threads": ["--dask"],
         f"dask local:{workers}": ["--dask", "--dask-scheduler", f"local:{workers}"],
     }
-    results = {}
-    for name, flags in engines.items():
-        out = folder / f"{name.replace(' ', '_').replace(':', '')}.csv"
-        results[name] = (*run([*base, *flags, "--out", str(out)]), out.read_bytes())
-    memory = results["in memory"]
-    lines = [f"prune --keep 0.5 at {rows:,} x {dim} (k={'default' if k is None else k})"]
+    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in engines}
+    csvs: dict[str, set[str]] = {name: set() for name in engines}  # sha256 of every run's CSV
+    for _ in range(repeats):
+        for name, flags in engines.items():
+            out = folder / f"{name.replace(' ', '_').replace(':', '')}.csv"
+            runs[name].append(run([*base, *flags, "--out", str(out)]))
+            csvs[name].add(hashlib.sha256(out.read_bytes()).hexdigest())
+    median = {name: np.median(np.array(values), axis=0) for name, values in runs.items()}
+    memory = median["in memory"]
+    lines = [
+        f"prune --keep 0.5 at {rows:,} x {dim} (k={'default' if k is None else k}), "
+        f"median of {repeats} interleaved runs"
+    ]
     lines.append(
-        f"{'engine':<16} {'seconds':>8} {'x memory':>9} {'CPU s':>7} {'x memory':>9} "
-        f"{'peak RSS MiB':>13} same CSV"
+        f"{'engine':<16} {'seconds':>8} {'x memory':>9} {'min-max s':>10} {'CPU s':>7} "
+        f"{'x memory':>9} {'peak RSS MiB':>13} same CSV"
     )
-    for name, (seconds, cpu, rss, data) in results.items():
-        same = "yes" if data == memory[3] else "NO"
+    for name, (seconds, cpu, rss) in median.items():
+        walls = [wall for wall, _, _ in runs[name]]
+        spread = f"{min(walls):.1f}-{max(walls):.1f}"
+        same = "yes" if csvs[name] == csvs["in memory"] and len(csvs[name]) == 1 else "NO"
         lines.append(
-            f"{name:<16} {seconds:8.1f} {seconds / memory[0]:9.2f} {cpu:7.1f} "
+            f"{name:<16} {seconds:8.2f} {seconds / memory[0]:9.2f} {spread:>10} {cpu:7.1f} "
             f"{cpu / memory[1]:9.2f} {rss:13.0f} {same}"
         )
     return lines
@@ -181,6 +198,7 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--k", type=int, default=None, help="default: prune's default k")
     parser.add_argument("--workers", type=int, default=2, help="local:N worker processes")
+    parser.add_argument("--repeats", type=int, default=5, help="timing runs of each engine")
     parser.add_argument("--rss-rows", type=int, default=2_000_000, help="0 skips the RSS run")
     parser.add_argument("--rss-k", type=int, default=100)
     args = parser.parse_args()
@@ -188,7 +206,7 @@ def main() -> None:
         folder = Path(tmp)
         lines = startup(args.workers)
         for rows in args.rows:
-            lines += ["", *timing(folder, rows, args.dim, args.k, args.workers)]
+            lines += ["", *timing(folder, rows, args.dim, args.k, args.workers, args.repeats)]
         if args.rss_rows:
             lines += ["", *peak_memory(folder, args.rss_rows, args.dim, args.rss_k, args.workers)]
     print("\n".join(lines))
