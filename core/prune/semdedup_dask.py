@@ -135,6 +135,8 @@ def _dedup_clusters(
     """Steps 2 and 3 of the module docstring, given the k-means scores."""
     import dask
 
+    from core.scores.distributed import _compute
+
     clusters = scores.clusters
     centroids = scores.centroids
     n = clusters.shape[0]
@@ -157,7 +159,7 @@ def _dedup_clusters(
             )
         )
     report(progress, 0.4, f"comparing members within {k} clusters in {len(tasks)} tasks")
-    results = dask.compute(*tasks)
+    results = _compute(*tasks)
     duplicate_of = np.full(n, -1, dtype=np.int64)
     max_similarity = np.full(n, np.nan, dtype=np.float64)
     for batch in results:

@@ -651,7 +651,7 @@ def _score_dask(
         sample = _read_rows(data.source, np.arange(n) if rows is None else rows)
     else:
         with _dask_progress(sub_progress(progress, 0.0, 0.1)):
-            (sample,) = dask.compute(data.source if rows is None else data.source[rows])
+            (sample,) = _compute(data.source if rows is None else data.source[rows])
     with np.errstate(over="ignore"):  # beyond float32 becomes inf, reported below
         sample = np.ascontiguousarray(sample, dtype=np.float32)
     if not np.isfinite(sample).all():
@@ -667,7 +667,7 @@ def _score_dask(
     ]
     report(progress, 0.3, f"assigning {n} examples in {len(tasks)} chunks")
     with _dask_progress(sub_progress(progress, 0.3, 0.98)):
-        blocks = dask.compute(*tasks)
+        blocks = _compute(*tasks)
     result = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
     bad = np.flatnonzero(result[:, -1])
     if bad.size:
@@ -781,8 +781,27 @@ def _raise_non_finite(data: _Chunked, progress: ProgressFn | None) -> None:
 
     scan = dask.delayed(_bad_rows_block, pure=True)
     report(progress, 0.1, "NaN/inf found in the sample: scanning all rows")
-    flags = dask.compute(*[scan(block) for block in data.nodes()])
+    flags = _compute(*[scan(block) for block in data.nodes()])
     raise _non_finite_error(np.flatnonzero(np.concatenate(flags)))
+
+
+def _compute(*collections: Any) -> tuple[Any, ...]:
+    """``dask.compute`` on the scheduler Dask would pick, without importing ``distributed``
+    to look for a client when none can exist.
+
+    ``dask.compute`` imports ``distributed`` (about 0.25 s) whenever it is installed, only to
+    find out whether a ``Client`` is the default; none is unless ``distributed`` has been
+    imported. Then, unless a scheduler is configured, this runs Dask's default for delayed
+    tasks and arrays, the threads of this process, directly.
+    """
+    import dask
+
+    scheduler = None
+    if "distributed" not in sys.modules and dask.config.get("scheduler", None) is None:
+        import dask.threaded
+
+        scheduler = dask.threaded.get
+    return tuple(dask.compute(*collections, scheduler=scheduler))
 
 
 def _non_finite_error(rows: np.ndarray) -> ValueError:

@@ -216,9 +216,13 @@ def test_chunks_cover_every_row_once_in_equal_sizes(case: tuple[int, int | None]
         assert 1 <= sizes[-1] <= chunk_rows
 
 
-def test_a_file_or_array_is_scored_without_dask_array(npy_inputs: tuple[Path, Path]) -> None:
-    # dask.array costs about 0.25 s to import, in the client and in every worker process; the
-    # tasks are plain functions on NumPy blocks. A fresh interpreter: this one imported it.
+def test_a_file_or_array_is_scored_without_dask_array_or_distributed(
+    npy_inputs: tuple[Path, Path],
+) -> None:
+    # Imports that cost time and no task needs: dask.array (about 0.25 s, in the client and in
+    # every worker process; the tasks are plain functions on NumPy blocks) and, on Dask's
+    # threads, distributed (about 0.25 s, which dask.compute imports to look for a Client).
+    # A fresh interpreter: this one imported both.
     emb, meta = npy_inputs
     out = emb.parent / "out.csv"
     script = f"""
@@ -230,7 +234,9 @@ common = ["--meta", {str(meta)!r}, "--keep", "0.5", "--dask", "--out", {str(out)
 assert main(["prune", {str(emb)!r}, *common]) == 0
 assert main(["prune", {str(emb)!r}, *common, "--dedup-epsilon", "0.01"]) == 0
 score_ssp_dask(np.load({str(emb)!r}), k=3)
-print(sorted(name for name in [*sys.modules, *_WORKER_PRELOAD] if name.startswith("dask.array")))
+loaded = [*sys.modules, *_WORKER_PRELOAD]
+print(sorted(name for name in loaded if name.split(".")[0] == "distributed"))
+print(sorted(name for name in loaded if name.startswith("dask.array")))
 """
     done = subprocess.run(
         [sys.executable, "-c", script],
@@ -241,7 +247,9 @@ print(sorted(name for name in [*sys.modules, *_WORKER_PRELOAD] if name.startswit
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert done.stdout.strip().splitlines()[-2:] == ["[]", "[]"]
+    written = pd.read_csv(out)
+    assert len(written) > 0
 
 
 def test_open_npy_rejects_bad_files(tmp_path: Path) -> None:
