@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from core.cli import main
-from core.scores.distributed import dask_client
+from core.scores.distributed import _WORKER_ENVIRON, dask_client
 
 pytestmark = pytest.mark.slow  # starting worker processes takes seconds
 
@@ -131,6 +131,11 @@ def test_local_cluster_is_closed_on_exit_and_on_error(
         assert len(_worker_processes(me) - before) == 2  # the test can see them
         assert all(address.startswith("tcp://127.0.0.1:") for address in workers)
         assert all(info["nthreads"] == 1 for info in workers.values())
+        # Forked from a forkserver started before distributed set its worker environment:
+        # BLAS is single-threaded there all the same (one thread per worker process).
+        blas = client.run(_blas_threads)
+        assert sorted(blas) == sorted(workers)
+        assert all(threads == [1] * len(threads) and threads for threads in blas.values())
         ours = {me.pid} | {child.pid for child in me.children(recursive=True)}
         listening = [
             conn.laddr
@@ -148,6 +153,22 @@ def test_local_cluster_is_closed_on_exit_and_on_error(
     assert "1 row(s) with NaN or inf" in capsys.readouterr().err
     assert not out.exists()
     assert _worker_processes(me) <= before  # every worker process is gone
+
+
+def test_forkserver_environment_is_distributeds_but_the_trim_threshold() -> None:
+    import dask
+    import distributed  # noqa: F401  (loads its config defaults)
+
+    defaults = dask.config.get("distributed.nanny.pre-spawn-environ")
+    expected = {name: str(value) for name, value in defaults.items()}
+    assert expected.pop("MALLOC_TRIM_THRESHOLD_") == "65536"
+    assert expected == _WORKER_ENVIRON
+
+
+def _blas_threads() -> list[int]:
+    import threadpoolctl
+
+    return [pool["num_threads"] for pool in threadpoolctl.threadpool_info()]
 
 
 def _worker_processes(me: psutil.Process) -> set[int]:
