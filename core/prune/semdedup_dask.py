@@ -100,8 +100,6 @@ def semdedup_dask(
     seed = check_seed(seed)
     check_choice("backend", backend, BACKENDS)
     block_size = check_int("block_size", block_size, low=1)
-    if chunk_rows is not None:
-        chunk_rows = check_int("chunk_rows", chunk_rows, low=1)
     if isinstance(embeddings, str | Path):
         source: Any = _NpyRows(Path(embeddings))
         x: Any = Path(embeddings)  # score_ssp_dask reads its k-means sample on the client

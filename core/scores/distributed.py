@@ -573,8 +573,9 @@ class _Chunked(NamedTuple):
     """The embeddings and the row ranges of their chunks.
 
     ``source`` is a ``.npy`` file (:class:`_NpyRows`) or a NumPy array, which the client can
-    read its k-means sample from without running a task, or a Dask array with one column
-    chunk (``bounds`` are then its row chunks).
+    read its k-means sample from without running a task, with the ``[lo, hi)`` row ranges of
+    its chunks in ``bounds``; or a Dask array with one column chunk, which brings its own
+    chunks (``bounds`` empty).
     """
 
     source: Any
@@ -640,8 +641,7 @@ def _dask_array_chunks(x: dask.array.Array, chunk_rows: int | None) -> _Chunked:
     row_chunks: int | tuple[int, ...] = x.chunks[0] if chunk_rows is None else int(chunk_rows)
     if x.numblocks[1] != 1 or chunk_rows is not None:
         x = x.rechunk((row_chunks, -1))
-    edges = np.concatenate([[0], np.cumsum(x.chunks[0])]).tolist()
-    return _Chunked(x, tuple(itertools.pairwise(edges)))
+    return _Chunked(x, ())
 
 
 def _read_block(source: _NpyRows, lo: int, hi: int) -> np.ndarray:
