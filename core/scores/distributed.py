@@ -330,10 +330,12 @@ def dask_client(address: str) -> Iterator[Any]:
         raise ValueError(f"scheduler address={address!r} should be like tcp://HOST:8786 or local")
     address = address.strip()
     n_workers = _local_workers(address)
+    method = "spawn"  # distributed's default
     if n_workers is not None and importlib.util.find_spec("distributed") is not None:
         # Now, before this process imports distributed: the forkserver imports it meanwhile.
-        _start_forkserver()
+        method = _start_forkserver()
     try:
+        import dask
         from distributed import Client, LocalCluster
     except ImportError:
         raise ValueError(
@@ -345,7 +347,7 @@ def dask_client(address: str) -> Iterator[Any]:
             yield client
         return
     with (
-        _forked_workers(),
+        dask.config.set({"distributed.worker.multiprocessing-method": method}),
         LocalCluster(
             n_workers=0,
             threads_per_worker=1,
@@ -368,15 +370,16 @@ def dask_client(address: str) -> Iterator[Any]:
             yield client
 
 
-def _start_forkserver() -> None:
+def _start_forkserver() -> str:
     """Start the forkserver that ``dask_client("local:N")``'s worker processes are forked from.
 
     A spawned worker is a fresh interpreter that imports distributed itself (about half a
     CPU-second each); the forkserver imports it once, with our task modules, and every worker
     is forked from that. It is started here rather than by the first worker, so that it
     imports while the client imports distributed and starts the scheduler (on two cores,
-    workers were ready 0.2-0.3 s sooner). It lives until this process exits. No-op where
-    there is no forkserver (Windows: workers are spawned) or when it already runs.
+    workers were ready 0.2-0.3 s sooner). It lives until this process exits. Returns the
+    start method for the workers: ``"forkserver"``, or ``"spawn"`` where there is none
+    (Windows). No-op when it already runs.
 
     It gets the BLAS settings distributed gives its workers (``_WORKER_ENVIRON``; a variable
     already set in the environment wins, as in distributed); numpy reads them on import in
@@ -389,7 +392,7 @@ def _start_forkserver() -> None:
     import multiprocessing.forkserver
 
     if "forkserver" not in multiprocessing.get_all_start_methods():
-        return
+        return "spawn"
     multiprocessing.get_context("forkserver").set_forkserver_preload(
         ["distributed", *_WORKER_PRELOAD]
     )
@@ -400,21 +403,7 @@ def _start_forkserver() -> None:
     finally:  # this process's own environment as it was
         for name in added:
             os.environ.pop(name, None)
-
-
-@contextmanager
-def _forked_workers() -> Iterator[None]:
-    """While open, ``distributed`` starts worker processes from the forkserver
-    (:func:`_start_forkserver`)."""
-    import multiprocessing
-
-    import dask
-
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        yield
-        return
-    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
-        yield
+    return "forkserver"
 
 
 def _local_workers(address: str) -> int | None:
