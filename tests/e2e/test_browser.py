@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect, sync_playwright
 
 from tests.e2e.serving import CHROMIUM_ARGS, IDLE, ROOT, streamlit_server
@@ -422,6 +423,25 @@ def _import_panel(page):
     return page.get_by_test_id("stExpander").filter(has_text="Import per-example scores")
 
 
+def _pick(page, combobox, option: str, tries: int = 4) -> None:
+    """Choose ``option`` in a selectbox. A rerun that was still on its way when the list opened
+    (the upload's, say) redraws the selectbox and takes the open list away: then wait until the
+    server is idle and open it again, a bounded number of times."""
+    for _ in range(tries):
+        _wait_idle(page)
+        combobox.click()  # focuses it; the arrow key opens the list (a click alone may not)
+        combobox.press("ArrowDown")
+        try:
+            page.get_by_role("listbox").get_by_text(option, exact=True).click(timeout=10_000)
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+            continue
+        _wait_idle(page)
+        if combobox.input_value() == option:
+            break
+    expect(combobox).to_have_value(option)
+
+
 def _import_file(page, path: Path, column: str, *, easier: bool) -> None:
     """Upload a score file in the landing page's import panel, pick column and orientation,
     press Import scores."""
@@ -430,14 +450,10 @@ def _import_file(page, path: Path, column: str, *, easier: bool) -> None:
     panel.get_by_text(path.name, exact=True).wait_for()
     # The server has run with the new file once the last import's message is gone.
     expect(panel.get_by_test_id("stAlert")).to_have_count(0, timeout=60_000)
-    _wait_idle(page)
     column_select = panel.get_by_test_id("stSelectbox").filter(has_text="Score column")
     combobox = column_select.get_by_role("combobox")
-    combobox.click()  # focuses it; the arrow key opens the list (a click alone may not)
-    combobox.press("ArrowDown")
-    page.get_by_role("listbox").get_by_text(column, exact=True).click()
-    _wait_idle(page)
-    expect(combobox).to_have_value(column)
+    combobox.wait_for(timeout=60_000)  # drawn once the server has read the file
+    _pick(page, combobox, column)
     orientation = "higher = easier (flipped on import)" if easier else "higher = harder"
     panel.get_by_text(orientation, exact=True).click()
     _wait_idle(page)
