@@ -23,6 +23,7 @@ from core.io.data import Dataset
 
 if TYPE_CHECKING:
     from core.prune.select import Selection
+    from core.scores.distributed import ScoredBlocks
     from core.scores.metrics import Scores
 
 #: Header of every score / kept-index CSV.
@@ -205,7 +206,7 @@ def scores_csv_bytes(dataset: Dataset, scores: Scores) -> bytes:
         When the scores do not have one value per example.
     """
     _check_scores_match(dataset, scores)
-    return _csv_bytes(dataset, scores, np.arange(dataset.n))
+    return _csv_bytes(dataset, np.arange(dataset.n), scores.values, scores.clusters)
 
 
 def kept_csv_bytes(dataset: Dataset, scores: Scores, selection: Selection) -> bytes:
@@ -231,7 +232,29 @@ def kept_csv_bytes(dataset: Dataset, scores: Scores, selection: Selection) -> by
         When scores or selection do not match the dataset's n.
     """
     _check_scores_match(dataset, scores)
-    return _csv_bytes(dataset, scores, _checked_kept(dataset, selection))
+    kept = _checked_kept(dataset, selection)
+    clusters = None if scores.clusters is None else np.asarray(scores.clusters)[kept]
+    return _csv_bytes(dataset, kept, np.asarray(scores.values)[kept], clusters)
+
+
+def kept_rows_csv_bytes(
+    dataset: Dataset, selection: Selection, values: np.ndarray, clusters: np.ndarray | None
+) -> bytes:
+    """:func:`kept_csv_bytes` from the kept rows' own scores and clusters (in
+    ``selection.kept_indices`` order), as a Dask selection brings them back.
+
+    Raises
+    ------
+    ValueError
+        When the selection does not match the dataset or the rows do not match the selection.
+    """
+    kept = _checked_kept(dataset, selection)
+    if not np.array_equal(kept, selection.kept_indices):
+        raise ValueError("kept_indices should be sorted ascending, one per kept row")
+    for name, column in (("values", values), ("clusters", clusters)):
+        if column is not None and np.shape(column) != kept.shape:
+            raise ValueError(f"{name} should have one entry per kept row ({kept.shape[0]})")
+    return _csv_bytes(dataset, kept, values, clusters)
 
 
 def _check_scores_match(dataset: Dataset, scores: Scores) -> None:
@@ -265,19 +288,22 @@ def neutralise_formula(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
-def _csv_bytes(dataset: Dataset, scores: Scores, indices: np.ndarray) -> bytes:
-    values = np.asarray(scores.values, dtype=np.float64)
-    clusters = None if scores.clusters is None else np.asarray(scores.clusters, dtype=np.int64)
+def _csv_bytes(
+    dataset: Dataset, indices: np.ndarray, values: np.ndarray, clusters: np.ndarray | None
+) -> bytes:
+    """Rows ``indices`` of the dataset with ``values`` / ``clusters`` (one per index)."""
+    values = np.asarray(values, dtype=np.float64)
+    clusters = None if clusters is None else np.asarray(clusters, dtype=np.int64)
     labels = dataset.label_strings()
     lines = [csv_line(CSV_COLUMNS)]
-    for index in indices.tolist():
+    for row, index in enumerate(indices.tolist()):
         lines.append(
             csv_line(
                 (
                     index,
                     neutralise_formula(str(dataset.ids[index])),
-                    f"{values[index] + 0.0:.9g}",  # + 0.0 writes -0.0 as 0
-                    "" if clusters is None else int(clusters[index]),
+                    f"{values[row] + 0.0:.9g}",  # + 0.0 writes -0.0 as 0
+                    "" if clusters is None else int(clusters[row]),
                     "" if labels is None else neutralise_formula(str(labels[index])),
                 )
             )
@@ -306,7 +332,7 @@ _QUOTED = (",", '"', "\r", "\n")
 
 def build_manifest(
     dataset: Dataset,
-    scores: Scores,
+    scores: Scores | ScoredBlocks,
     selection: Selection | None,
     *,
     csv_bytes: bytes | None = None,
@@ -442,10 +468,11 @@ def manifest_bytes(manifest: dict[str, Any]) -> bytes:
 def write_prune_outputs(
     out_csv: str | Path,
     dataset: Dataset,
-    scores: Scores,
+    scores: Scores | ScoredBlocks,
     selection: Selection | None,
     *,
     extra: dict[str, Any] | None = None,
+    kept_rows: tuple[np.ndarray, np.ndarray | None] | None = None,
 ) -> tuple[Path, Path]:
     """Write the kept-index CSV and ``<stem>.manifest.json`` beside it, together and atomically.
 
@@ -461,6 +488,10 @@ def write_prune_outputs(
     selection : Selection or None
     extra : dict, optional
         Recorded under the manifest's ``extra`` key.
+    kept_rows : (values, clusters), optional
+        The kept rows' scores and clusters (:func:`kept_rows_csv_bytes`); then ``scores``
+        only gives the metric and its parameters (a Dask run's
+        :class:`core.scores.distributed.ScoredBlocks`).
 
     Returns
     -------
@@ -479,10 +510,19 @@ def write_prune_outputs(
     if not csv_path.parent.is_dir():
         raise ValueError(f"output directory {csv_path.parent} does not exist")
     manifest_path = csv_path.with_name(f"{csv_path.stem}.manifest.json")
-    if selection is None:
-        data = scores_csv_bytes(dataset, scores)
+    if kept_rows is not None:
+        if selection is None:
+            raise ValueError("kept_rows need the selection they were kept by")
+        data = kept_rows_csv_bytes(dataset, selection, *kept_rows)
     else:
-        data = kept_csv_bytes(dataset, scores, selection)
+        from core.scores.metrics import Scores
+
+        if not isinstance(scores, Scores):
+            raise ValueError("chunked scores are written from their kept rows: pass kept_rows")
+        if selection is None:
+            data = scores_csv_bytes(dataset, scores)
+        else:
+            data = kept_csv_bytes(dataset, scores, selection)
     manifest = build_manifest(
         dataset, scores, selection, csv_bytes=data, csv_name=csv_path.name, extra=extra
     )

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+import numpy as np
 
 from core._progress import ProgressFn
 from core.cli._common import (
+    DEFAULT_MIN_RATIO,
     add_backend_option,
     add_dask_options,
     add_input_options,
@@ -146,6 +150,8 @@ def run_prune(args: argparse.Namespace) -> int:
         raise ValueError("--balance-by cluster needs a prototype metric; these scores have none")
     pins = pins_from_args(dataset, args)
 
+    if _selects_on_dask(args, imported):
+        return _prune_on_dask(args, dataset, pins, out)
     with dask_session(args):
         scores = _score(args, dataset) if imported is None else imported
         if args.dedup_epsilon is not None:
@@ -161,6 +167,67 @@ def run_prune(args: argparse.Namespace) -> int:
         return 0
     selection = selection_from_args(args, dataset, scores, pins=pins)
     csv_path, manifest_path = write_prune_outputs(out, dataset, scores, selection)
+    print(
+        f"wrote {csv_path} ({selection.n_kept} of {dataset.n} kept, {args.strategy}) "
+        f"and {manifest_path}"
+    )
+    return 0
+
+
+def _selects_on_dask(args: argparse.Namespace, imported: Scores | None) -> bool:
+    """Scores stay in Dask chunks and the selection runs on them (core.prune.select_dask);
+    otherwise (ccs, middle_band, dedup first) the scores are gathered and selected in memory."""
+    from core.prune.select_dask import DASK_STRATEGIES
+
+    return (
+        bool(args.dask)
+        and imported is None
+        and args.dedup_epsilon is None
+        and args.strategy in DASK_STRATEGIES
+    )
+
+
+def _prune_on_dask(
+    args: argparse.Namespace, dataset: Dataset, pins: tuple[np.ndarray, np.ndarray], out: Path
+) -> int:
+    from core.prune.balance import normalize_balance
+    from core.prune.select_dask import select_kept_dask
+    from core.scores.distributed import score_blocks_dask
+
+    k = metrics.resolve_k(
+        args.k, dataset.n, dataset.n_classes if dataset.labels is not None else None
+    )
+    balance_by = normalize_balance(args.balance_by, name="--balance-by")
+    min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
+    with dask_session(args):
+        with lazy_progress_bar(f"scoring ({args.metric})") as progress:
+            scored = score_blocks_dask(  # by path: the client reads the k-means sample itself
+                args.embeddings,
+                metric=args.metric,
+                chunk_rows=args.dask_chunk_rows,  # None: equal chunks of at most 65536 rows
+                k=k,
+                distance=args.distance,
+                backend=args.backend,
+                seed=args.seed,
+                progress=progress,
+            )
+        with lazy_progress_bar(f"selecting ({args.strategy})") as progress:
+            kept = select_kept_dask(
+                scored,
+                args.keep,
+                strategy=args.strategy,
+                balance_by=balance_by,
+                labels=dataset.labels,
+                min_ratio=min_ratio if balance_by else 0.0,
+                seed=args.seed,
+                always_keep=pins[0],
+                always_drop=pins[1],
+                progress=progress,
+            )
+    selection = kept.selection
+    csv_path, manifest_path = write_prune_outputs(
+        out, dataset, scored, selection, kept_rows=(kept.values, kept.clusters)
+    )
     print(
         f"wrote {csv_path} ({selection.n_kept} of {dataset.n} kept, {args.strategy}) "
         f"and {manifest_path}"

@@ -507,6 +507,25 @@ def _water_fill(extra: np.ndarray, budget: int) -> np.ndarray:
     return filled
 
 
+def group_quotas(
+    group_ids: np.ndarray,
+    members: np.ndarray,
+    kept_pinned: np.ndarray,
+    dropped: np.ndarray,
+    k: int,
+    min_ratio: float,
+) -> tuple[np.ndarray, dict[int, int]]:
+    """The balance rule of :func:`select_kept` for validated counts: per group (members,
+    keep-pinned and drop-pinned members, in ``group_ids`` order), the places its best unpinned
+    members get first, and the final quota of each group id (those places + its kept pins)."""
+    n_groups = group_ids.shape[0]
+    target = math.ceil(min_ratio * k / n_groups) if n_groups else 0
+    base = np.minimum(members - dropped, target)
+    extra = _water_fill(np.maximum(base - kept_pinned, 0), k - int(kept_pinned.sum()))
+    quota = {int(g): int(q) for g, q in zip(group_ids, kept_pinned + extra, strict=True)}
+    return extra, quota
+
+
 def _select(
     order: np.ndarray,
     k: int,
@@ -528,13 +547,14 @@ def _select(
     chosen = np.empty(0, dtype=np.int64)
     if codes is not None and group_ids is not None:
         n_groups = group_ids.shape[0]
-        available = np.bincount(codes, minlength=n_groups)
-        available -= np.bincount(codes[drop_pins], minlength=n_groups)
-        kept_pinned = np.bincount(codes[keep_pins], minlength=n_groups)
-        target = math.ceil(min_ratio * k / n_groups) if n_groups else 0
-        base = np.minimum(available, target)
-        extra = _water_fill(np.maximum(base - kept_pinned, 0), slots)
-        quota = {int(g): int(q) for g, q in zip(group_ids, kept_pinned + extra, strict=True)}
+        extra, quota = group_quotas(
+            group_ids,
+            np.bincount(codes, minlength=n_groups),
+            np.bincount(codes[keep_pins], minlength=n_groups),
+            np.bincount(codes[drop_pins], minlength=n_groups),
+            k,
+            min_ratio,
+        )
         if extra.any():
             cand_codes = codes[candidates]
             # Same order as sorting the int64 codes; the narrowest type lets numpy radix-sort.

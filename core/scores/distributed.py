@@ -44,7 +44,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -59,6 +59,8 @@ from core.scores.kmeans import (
     _nearest_centroids,
     _normalize_rows,
     _resolve_backend,
+    inertia_from_parts,
+    inertia_parts,
     single_threaded,
 )
 from core.scores.metrics import DISTANCES, ScoreParams, Scores
@@ -159,7 +161,8 @@ def score_ssp_dask(
     data, k, distance, backend, seed, n_fit = _check_args(
         embeddings, k, distance, backend, seed, sample_size, chunk_rows
     )
-    return _score_dask(data, "ssp", k, distance, backend, seed, n_fit, progress)
+    scored = _score_dask(data, "ssp", k, distance, backend, seed, n_fit, progress, persist=False)
+    return scored.gather()
 
 
 def score_prototype_margin_dask(
@@ -203,7 +206,10 @@ def score_prototype_margin_dask(
     )
     if k < 2:
         raise ValueError(f"prototype_margin needs k >= 2 (two nearest centroids), got k={k}")
-    return _score_dask(data, "prototype_margin", k, distance, backend, seed, n_fit, progress)
+    scored = _score_dask(
+        data, "prototype_margin", k, distance, backend, seed, n_fit, progress, persist=False
+    )
+    return scored.gather()
 
 
 def open_npy(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> dask.array.Array:
@@ -584,6 +590,14 @@ class _Chunked(NamedTuple):
         """True when the client reads the rows itself (a file or a NumPy array)."""
         return isinstance(self.source, _NpyRows | np.ndarray)
 
+    @property
+    def row_bounds(self) -> tuple[tuple[int, int], ...]:
+        """The ``[lo, hi)`` rows of every chunk, in order."""
+        if self.bounds or self.local:
+            return self.bounds
+        edges = np.cumsum([0, *self.source.chunks[0]]).tolist()
+        return tuple(itertools.pairwise(int(e) for e in edges))
+
     def nodes(self) -> list[Any]:
         """One ``dask.delayed`` node per chunk, evaluating to its rows (a NumPy array).
 
@@ -637,6 +651,71 @@ def _read_block(source: _NpyRows, lo: int, hi: int) -> np.ndarray:
     return source[lo:hi]
 
 
+@dataclass(frozen=True, eq=False)
+class ScoredBlocks:
+    """Scores that stay in their Dask chunks (on the workers of a cluster).
+
+    Attributes
+    ----------
+    metric : str
+        ``"ssp"`` or ``"prototype_margin"``.
+    params : ScoreParams
+        As the in-memory scores' (``inertia`` summed exactly over every chunk), plus
+        ``executor="dask"``.
+    centroids : ndarray of shape (k, d), float32
+    bounds : tuple of (int, int)
+        The ``[lo, hi)`` rows of each chunk, in row order.
+    blocks : tuple
+        One persisted ``dask.delayed`` per chunk (or its computed value), evaluating to
+        ``(values, clusters, ...)`` of its rows ((m,) float64 and (m,) int64; then what the
+        client checks once).
+    """
+
+    metric: str
+    params: ScoreParams
+    centroids: np.ndarray
+    bounds: tuple[tuple[int, int], ...]
+    blocks: tuple[Any, ...]
+
+    @property
+    def n(self) -> int:
+        return self.bounds[-1][1] if self.bounds else 0
+
+    def gather(self) -> Scores:
+        """All n values and clusters on the client, as the in-memory :class:`Scores`."""
+        parts = _compute(*self.blocks)
+        values = np.concatenate([part[0] for part in parts])
+        clusters = np.concatenate([part[1] for part in parts])
+        return Scores(self.metric, values, clusters, self.centroids, self.params)
+
+
+def score_blocks_dask(
+    embeddings: str | Path | dask.array.Array | np.ndarray,
+    *,
+    metric: str = "ssp",
+    k: int,
+    distance: str = "cosine",
+    backend: str = "auto",
+    seed: int = 0,
+    sample_size: int | None = None,
+    chunk_rows: int | None = None,
+    progress: ProgressFn | None = None,
+) -> ScoredBlocks:
+    """:func:`score_ssp_dask` or :func:`score_prototype_margin_dask` (``metric``) without
+    gathering: the scores stay in their chunks for :func:`core.prune.select_dask.select_kept_dask`.
+
+    Parameters and errors as :func:`score_ssp_dask` (``metric`` is ``"ssp"`` or
+    ``"prototype_margin"``, which needs ``k >= 2``).
+    """
+    metric = check_choice("metric", metric, ("ssp", "prototype_margin"))
+    data, k, distance, backend, seed, n_fit = _check_args(
+        embeddings, k, distance, backend, seed, sample_size, chunk_rows
+    )
+    if metric == "prototype_margin" and k < 2:
+        raise ValueError(f"prototype_margin needs k >= 2 (two nearest centroids), got k={k}")
+    return _score_dask(data, metric, k, distance, backend, seed, n_fit, progress)
+
+
 def _score_dask(
     data: _Chunked,
     metric: str,
@@ -646,13 +725,16 @@ def _score_dask(
     seed: int,
     n_fit: int,
     progress: ProgressFn | None,
-) -> Scores:
-    """ssp / prototype_margin on validated, chunked embeddings."""
+    *,
+    persist: bool = True,
+) -> ScoredBlocks:
+    """ssp / prototype_margin on validated, chunked embeddings; the scores stay in chunks on
+    the workers (``persist``) or come to the client in one pass (for :meth:`ScoredBlocks.gather`
+    right after)."""
     import dask
 
     n = data.shape[0]
     spherical = distance == "cosine"
-    n_nearest = 2 if metric == "prototype_margin" else 1
 
     report(progress, 0.0, f"gathering {n_fit} of {n} examples for k-means (k={k})")
     # Exactly core.scores.kmeans._fit_kmeans's sample, so the centroids match the in-memory path.
@@ -675,26 +757,22 @@ def _score_dask(
     del sample
     # One node: a cluster ships the centroids to each worker once, not with every task.
     centroids = dask.delayed(centroids_np, name=f"centroids-{uuid.uuid4().hex}")
-    assign = dask.delayed(_assign_block, pure=True)
-    tasks = [
-        assign(block, centroids, distance=distance, n_nearest=n_nearest) for block in data.nodes()
-    ]
+    score = dask.delayed(_score_block, pure=True)
+    tasks = [score(block, centroids, metric=metric, distance=distance) for block in data.nodes()]
     report(progress, 0.3, f"assigning {n} examples in {len(tasks)} chunks")
     with _dask_progress(sub_progress(progress, 0.3, 0.98)):
-        blocks = _compute(*tasks)
-    result = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
-    bad = np.flatnonzero(result[:, -1])
+        blocks = _persist(*tasks) if persist else _compute(*tasks)
+    if persist:
+        summary = dask.delayed(_block_summary, pure=True)
+        summaries = _compute(*[summary(block) for block in blocks])
+    else:
+        summaries = tuple(_block_summary(block) for block in blocks)
+    bounds = data.row_bounds
+    bad = np.concatenate([lo + rows for (lo, _), (rows, _) in zip(bounds, summaries, strict=True)])
     if bad.size:
         raise _non_finite_error(bad)
-    dist = result[:, :n_nearest].astype(np.float32)  # exact: the block wrote float32 values
-    clusters = result[:, n_nearest].astype(np.int64)
-    nearest = dist[:, 0].astype(np.float64)
-    if metric == "ssp":
-        values = nearest
-    else:
-        values = nearest - dist[:, 1].astype(np.float64)
-    # Same formula, and same summation over the whole (n,) array, as core.scores.kmeans._fit_kmeans.
-    inertia = float(2.0 * nearest.sum()) if spherical else float(np.dot(nearest, nearest))
+    # Summed exactly, as core.scores.kmeans._fit_kmeans does over the whole (n,) array.
+    inertia = inertia_from_parts(sum(parts for _, parts in summaries), spherical)
     params = ScoreParams(
         k=k,
         distance=distance,
@@ -707,7 +785,7 @@ def _score_dask(
         executor="dask",
     )
     report(progress, 1.0, f"{metric} scores done")
-    return Scores(metric, values, clusters, centroids_np, params)
+    return ScoredBlocks(metric, params, centroids_np, bounds, tuple(blocks))
 
 
 def _fit_centroids(
@@ -759,16 +837,16 @@ def _read_rows(source: _NpyRows | np.ndarray, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _assign_block(
-    block: np.ndarray, centroids: np.ndarray, *, distance: str, n_nearest: int
-) -> np.ndarray:
-    """One chunk: (rows, 2 * n_nearest + 1) float64 of distances, indices and a NaN/inf flag."""
+def _score_block(
+    block: np.ndarray, centroids: np.ndarray, *, metric: str, distance: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One chunk: its scores (m,) float64, clusters (m,) int64, the rows holding NaN/inf and
+    the exact parts of its inertia (:func:`core.scores.kmeans.inertia_parts`)."""
+    n_nearest = 2 if metric == "prototype_margin" else 1
     with np.errstate(over="ignore"):
         x = np.ascontiguousarray(block, dtype=np.float32)
-    out = np.empty((x.shape[0], 2 * n_nearest + 1), dtype=np.float64)
-    bad = ~np.isfinite(x).all(axis=1)
-    out[:, -1] = bad
-    if bad.any():  # the run fails afterwards; keep NaN out of the product meanwhile
+    bad = np.flatnonzero(~np.isfinite(x).all(axis=1))
+    if bad.size:  # the run fails afterwards; keep NaN out of the product meanwhile
         x = x.copy()
         x[bad] = 0.0
     dist, idx = _nearest_centroids(
@@ -778,9 +856,19 @@ def _assign_block(
         n_nearest=n_nearest,
         chunk_size=_ASSIGN_ROWS,
     )
-    out[:, :n_nearest] = dist
-    out[:, n_nearest : 2 * n_nearest] = idx
-    return out
+    # As core.scores.metrics: float32 distances, the score in float64.
+    nearest = np.asarray(dist[:, 0], dtype=np.float32).astype(np.float64)
+    if metric == "prototype_margin":
+        values = nearest - np.asarray(dist[:, 1], dtype=np.float32).astype(np.float64)
+    else:
+        values = nearest
+    parts = inertia_parts(nearest, distance == "cosine")
+    return values, np.ascontiguousarray(idx[:, 0], dtype=np.int64), bad, parts
+
+
+def _block_summary(block: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """A scored chunk's NaN/inf rows and the exact parts of its inertia (small, for the client)."""
+    return block[2], block[3]
 
 
 def _bad_rows_block(block: np.ndarray) -> np.ndarray:
@@ -810,12 +898,27 @@ def _compute(*collections: Any) -> tuple[Any, ...]:
     """
     import dask
 
-    scheduler = None
+    return tuple(dask.compute(*collections, scheduler=_local_scheduler()))
+
+
+def _local_scheduler() -> Any:
+    """The threaded scheduler's ``get`` when no ``distributed`` client and no configured
+    scheduler can be the default; None (Dask's own choice) otherwise."""
+    import dask
+
     if "distributed" not in sys.modules and dask.config.get("scheduler", None) is None:
         import dask.threaded
 
-        scheduler = dask.threaded.get
-    return tuple(dask.compute(*collections, scheduler=scheduler))
+        return dask.threaded.get
+    return None
+
+
+def _persist(*collections: Any) -> tuple[Any, ...]:
+    """``dask.persist`` on the scheduler :func:`_compute` picks: results stay on a cluster's
+    workers (or, on the local schedulers, in this process) for later tasks to use."""
+    import dask
+
+    return tuple(dask.persist(*collections, scheduler=_local_scheduler()))
 
 
 def _non_finite_error(rows: np.ndarray) -> ValueError:

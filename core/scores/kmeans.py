@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from core._progress import ProgressFn, report, sub_progress
+from core.scores.exact_sum import parts_total, sum_parts
 from core.validate import check_choice, check_embeddings, check_int, check_k, check_seed
 
 BACKENDS = ("auto", "faiss", "sklearn")
@@ -28,6 +29,21 @@ _EXACT_ELEMENTS = 1 << 21
 # Unit roundoff of float32: the screening product's error is at most about (d + 4) * this
 # times sum |x_i c_i| whatever the summation order (Higham, Accuracy and Stability, 3.1).
 _F32_EPS = 2.0**-24
+
+
+def inertia_parts(nearest: np.ndarray, spherical: bool) -> np.ndarray:
+    """The exact sum behind the inertia of these rows' nearest-centroid distances (add the
+    parts of several chunks with ``+``; :func:`inertia_from_parts` rounds them)."""
+    nearest = np.asarray(nearest, dtype=np.float64)
+    return sum_parts(nearest if spherical else nearest * nearest)
+
+
+def inertia_from_parts(parts: np.ndarray, spherical: bool) -> float:
+    """Sum of squared distances to the nearest centroid, the same for any split of the rows
+    (:mod:`core.scores.exact_sum`). For unit vectors ``|x - c|^2 = 2 - 2 cos`` = 2 * the
+    cosine distance, so a spherical fit sums the distances and doubles (exactly)."""
+    total = parts_total(parts)
+    return 2.0 * total if spherical else total
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -331,8 +347,7 @@ def _fit_kmeans(
         row_sq_norms=row_sq_norms,
     )
     nearest = distances[:, 0].astype(np.float64)
-    # For unit vectors |x - c|^2 = 2 - 2 cos = 2 * cosine distance.
-    inertia = float(2.0 * nearest.sum()) if spherical else float(np.dot(nearest, nearest))
+    inertia = inertia_from_parts(inertia_parts(nearest, spherical), spherical)
     report(progress, 1.0, "k-means done")
     result = KMeansResult(
         centroids=centroids,

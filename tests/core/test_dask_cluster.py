@@ -19,6 +19,7 @@ pytestmark = pytest.mark.slow  # starting worker processes takes seconds
 
 # Manifest entries that name the run rather than the result: time, engine, output file names.
 RUN_ONLY = {"created_at", "content_sha256", "executor", "name"}
+BALANCED = ["prune", "--k", "9", "--keep", "0.3", "--balance-by", "cluster", "--min-ratio", "0.9"]
 
 
 @pytest.fixture(scope="module")
@@ -89,9 +90,17 @@ def _assert_same_export(memory: Path, dasked: Path) -> None:
         ["prune", "--k", "7", "--keep", "0.6", "--strategy", "keep_hard"],
         ["prune", "--keep", "0.3", "--strategy", "keep_easy", "--metric", "prototype_margin"],
         ["prune", "--keep", "0.5", "--strategy", "random", "--balance-by", "label"],
+        [*BALANCED, "--always-keep", "row4,row2499", "--always-drop", "row0"],
         ["prune", "--k", "7", "--keep", "0.5", "--dedup-epsilon", "0.01"],
     ],
-    ids=["score", "keep_hard", "margin_keep_easy", "random_balanced", "dedup_then_prune"],
+    ids=[
+        "score",
+        "keep_hard",
+        "margin_keep_easy",
+        "random_balanced",
+        "cluster_balanced_pinned",
+        "dedup_then_prune",
+    ],
 )
 def test_prune_and_score_same_bytes_on_a_cluster(
     tmp_path: Path, cluster_address: str, inputs: tuple[Path, Path], command: list[str]
