@@ -29,8 +29,10 @@ machine, on loopback; for several machines:
        with Client("tcp://HOST:8786"):
            scores = score_ssp_dask(open_npy("/shared/emb.npy"), k=1000, seed=0)
 
-The per-example results (n float64 values and n int64 clusters) are gathered on the client,
-so the client needs about 16 bytes per example; the embeddings themselves never are.
+``score_ssp_dask`` gathers the per-example results (n float64 values and n int64 clusters) on
+the client, about 16 bytes per example; :func:`score_blocks_dask` leaves them in their chunks
+for :func:`core.prune.select_dask.select_kept_dask`, which brings back the kept rows only.
+The embeddings themselves never are gathered.
 Progress is reported for the local schedulers (threads, processes, synchronous) only.
 """
 

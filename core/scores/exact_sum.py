@@ -11,6 +11,8 @@ int64): :func:`sum_parts` of any split of the values adds up (``+``) to the same
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 _SPLIT = 2.0**26  # |mantissa| < 2**53 = high * 2**26 + low with |high| < 2**27, |low| < 2**26
@@ -44,12 +46,16 @@ def sum_parts(values: np.ndarray) -> np.ndarray:
 
 
 def parts_total(parts: np.ndarray) -> float:
-    """The float64 nearest to the exact sum that ``parts`` (from :func:`sum_parts`) hold."""
+    """The float64 nearest to the exact sum that ``parts`` (from :func:`sum_parts`) hold
+    (+-inf when it is beyond the largest float64)."""
     parts = np.asarray(parts, dtype=np.int64)
     exact = 0  # in units of 2**-(_OFFSET + 53)
     for slot in np.flatnonzero(parts.any(axis=0)).tolist():
         exact += ((int(parts[0, slot]) << 26) + int(parts[1, slot])) << slot
-    return exact / (1 << (_OFFSET + 53))  # int / int is correctly rounded
+    try:
+        return exact / (1 << (_OFFSET + 53))  # int / int is correctly rounded
+    except OverflowError:  # beyond the largest float64, as a float sum would be
+        return math.inf if exact > 0 else -math.inf
 
 
 def exact_sum(values: np.ndarray) -> float:
