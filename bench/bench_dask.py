@@ -4,6 +4,11 @@ of ``--dask-scheduler local:N``, and the peak memory of ``prune --dask`` on a me
 
     python bench/bench_dask.py                    # 200k x 64 timing, 2M x 64 (512 MB) memory
     python bench/bench_dask.py --rows 200000 1000000 --rss-rows 0   # 200k and 1M timing only
+    python bench/bench_dask.py --commands prune balanced dedup --rss-rows 0
+
+``--commands``: ``prune`` (``--keep 0.5``), ``balanced`` (the same with ``--balance-by
+cluster``: per-cluster quotas, selected on the chunks too) and ``dedup`` (SemDeDup, ``--k
+1000 --epsilon 0.05`` unless ``--k``).
 
 Each engine runs ``--repeats`` times (default 5), the engines taking turns, and the table
 gives medians: on a shared machine one run can be 30 % off.
@@ -131,14 +136,31 @@ def startup(workers: int, repeats: int = 2) -> list[str]:
     return lines
 
 
+COMMANDS = {
+    "prune": ["prune", "--keep", "0.5"],
+    "balanced": ["prune", "--keep", "0.5", "--balance-by", "cluster"],
+    "dedup": ["dedup", "--epsilon", "0.05"],
+}
+
+
 def timing(
-    folder: Path, rows: int, dim: int, k: int | None, workers: int, repeats: int
+    folder: Path,
+    rows: int,
+    dim: int,
+    k: int | None,
+    workers: int,
+    repeats: int,
+    command: str = "prune",
 ) -> list[str]:
     """Each engine ``repeats`` times, interleaved (a noisy stretch hits every engine alike);
     medians, and the ratio of medians to in memory."""
     emb = folder / "time.npy"
-    write_blobs(emb, rows, dim)
-    base = ["prune", str(emb), "--keep", "0.5", "--seed", "0"]
+    if not emb.exists() or np.load(emb, mmap_mode="r").shape != (rows, dim):
+        write_blobs(emb, rows, dim)
+    name, *options = COMMANDS[command]
+    if k is None and name == "dedup":
+        k = 1000  # dedup has no default k
+    base = [name, str(emb), *options, "--seed", "0"]
     base += [] if k is None else ["--k", str(k)]
     engines = {
         "in memory": [],
@@ -155,7 +177,7 @@ def timing(
     median = {name: np.median(np.array(values), axis=0) for name, values in runs.items()}
     memory = median["in memory"]
     lines = [
-        f"prune --keep 0.5 at {rows:,} x {dim} (k={'default' if k is None else k}), "
+        f"{' '.join([name, *options])} at {rows:,} x {dim} (k={'default' if k is None else k}), "
         f"median of {repeats} interleaved runs"
     ]
     lines.append(
@@ -201,12 +223,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timing runs of each engine")
     parser.add_argument("--rss-rows", type=int, default=2_000_000, help="0 skips the RSS run")
     parser.add_argument("--rss-k", type=int, default=100)
+    parser.add_argument(
+        "--commands", nargs="+", choices=list(COMMANDS), default=["prune"], help="default: prune"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_dask_") as tmp:
         folder = Path(tmp)
         lines = startup(args.workers)
         for rows in args.rows:
-            lines += ["", *timing(folder, rows, args.dim, args.k, args.workers, args.repeats)]
+            for command in args.commands:
+                lines += [
+                    "",
+                    *timing(folder, rows, args.dim, args.k, args.workers, args.repeats, command),
+                ]
         if args.rss_rows:
             lines += ["", *peak_memory(folder, args.rss_rows, args.dim, args.rss_k, args.workers)]
     print("\n".join(lines))
