@@ -157,10 +157,10 @@ def timing(
     emb = folder / "time.npy"
     if not emb.exists() or np.load(emb, mmap_mode="r").shape != (rows, dim):
         write_blobs(emb, rows, dim)
-    name, *options = COMMANDS[command]
-    if k is None and name == "dedup":
+    verb, *options = COMMANDS[command]
+    if k is None and verb == "dedup":
         k = 1000  # dedup has no default k
-    base = [name, str(emb), *options, "--seed", "0"]
+    base = [verb, str(emb), *options, "--seed", "0"]
     base += [] if k is None else ["--k", str(k)]
     engines = {
         "in memory": [],
@@ -177,7 +177,7 @@ def timing(
     median = {name: np.median(np.array(values), axis=0) for name, values in runs.items()}
     memory = median["in memory"]
     lines = [
-        f"{' '.join([name, *options])} at {rows:,} x {dim} (k={'default' if k is None else k}), "
+        f"{' '.join([verb, *options])} at {rows:,} x {dim} (k={'default' if k is None else k}), "
         f"median of {repeats} interleaved runs"
     ]
     lines.append(

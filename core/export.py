@@ -291,23 +291,29 @@ def neutralise_formula(text: str) -> str:
 def _csv_bytes(
     dataset: Dataset, indices: np.ndarray, values: np.ndarray, clusters: np.ndarray | None
 ) -> bytes:
-    """Rows ``indices`` of the dataset with ``values`` / ``clusters`` (one per index)."""
-    values = np.asarray(values, dtype=np.float64)
-    clusters = None if clusters is None else np.asarray(clusters, dtype=np.int64)
-    labels = dataset.label_strings()
+    """Rows ``indices`` of the dataset with ``values`` / ``clusters`` (one per index): the
+    lines :func:`csv_line` writes, built column by column (a label's cell once per class)."""
+    rows = indices.tolist()
+    id_cells = _text_cells(np.asarray(dataset.ids)[indices].astype(str).tolist())
+    # + 0.0 writes -0.0 as 0
+    score_cells = [f"{value:.9g}" for value in (np.asarray(values, np.float64) + 0.0).tolist()]
+    if clusters is None:
+        cluster_cells = [""] * len(rows)
+    else:
+        cluster_cells = [str(c) for c in np.asarray(clusters, dtype=np.int64).tolist()]
+    names = None if dataset.labels is None else dataset.label_strings()
+    if names is None or dataset.labels is None:
+        label_cells = [""] * len(rows)
+    else:
+        cells = _text_cells(np.asarray(dataset.class_names, dtype=str).tolist())
+        label_cells = [cells[code] for code in np.asarray(dataset.labels)[indices].tolist()]
     lines = [csv_line(CSV_COLUMNS)]
-    for row, index in enumerate(indices.tolist()):
-        lines.append(
-            csv_line(
-                (
-                    index,
-                    neutralise_formula(str(dataset.ids[index])),
-                    f"{values[row] + 0.0:.9g}",  # + 0.0 writes -0.0 as 0
-                    "" if clusters is None else int(clusters[row]),
-                    "" if labels is None else neutralise_formula(str(labels[index])),
-                )
-            )
+    lines += [
+        f"{index},{id_cell},{score},{cluster},{label}\n"
+        for index, id_cell, score, cluster, label in zip(
+            rows, id_cells, score_cells, cluster_cells, label_cells, strict=True
         )
+    ]
     return "".join(lines).encode("utf-8")
 
 
@@ -317,17 +323,27 @@ def csv_line(cells: Sequence[object]) -> str:
     ``csv.writer`` with ``lineterminator="\n"`` leaves a lone CR unquoted, which readers then
     take for a line break; otherwise the bytes are the same as ``csv.writer``'s.
     """
-    texts = [str(cell) for cell in cells]
-    quoted = [
-        '"' + text.replace('"', '""') + '"' if any(c in text for c in _QUOTED) else text
-        for text in texts
-    ]
+    quoted = [_cell(str(cell)) for cell in cells]
     if len(quoted) == 1 and quoted[0] == "":
         quoted = ['""']  # as csv.writer: a row of one empty cell is not a blank line
     return ",".join(quoted) + "\n"
 
 
 _QUOTED = (",", '"', "\r", "\n")
+
+
+def _text_cells(texts: list[str]) -> list[str]:
+    """``_cell(neutralise_formula(text))`` of each text; the common case, no text that needs
+    either, found by one search of the joined texts instead of one test per text."""
+    joined = "\0" + "\0".join(texts)
+    if any(c in joined for c in _QUOTED) or any("\0" + p in joined for p in FORMULA_PREFIXES):
+        return [_cell(neutralise_formula(text)) for text in texts]
+    return texts
+
+
+def _cell(text: str) -> str:
+    """A cell as :func:`csv_line` writes it: quoted when it holds ``,``, ``"``, CR or LF."""
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in _QUOTED) else text
 
 
 def build_manifest(

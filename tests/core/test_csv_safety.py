@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from core.export import (
     CSV_FORMULA_GUARD,
     build_manifest,
+    csv_line,
     manifest_bytes,
     neutralise_formula,
     scores_csv_bytes,
@@ -101,3 +102,20 @@ def test_ordinary_ids_export_the_same_bytes_as_before() -> None:
     dataset = make_dataset(np.ones((3, 2)), ids=["a", "b c", "007"], labels=["x", "y", "x"])
     data = scores_csv_bytes(dataset, _scores([0.25, -0.0, 1e-12], [1, 0, 1]))
     assert data == (b"index,id,score,cluster,label\n0,a,0.25,1,x\n1,b c,0,0,y\n2,007,1e-12,1,x\n")
+
+
+def test_the_column_at_once_writes_what_csv_line_writes_row_by_row() -> None:
+    """Id and label cells are checked for quoting and formulas once per column; a NUL before
+    "=" inside an id must not fool that check (it falls back to the row-by-row rule)."""
+    plain = [f"r{i}" for i in range(40)]
+    for odd in ([], ["x,y"], ["a\x00=b"], ["=1"], ['q"'], ["-\x00"]):
+        ids = plain + odd
+        labels = ["cat", "dog"] * (len(ids) // 2) + ["cat"] * (len(ids) % 2)
+        dataset = make_dataset(np.ones((len(ids), 2)), ids=ids, labels=labels)
+        values = np.linspace(-1.0, 1.0, len(ids))
+        data = scores_csv_bytes(dataset, _scores(values.tolist(), list(range(len(ids)))))
+        expected = csv_line(["index", "id", "score", "cluster", "label"]) + "".join(
+            csv_line([i, neutralise_formula(str(name)), f"{v + 0.0:.9g}", i, label])
+            for i, (name, v, label) in enumerate(zip(dataset.ids, values, labels, strict=True))
+        )
+        assert data == expected.encode("utf-8")
