@@ -292,29 +292,39 @@ def _csv_bytes(
     dataset: Dataset, indices: np.ndarray, values: np.ndarray, clusters: np.ndarray | None
 ) -> bytes:
     """Rows ``indices`` of the dataset with ``values`` / ``clusters`` (one per index): the
-    lines :func:`csv_line` writes, built column by column (a label's cell once per class)."""
-    rows = indices.tolist()
-    id_cells = _text_cells(np.asarray(dataset.ids)[indices].astype(str).tolist())
-    # + 0.0 writes -0.0 as 0
-    score_cells = [f"{value:.9g}" for value in (np.asarray(values, np.float64) + 0.0).tolist()]
-    if clusters is None:
-        cluster_cells = [""] * len(rows)
-    else:
-        cluster_cells = [str(c) for c in np.asarray(clusters, dtype=np.int64).tolist()]
-    names = None if dataset.labels is None else dataset.label_strings()
-    if names is None or dataset.labels is None:
-        label_cells = [""] * len(rows)
-    else:
-        cells = _text_cells(np.asarray(dataset.class_names, dtype=str).tolist())
-        label_cells = [cells[code] for code in np.asarray(dataset.labels)[indices].tolist()]
-    lines = [csv_line(CSV_COLUMNS)]
-    lines += [
-        f"{index},{id_cell},{score},{cluster},{label}\n"
-        for index, id_cell, score, cluster, label in zip(
-            rows, id_cells, score_cells, cluster_cells, label_cells, strict=True
+    lines :func:`csv_line` writes, built column by column (a label's cell once per class),
+    one block of rows at a time (the cells of a block are the only temporaries)."""
+    ids = np.asarray(dataset.ids)
+    values = np.asarray(values, np.float64) + 0.0  # + 0.0 writes -0.0 as 0
+    label_cells = None
+    if dataset.labels is not None:
+        label_cells = _text_cells(np.asarray(dataset.class_names, dtype=str).tolist())
+    blocks = [csv_line(CSV_COLUMNS)]
+    for lo in range(0, indices.shape[0], _CSV_BLOCK_ROWS):
+        rows = indices[lo : lo + _CSV_BLOCK_ROWS]
+        index_cells = rows.tolist()
+        id_cells = _text_cells(ids[rows].astype(str).tolist())
+        score_cells = [f"{value:.9g}" for value in values[lo : lo + rows.shape[0]].tolist()]
+        if clusters is None:
+            cluster_cells: list[object] = [""] * rows.shape[0]
+        else:
+            cluster_cells = np.asarray(clusters[lo : lo + rows.shape[0]], np.int64).tolist()
+        if label_cells is None or dataset.labels is None:
+            labels = [""] * rows.shape[0]
+        else:
+            labels = [label_cells[code] for code in np.asarray(dataset.labels)[rows].tolist()]
+        blocks.append(
+            "".join(
+                f"{index},{id_cell},{score},{cluster},{label}\n"
+                for index, id_cell, score, cluster, label in zip(
+                    index_cells, id_cells, score_cells, cluster_cells, labels, strict=True
+                )
+            )
         )
-    ]
-    return "".join(lines).encode("utf-8")
+    return "".join(blocks).encode("utf-8")
+
+
+_CSV_BLOCK_ROWS = 65536
 
 
 def csv_line(cells: Sequence[object]) -> str:
