@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -194,23 +195,12 @@ def _prune_on_dask(
     from core.prune.select_dask import select_kept_dask
     from core.scores.distributed import score_blocks_dask
 
-    k = metrics.resolve_k(
-        args.k, dataset.n, dataset.n_classes if dataset.labels is not None else None
-    )
     balance_by = normalize_balance(args.balance_by, name="--balance-by")
     min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
     with dask_session(args):
         with lazy_progress_bar(f"scoring ({args.metric})") as progress:
-            scored = score_blocks_dask(  # by path: the client reads the k-means sample itself
-                args.embeddings,
-                metric=args.metric,
-                chunk_rows=args.dask_chunk_rows,  # None: equal chunks of at most 65536 rows
-                k=k,
-                distance=args.distance,
-                backend=args.backend,
-                seed=args.seed,
-                progress=progress,
-            )
+            options = _dask_scoring_options(args, dataset, progress)
+            scored = score_blocks_dask(args.embeddings, metric=args.metric, **options)
         with lazy_progress_bar(f"selecting ({args.strategy})") as progress:
             kept = select_kept_dask(
                 scored,
@@ -283,18 +273,25 @@ def _load_dask(args: argparse.Namespace) -> Dataset:
 
 
 def _score_dask(args: argparse.Namespace, dataset: Dataset, progress: ProgressFn) -> Scores:
-    k = metrics.resolve_k(
-        args.k, dataset.n, dataset.n_classes if dataset.labels is not None else None
-    )
     score = get_metric(args.metric).dask_score
     if score is None:  # _load_dask checked runs_on_dask
         raise ValueError(f"--dask does not support --metric {args.metric}")
-    return score(  # by path: the client reads the k-means sample from the file itself
-        args.embeddings,
-        chunk_rows=args.dask_chunk_rows,  # None: equal chunks of at most 65536 rows
-        k=k,
-        distance=args.distance,
-        backend=args.backend,
-        seed=args.seed,
-        progress=progress,
+    return score(args.embeddings, **_dask_scoring_options(args, dataset, progress))
+
+
+def _dask_scoring_options(
+    args: argparse.Namespace, dataset: Dataset, progress: ProgressFn
+) -> dict[str, Any]:
+    """Keyword arguments of the Dask scorers for these flags (the embeddings go by path: the
+    client reads the k-means sample from the file itself)."""
+    k = metrics.resolve_k(
+        args.k, dataset.n, dataset.n_classes if dataset.labels is not None else None
     )
+    return {
+        "chunk_rows": args.dask_chunk_rows,  # None: equal chunks of at most 65536 rows
+        "k": k,
+        "distance": args.distance,
+        "backend": args.backend,
+        "seed": args.seed,
+        "progress": progress,
+    }
