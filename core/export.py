@@ -296,9 +296,8 @@ def _csv_bytes(
     one block of rows at a time (the cells of a block are the only temporaries)."""
     ids = np.asarray(dataset.ids)
     values = np.asarray(values, np.float64) + 0.0  # + 0.0 writes -0.0 as 0
-    label_cells = None
-    if dataset.labels is not None:
-        label_cells = _text_cells(np.asarray(dataset.class_names, dtype=str).tolist())
+    codes = None if dataset.labels is None else np.asarray(dataset.labels)
+    label_cells = _text_cells(np.asarray(dataset.class_names, dtype=str).tolist())
     blocks = [csv_line(CSV_COLUMNS)]
     for lo in range(0, indices.shape[0], _CSV_BLOCK_ROWS):
         rows = indices[lo : lo + _CSV_BLOCK_ROWS]
@@ -309,10 +308,10 @@ def _csv_bytes(
             cluster_cells: list[object] = [""] * rows.shape[0]
         else:
             cluster_cells = np.asarray(clusters[lo : lo + rows.shape[0]], np.int64).tolist()
-        if label_cells is None or dataset.labels is None:
+        if codes is None:
             labels = [""] * rows.shape[0]
         else:
-            labels = [label_cells[code] for code in np.asarray(dataset.labels)[rows].tolist()]
+            labels = [label_cells[code] for code in codes[rows].tolist()]
         blocks.append(
             "".join(
                 f"{index},{id_cell},{score},{cluster},{label}\n"

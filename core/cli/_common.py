@@ -279,7 +279,7 @@ def selection_from_args(
 
     ``rows``: select among these dataset rows only (``scores`` and ``pins`` are already
     restricted to them, as after deduplication); default all rows."""
-    from core.prune.balance import balance_groups, normalize_balance
+    from core.prune.balance import balance_groups
     from core.prune.select import select_kept
 
     moderate = args.strategy == "moderate"
@@ -287,21 +287,20 @@ def selection_from_args(
         raise ValueError(
             "--strategy moderate needs embeddings (Moderate-DS); these inputs have none"
         )
-    balance_by = normalize_balance(args.balance_by, name="--balance-by")
+    balance_by, min_ratio = balance_from_args(args)
     labels, embeddings = dataset.labels, dataset.embeddings
     if rows is not None:
         labels = None if labels is None else labels[rows]
         # Only Moderate-DS reads the embeddings (a memory map under --dask stays on disk).
         embeddings = embeddings[rows] if moderate else embeddings
     groups = balance_groups(labels, scores.clusters, balance_by, metric=scores.metric)
-    min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
     return select_kept(
         scores.values,
         args.keep,
         strategy=args.strategy,
         groups=groups,
         balance_by=balance_by,
-        min_ratio=min_ratio if args.balance_by else 0.0,
+        min_ratio=min_ratio,
         seed=args.seed,
         always_keep=pins[0],
         always_drop=pins[1],
@@ -309,6 +308,17 @@ def selection_from_args(
         embeddings=embeddings if moderate else None,
         labels=labels if moderate else None,
     )
+
+
+def balance_from_args(args: argparse.Namespace) -> tuple[str | None, float]:
+    """``--balance-by`` (canonical name or None) and the balance ratio: ``--min-ratio``, its
+    default with a balance, 0 without one."""
+    from core.prune.balance import normalize_balance
+
+    balance_by = normalize_balance(args.balance_by, name="--balance-by")
+    if not args.balance_by:
+        return balance_by, 0.0
+    return balance_by, DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
 
 
 def pins_from_args(dataset: Dataset, args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from core._progress import ProgressFn
 from core.cli._common import (
-    DEFAULT_MIN_RATIO,
     add_backend_option,
     add_dask_options,
     add_input_options,
@@ -18,6 +17,7 @@ from core.cli._common import (
     add_pin_options,
     add_seed_option,
     add_selection_options,
+    balance_from_args,
     check_dask_flags,
     check_selection_flags,
     checked_out_path,
@@ -41,6 +41,10 @@ from core.scores import metrics
 from core.scores.metrics import DISTANCES, Scores
 from core.scores.registry import METRICS, get_metric, metric_names
 from core.validate import check_k
+
+if TYPE_CHECKING:
+    from core.prune.select import Selection
+    from core.scores.distributed import ScoredBlocks
 
 SCORE_EPILOG = """examples:
   python -m core score emb.npy --k 10 --seed 0 --out scores.csv
@@ -152,7 +156,8 @@ def run_prune(args: argparse.Namespace) -> int:
     pins = pins_from_args(dataset, args)
 
     if _selects_on_dask(args, imported):
-        return _prune_on_dask(args, dataset, pins, out)
+        scored, selection, kept_rows = _select_on_dask(args, dataset, pins)
+        return _write(out, dataset, scored, selection, args.strategy, kept_rows=kept_rows)
     with dask_session(args):
         scores = _score(args, dataset) if imported is None else imported
         if args.dedup_epsilon is not None:
@@ -167,10 +172,23 @@ def run_prune(args: argparse.Namespace) -> int:
         )
         return 0
     selection = selection_from_args(args, dataset, scores, pins=pins)
-    csv_path, manifest_path = write_prune_outputs(out, dataset, scores, selection)
+    return _write(out, dataset, scores, selection, args.strategy)
+
+
+def _write(
+    out: Path,
+    dataset: Dataset,
+    scores: Scores | ScoredBlocks,
+    selection: Selection,
+    strategy: str,
+    *,
+    kept_rows: tuple[np.ndarray, np.ndarray] | None = None,
+) -> int:
+    csv_path, manifest_path = write_prune_outputs(
+        out, dataset, scores, selection, kept_rows=kept_rows
+    )
     print(
-        f"wrote {csv_path} ({selection.n_kept} of {dataset.n} kept, {args.strategy}) "
-        f"and {manifest_path}"
+        f"wrote {csv_path} ({selection.n_kept} of {dataset.n} kept, {strategy}) and {manifest_path}"
     )
     return 0
 
@@ -188,15 +206,15 @@ def _selects_on_dask(args: argparse.Namespace, imported: Scores | None) -> bool:
     )
 
 
-def _prune_on_dask(
-    args: argparse.Namespace, dataset: Dataset, pins: tuple[np.ndarray, np.ndarray], out: Path
-) -> int:
-    from core.prune.balance import normalize_balance
+def _select_on_dask(
+    args: argparse.Namespace, dataset: Dataset, pins: tuple[np.ndarray, np.ndarray]
+) -> tuple[ScoredBlocks, Selection, tuple[np.ndarray, np.ndarray]]:
+    """Score into Dask chunks and select on them: the chunked scores, the selection and the
+    kept rows' (scores, clusters)."""
     from core.prune.select_dask import select_kept_dask
     from core.scores.distributed import score_blocks_dask
 
-    balance_by = normalize_balance(args.balance_by, name="--balance-by")
-    min_ratio = DEFAULT_MIN_RATIO if args.min_ratio is None else args.min_ratio
+    balance_by, min_ratio = balance_from_args(args)
     with dask_session(args):
         with lazy_progress_bar(f"scoring ({args.metric})") as progress:
             options = _dask_scoring_options(args, dataset, progress)
@@ -208,21 +226,13 @@ def _prune_on_dask(
                 strategy=args.strategy,
                 balance_by=balance_by,
                 labels=dataset.labels,
-                min_ratio=min_ratio if balance_by else 0.0,
+                min_ratio=min_ratio,
                 seed=args.seed,
                 always_keep=pins[0],
                 always_drop=pins[1],
                 progress=progress,
             )
-    selection = kept.selection
-    csv_path, manifest_path = write_prune_outputs(
-        out, dataset, scored, selection, kept_rows=(kept.values, kept.clusters)
-    )
-    print(
-        f"wrote {csv_path} ({selection.n_kept} of {dataset.n} kept, {args.strategy}) "
-        f"and {manifest_path}"
-    )
-    return 0
+    return scored, kept.selection, (kept.values, kept.clusters)
 
 
 def _load(args: argparse.Namespace) -> Dataset:

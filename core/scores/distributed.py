@@ -160,11 +160,9 @@ def score_ssp_dask(
     FileNotFoundError
         When a path does not exist.
     """
-    data, k, distance, backend, seed, n_fit = _check_args(
-        embeddings, k, distance, backend, seed, sample_size, chunk_rows
-    )
-    scored = _score_dask(data, "ssp", k, distance, backend, seed, n_fit, progress, persist=False)
-    return scored.gather()
+    return _checked_score(
+        embeddings, "ssp", k, distance, backend, seed, sample_size, chunk_rows, progress, False
+    ).gather()
 
 
 def score_prototype_margin_dask(
@@ -203,15 +201,18 @@ def score_prototype_margin_dask(
     ValueError
         As :func:`score_ssp_dask`, and when ``k < 2``.
     """
-    data, k, distance, backend, seed, n_fit = _check_args(
-        embeddings, k, distance, backend, seed, sample_size, chunk_rows
-    )
-    if k < 2:
-        raise ValueError(f"prototype_margin needs k >= 2 (two nearest centroids), got k={k}")
-    scored = _score_dask(
-        data, "prototype_margin", k, distance, backend, seed, n_fit, progress, persist=False
-    )
-    return scored.gather()
+    return _checked_score(
+        embeddings,
+        "prototype_margin",
+        k,
+        distance,
+        backend,
+        seed,
+        sample_size,
+        chunk_rows,
+        progress,
+        False,
+    ).gather()
 
 
 def open_npy(path: str | Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> dask.array.Array:
@@ -710,12 +711,30 @@ def score_blocks_dask(
     ``"prototype_margin"``, which needs ``k >= 2``).
     """
     metric = check_choice("metric", metric, ("ssp", "prototype_margin"))
+    return _checked_score(
+        embeddings, metric, k, distance, backend, seed, sample_size, chunk_rows, progress, True
+    )
+
+
+def _checked_score(
+    embeddings: Any,
+    metric: str,
+    k: int,
+    distance: str,
+    backend: str,
+    seed: int,
+    sample_size: int | None,
+    chunk_rows: int | None,
+    progress: ProgressFn | None,
+    persist: bool,
+) -> ScoredBlocks:
+    """The public scorers' checks (``prototype_margin`` needs two centroids), then the run."""
     data, k, distance, backend, seed, n_fit = _check_args(
         embeddings, k, distance, backend, seed, sample_size, chunk_rows
     )
     if metric == "prototype_margin" and k < 2:
         raise ValueError(f"prototype_margin needs k >= 2 (two nearest centroids), got k={k}")
-    return _score_dask(data, metric, k, distance, backend, seed, n_fit, progress)
+    return _score_dask(data, metric, k, distance, backend, seed, n_fit, progress, persist=persist)
 
 
 def _score_dask(
